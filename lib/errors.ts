@@ -1,0 +1,49 @@
+/**
+ * Every error sparkless throws. A class says what the caller should do about it; `code` is a stable
+ * PascalCase name to match on; `details` carries the values involved.
+ *
+ * - {@link ValidationError}: the program is wrong (fix the pipeline definition); thrown when the graph is
+ *   built or the context starts, never in the middle of a batch.
+ * - {@link IllegalStateError}: the call is not allowed now (Spark's IllegalStateException).
+ * - {@link UserFunctionError}: a function the user passed threw; names the operator and, once known, the
+ *   batch time.
+ * - {@link NoSuchElementError}: Spark's NoSuchElementException (State.get on an unset state, first() of an
+ *   empty RDD).
+ * - {@link CheckpointError}: a checkpoint cannot be read or does not match the program.
+ */
+export class SparklessError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends SparklessError {}
+
+export class IllegalStateError extends SparklessError {}
+
+export class NoSuchElementError extends SparklessError {}
+
+export class CheckpointError extends SparklessError {}
+
+export class UserFunctionError extends SparklessError {
+  constructor(
+    readonly operator: string,
+    cause: unknown,
+    readonly batchTime?: number,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const at = batchTime === undefined ? "" : ` in the batch of time ${batchTime} ms`;
+    super("UserFunctionFailed", `the function given to ${operator} threw${at}: ${why}`, { operator, batchTime }, { cause });
+  }
+
+  /** The same failure, now that the batch it happened in is known. */
+  atBatch(time: number): UserFunctionError {
+    return this.batchTime === undefined ? new UserFunctionError(this.operator, this.cause, time) : this;
+  }
+}
