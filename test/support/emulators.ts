@@ -1,0 +1,48 @@
+import { afterAll, beforeAll } from "vitest";
+import { startEmulators, startKinesisMock, type Emulators, type RunningEmulator } from "../../lib/local/emulators/index.js";
+
+/**
+ * Starts the three emulators before the file's tests and stops them after. Read the result's properties inside
+ * tests or hooks (they are set by beforeAll):
+ *
+ * @example
+ * const emu = useEmulators();
+ * it("...", async () => { const ddb = dynamoDbClient({ endpoint: emu.dynamodb.endpoint }); ... });
+ */
+export function useEmulators(): Emulators {
+  let running: Emulators | undefined;
+  beforeAll(async () => {
+    running = await startEmulators();
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+  const get = (): Emulators => {
+    if (!running) throw new Error("emulators are not running: use them inside a test or a hook, after beforeAll");
+    return running;
+  };
+  return {
+    get kinesis() { return get().kinesis; },
+    get dynamodb() { return get().dynamodb; },
+    get s3() { return get().s3; },
+    stop: () => get().stop(),
+  };
+}
+
+/** Only kinesis-mock, for files that need no DynamoDB or S3 (it is the slow one to start: ~1 s). */
+export function useKinesisMock(): RunningEmulator {
+  let running: RunningEmulator | undefined;
+  beforeAll(async () => {
+    running = await startKinesisMock();
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+  return {
+    get endpoint() {
+      if (!running) throw new Error("kinesis-mock is not running: use it inside a test or a hook, after beforeAll");
+      return running.endpoint;
+    },
+    stop: () => running?.stop() ?? Promise.resolve(),
+  };
+}
