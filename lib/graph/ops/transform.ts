@@ -1,0 +1,52 @@
+import type { Duration, Time } from "../../core/duration.js";
+import { RDD } from "../../core/rdd.js";
+import { UserFunctionError, ValidationError } from "../../errors.js";
+import { Node } from "../node.js";
+import { requireSameSlide } from "./narrow.js";
+
+/**
+ * A function of the parents' RDDs at each batch time (Spark's TransformedDStream): transform, transformWith,
+ * ssc.transform, and the joins, which Spark also builds this way.
+ */
+export class TransformNode<U> extends Node<U> {
+  constructor(
+    readonly parents: ReadonlyArray<Node>,
+    readonly fn: (rdds: RDD<unknown>[], time: Time) => RDD<U>,
+    kind: string,
+    name?: string,
+  ) {
+    if (parents.length === 0) throw new ValidationError("EmptyTransform", `${kind} needs at least one stream`);
+    super(parents[0].graph, kind, name);
+    requireSameSlide(parents, kind);
+  }
+
+  get dependencies(): ReadonlyArray<Node> {
+    return this.parents;
+  }
+
+  get slideDuration(): Duration {
+    return this.parents[0].slideDuration;
+  }
+
+  compute(time: Time): RDD<U> | undefined {
+    const rdds: RDD<unknown>[] = [];
+    for (const p of this.parents) {
+      const rdd = p.getOrCompute(time);
+      // Spark throws "Couldn't generate RDD from parent"; a parent with nothing yet is an empty RDD here.
+      rdds.push(rdd ?? RDD.empty());
+    }
+    let out: RDD<U>;
+    try {
+      out = this.fn(rdds, time);
+    } catch (e) {
+      throw e instanceof UserFunctionError ? e : new UserFunctionError(this.label, e);
+    }
+    if (!(out instanceof RDD)) {
+      throw new ValidationError(
+        "TransformReturnedNothing",
+        `the function given to ${this.label} returned ${out === null ? "null" : typeof out}, not an RDD: return RDD.empty() to mean no elements (Spark: "Transform function must not return null")`,
+      );
+    }
+    return out;
+  }
+}

@@ -1,0 +1,70 @@
+import type { Duration, Time } from "../../core/duration.js";
+import { KeyMap } from "../../core/keys.js";
+import { RDD } from "../../core/rdd.js";
+import { guarded } from "../../core/steps.js";
+import { Node } from "../node.js";
+
+/** The normalized update function: Spark's `(Time, K, Seq[V], Option[S]) => Option[S]`, None as undefined. */
+export type UpdateFn<K, V, S> = (time: Time, key: K, values: V[], state: S | undefined) => S | undefined;
+
+/**
+ * updateStateByKey (Spark's StateDStream): every batch, the function is called for every key that has a
+ * state or new values, and the stream is the whole state. A key whose function returns `undefined` is removed.
+ * The state of the previous batch is this node's own previous RDD.
+ */
+export class UpdateStateNode<K, V, S> extends Node<[K, S]> {
+  private readonly update: UpdateFn<K, V, S>;
+
+  constructor(
+    readonly parent: Node<[K, V]>,
+    updateFn: UpdateFn<K, V, S>,
+    readonly initialRDD: RDD<[K, S]> | undefined,
+    name?: string,
+  ) {
+    super(parent.graph, "updateStateByKey", name);
+    this.update = guarded(this.label, updateFn);
+    this.persisted = true;
+  }
+
+  get updateFn(): UpdateFn<K, V, S> {
+    return this.update;
+  }
+
+  get dependencies(): ReadonlyArray<Node> {
+    return [this.parent];
+  }
+
+  get slideDuration(): Duration {
+    return this.parent.slideDuration;
+  }
+
+  override get mustCheckpoint(): boolean {
+    return true;
+  }
+
+  override describe(): Record<string, unknown> {
+    return { initialState: this.initialRDD !== undefined };
+  }
+
+  compute(time: Time): RDD<[K, S]> | undefined {
+    const previous = this.getOrCompute(time.minus(this.slideDuration)) ?? this.initialRDD;
+    const data = this.parent.getOrCompute(time);
+    if (previous === undefined && data === undefined) return undefined;
+    return RDD.of(this.apply(time, previous, data));
+  }
+
+  /** One batch of state updates: shared with the serverless finalizer, which supplies the previous state. */
+  apply(time: Time, previous: RDD<[K, S]> | undefined, data: RDD<[K, V]> | undefined): Array<[K, S]> {
+    const groups = new KeyMap<K, { values: V[]; state: S | undefined; had: boolean }>();
+    previous?.forEachElement(([k, s]) => groups.set(k, { values: [], state: s, had: true }));
+    data?.forEachElement(([k, v]) =>
+      groups.upsert(k, v, (first) => ({ values: [first], state: undefined, had: false }), (g, next) => (g.values.push(next), g)),
+    );
+    const out: Array<[K, S]> = [];
+    groups.forEach((g, k) => {
+      const next = this.update(time, k, g.values, g.had ? g.state : undefined);
+      if (next !== undefined) out.push([k, next]);
+    });
+    return out;
+  }
+}

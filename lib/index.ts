@@ -1,0 +1,27 @@
+// The public API of sparkless: Spark Streaming's names, exported one by one.
+export { Duration, Time, Milliseconds, Seconds, Minutes } from "./core/duration.js";
+export { RDD } from "./core/rdd.js";
+export { formatElement } from "./core/format.js";
+export { ManualClock, SystemClock, type Clock } from "./exec/clock.js";
+export type { BatchInfo, StreamingListener } from "./exec/job-scheduler.js";
+export { StreamingContext, type StreamingContextProps, type StreamingContextState } from "./api/streaming-context.js";
+export {
+  DStream,
+  MapWithStateDStream,
+  type PartitionOptions,
+  type ReduceByKeyAndWindowOptions,
+  type UpdateStateByKeyOptions,
+  type StateUpdateFunction,
+  type TimedStateUpdateFunction,
+} from "./api/dstream.js";
+export { State } from "./state/state.js";
+export { StateSpec, type MappingFunction } from "./state/state-spec.js";
+export type { Source, SourceContext, DeadLetterEntry } from "./io/source.js";
+export {
+  SparklessError,
+  ValidationError,
+  IllegalStateError,
+  NoSuchElementError,
+  CheckpointError,
+  UserFunctionError,
+} from "./errors.js";

@@ -1,0 +1,99 @@
+/**
+ * The shapes Lambda gives a Kinesis-triggered function, written out here because `lib/` must not depend on the
+ * `aws-lambda` types package. Field for field what AWS sends (see "Example event" in the Lambda developer guide,
+ * "Using Lambda with Kinesis").
+ */
+
+/** One record of a Kinesis event. */
+export interface KinesisStreamRecordLike {
+  kinesis: {
+    kinesisSchemaVersion: "1.0";
+    partitionKey: string;
+    /** Decimal string of up to 129 digits: compare as BigInt. */
+    sequenceNumber: string;
+    /** The record's bytes, base64. Lambda does not de-aggregate KPL records: this may be an aggregate. */
+    data: string;
+    /** Epoch SECONDS with a fraction (milliseconds), e.g. 1545084650.987. */
+    approximateArrivalTimestamp: number;
+  };
+  eventSource: "aws:kinesis";
+  eventVersion: "1.0";
+  /** `shardId-000000000006:<sequenceNumber>` */
+  eventID: string;
+  eventName: "aws:kinesis:record";
+  invokeIdentityArn: string;
+  awsRegion: string;
+  eventSourceARN: string;
+}
+
+/** The event of one invocation: records of one shard, in sequence-number order. */
+export interface KinesisStreamEventLike {
+  Records: KinesisStreamRecordLike[];
+}
+
+/** The subset of Lambda's Node.js context object that a handler can rely on. */
+export interface LambdaContextLike {
+  /** Milliseconds left before the invocation times out. */
+  getRemainingTimeInMillis(): number;
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  /** A string, as in the Node.js runtime. */
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+}
+
+/** Partial batch response (`FunctionResponseTypes: [ReportBatchItemFailures]`). */
+export interface StreamsEventResponseLike {
+  batchItemFailures?: { itemIdentifier?: string | null }[] | null;
+}
+
+/** A Kinesis-triggered handler, as the bundled Lambda asset exports it (async style). */
+export type KinesisHandler = (
+  event: KinesisStreamEventLike,
+  context: LambdaContextLike,
+) => Promise<StreamsEventResponseLike | void | null | undefined>;
+
+/** Why records were discarded, as Lambda names it in `requestContext.condition`. */
+export type FailureCondition = "RetryAttemptsExhausted" | "RecordAgeExceeded";
+
+/**
+ * What Lambda sends to an on-failure destination for a Kinesis event source mapping when it discards records
+ * ("Retain discarded batch records for a Kinesis Data Streams event source"). Metadata only: the records stay in
+ * the stream (until retention ends) and can be re-read with the sequence numbers. For S3 destinations Lambda adds
+ * the invocation record (`payload`).
+ */
+export interface KinesisFailureRecord {
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: FailureCondition;
+    /** Invocations that carried these records (0 when they expired before any). */
+    approximateInvokeCount: number;
+  };
+  responseContext: {
+    statusCode: number;
+    executedVersion: string;
+    /** "Unhandled" for a thrown error or a timeout; absent after a partial batch response. */
+    functionError?: string;
+  };
+  version: "1.0";
+  /** ISO-8601 time of the discard. */
+  timestamp: string;
+  KinesisBatchInfo: {
+    shardId: string;
+    startSequenceNumber: string;
+    endSequenceNumber: string;
+    /** ISO-8601 */
+    approximateArrivalOfFirstRecord: string;
+    /** ISO-8601 */
+    approximateArrivalOfLastRecord: string;
+    batchSize: number;
+    streamArn: string;
+  };
+  /** The event of the discarded records, JSON (what an S3 destination receives besides the metadata). */
+  payload?: string;
+}
