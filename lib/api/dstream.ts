@@ -187,7 +187,7 @@ export class DStream<T> {
   }
 
   /** Calls `fn` with every batch's RDD and time. Runs on the driver, at least once per batch on AWS. */
-  foreachRDD(fn: (rdd: RDD<T>, time: Time) => void | Promise<void>): void {
+  foreachRDD(fn: (rdd: RDD<T>, time: Time) => unknown): void {
     new ForEachNode(this.node, fn, "foreachRDD");
   }
 
@@ -328,6 +328,8 @@ export class DStream<T> {
    * `undefined` removes the key. The four-argument form `(time, key, values, state)` is told apart by its
    * arity, as Spark's overloads are by type.
    */
+  updateStateByKey<K, V, S>(this: DStream<[K, V]>, fn: StateUpdateFunction<V, S>, options?: UpdateStateByKeyOptions<K, S>): DStream<[K, S]>;
+  updateStateByKey<K, V, S>(this: DStream<[K, V]>, fn: TimedStateUpdateFunction<K, V, S>, options?: UpdateStateByKeyOptions<K, S>): DStream<[K, S]>;
   updateStateByKey<K, V, S>(
     this: DStream<[K, V]>,
     fn: StateUpdateFunction<V, S> | TimedStateUpdateFunction<K, V, S>,

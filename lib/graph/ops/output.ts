@@ -10,7 +10,7 @@ import type { Job, OutputNode } from "../stream-graph.js";
 export class ForEachNode<T> extends Node<never> implements OutputNode {
   constructor(
     readonly parent: Node<T>,
-    readonly sink: (rdd: RDD<T>, time: Time) => void | Promise<void>,
+    readonly sink: (rdd: RDD<T>, time: Time) => unknown,
     kind: string,
     private readonly params: Record<string, unknown> = {},
   ) {
@@ -37,6 +37,6 @@ export class ForEachNode<T> extends Node<never> implements OutputNode {
   generateJob(time: Time): Job | undefined {
     const rdd = this.parent.getOrCompute(time);
     if (!rdd) return undefined;
-    return { time, output: this, run: () => this.sink(rdd, time) };
+    return { time, output: this, run: async () => void (await this.sink(rdd, time)) };
   }
 }
