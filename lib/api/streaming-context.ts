@@ -117,7 +117,11 @@ export class StreamingContext {
 
   /** Validates the program, starts the sources and the batch clock. */
   async start(): Promise<void> {
-    if (this.state === "ACTIVE") throw new IllegalStateError("AlreadyStarted", "StreamingContext has already been started");
+    if (this.state === "ACTIVE") {
+      // Spark logs this and carries on; so do we.
+      process.stderr.write("sparkless: StreamingContext has already been started\n");
+      return;
+    }
     if (this.state === "STOPPED") throw new IllegalStateError("AlreadyStopped", "StreamingContext has already been stopped: create a new one");
     const first = this.scheduler.firstBatchTime();
     this.graph.start(first.minus(this.graph.batchDuration));

@@ -8,7 +8,7 @@ import { validateWindow } from "./window.js";
 
 export interface ReducedWindowOptions<K, V> {
   readonly invReduceFn?: (a: V, b: V) => V;
-  readonly filterFn?: (pair: [K, V]) => boolean;
+  readonly filterFunc?: (pair: [K, V]) => boolean;
   readonly numPartitions?: number;
   readonly name?: string;
 }
@@ -29,8 +29,9 @@ export interface ReducedWindowOptions<K, V> {
  *      (invReduce them out)          (reduce them in)
  *
  * Without a filter function a key whose value went back to "zero" stays in the output, as in Spark.
- * When the slide is not shorter than the window the windows do not overlap, so there is nothing to
- * update: the window is reduced directly (Spark would fold batches outside the window in there).
+ * A tumbling window (slide = window) is updated too, as in Spark: the whole previous window is inverted out,
+ * so its keys stay with value zero. When the slide is longer than the window there is nothing to update:
+ * the window is reduced directly (Spark would fold batches outside the window in there).
  */
 export class ReducedWindowNode<K, V> extends Node<[K, V]> {
   private readonly reduce: (a: V, b: V) => V;
@@ -49,7 +50,7 @@ export class ReducedWindowNode<K, V> extends Node<[K, V]> {
     validateWindow(parent, windowDuration, slide);
     this.reduce = guarded(this.label, reduceFn);
     this.inverse = options.invReduceFn && guarded(this.label, options.invReduceFn);
-    this.filter = options.filterFn && guarded(this.label, options.filterFn);
+    this.filter = options.filterFunc && guarded(this.label, options.filterFunc);
     parent.persisted = true;
     this.persisted = true;
   }
@@ -68,7 +69,7 @@ export class ReducedWindowNode<K, V> extends Node<[K, V]> {
   }
 
   get incremental(): boolean {
-    return this.inverse !== undefined && this.slide.lessThan(this.windowDuration);
+    return this.inverse !== undefined && !this.windowDuration.lessThan(this.slide);
   }
 
   get dependencies(): ReadonlyArray<Node> {
