@@ -1,0 +1,51 @@
+/**
+ * The CDK app (`cdk synth`, `cdk deploy`; see cdk.json): deploys the word-count example pipeline with
+ * {@link SparklessPipeline}, checked by cdk-nag's AwsSolutions pack on every synth.
+ *
+ * Context:
+ * - `-c removalPolicy=destroy` — a throwaway stack: `cdk destroy` removes the table, bucket and stream with
+ *   their data (the default keeps them).
+ *
+ * Environment:
+ * - `SPARKLESS_PIPELINE_ENTRY` — bundle another module in place of functions/word-count.ts (the infra tests
+ *   synthesize this app with a fixture that way).
+ */
+import { App, CfnOutput, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+// cdk-nag is CommonJS whose exports Node's ESM loader cannot list by name: take the module object.
+import cdkNag from "cdk-nag";
+import { type PipelineInfo, SparklessPipeline } from "./sparkless-pipeline.js";
+
+/**
+ * The word-count example as the construct sees it. Its module, functions/word-count.ts, is provided by
+ * functions/: it defines the pipeline (flatMap to words, count by key per 10-second batch) and exports the
+ * handlers `shardHandler`, `tickerHandler` and `finalizerHandler` that the construct wires.
+ */
+const wordCount: PipelineInfo = {
+  name: "word-count",
+  entry: process.env.SPARKLESS_PIPELINE_ENTRY ?? "functions/word-count.ts",
+  batchIntervalMs: 10_000,
+  stateful: true,
+};
+
+const app = new App();
+const destroy = app.node.tryGetContext("removalPolicy") === "destroy";
+const stack = new Stack(app, "SparklessWordCount", {
+  description: "sparkless: the word-count example pipeline (Kinesis -> Lambda -> DynamoDB/S3)",
+});
+const pipeline = new SparklessPipeline(stack, "WordCount", {
+  pipeline: wordCount,
+  removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+});
+
+new CfnOutput(stack, "StreamName", { description: "Put records here (aws kinesis put-record ...)", value: pipeline.stream.streamName });
+new CfnOutput(stack, "BucketName", { description: "Outputs under output/, dead letters under dead-letter/", value: pipeline.bucket.bucketName });
+new CfnOutput(stack, "TableName", { value: pipeline.table.tableName });
+new CfnOutput(stack, "FinalizerLogGroup", {
+  description: "print() output of the finalizer",
+  value: pipeline.finalizerFunction.logGroup.logGroupName,
+});
+
+// Acknowledged findings are copied into the template's Metadata (cdk_nag.rules_to_suppress) with their reasons.
+Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
+
+app.synth();
