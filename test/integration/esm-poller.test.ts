@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   CreateStreamCommand,
   ListShardsCommand,
+  MergeShardsCommand,
   PutRecordsCommand,
   SplitShardCommand,
   type KinesisClient,
@@ -443,6 +444,35 @@ describe("EsmPoller", () => {
     const shards = poller.stats().shards;
     expect(shards.find((s) => s.shardId === parent!.ShardId)?.state).toBe("drained");
     expect(shards.filter((s) => s.parentShardIds.includes(parent!.ShardId!))).toHaveLength(2);
+  });
+
+  it("reads a merged shard only after both parents are drained", async () => {
+    const stream = await newStream(2);
+    await put(stream, records("p", 20));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const rec = recorder(async (_c, n) => {
+      if (n === 1) await gate; // hold one parent while the shards merge
+    });
+    const poller = await startPoller({ kinesis, streamName: stream, handler: rec.handler, batchSize: 3, functionTimeoutMs: 20_000 });
+    await waitFor("the first batch", () => rec.calls.length >= 1);
+    const [a, b] = (await kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards!;
+    await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: a!.ShardId, AdjacentShardToMerge: b!.ShardId }));
+    const later = await put(stream, records("c", 10));
+    const child = later[0]!.ShardId!;
+    release();
+    await waitFor("all 30 records", () => rec.delivered().length === 30);
+    const order = rec.delivered();
+    expect(order.slice(0, 20).sort()).toEqual(records("p", 20).map((r) => r.data).sort());
+    expect(order.slice(20)).toEqual(records("c", 10).map((r) => r.data));
+    const merged = poller.stats().shards.find((s) => s.shardId === child)!;
+    expect([...merged.parentShardIds].sort()).toEqual([a!.ShardId, b!.ShardId].sort());
+  });
+
+  it("fails to start if the stream does not exist, and leaves nothing running", async () => {
+    const poller = new EsmPoller({ ...FAST, kinesis, streamName: "no-such-stream", handler: async () => {} });
+    await expect(poller.start()).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    expect(poller.stats().state).toBe("stopped");
   });
 
   it("fails an invocation that outlives the function timeout, and retries the batch", async () => {
