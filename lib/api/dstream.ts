@@ -14,7 +14,7 @@ import { UnionNode } from "../graph/ops/union.js";
 import { UpdateStateNode, type UpdateFn } from "../graph/ops/update-state.js";
 import { WindowNode } from "../graph/ops/window.js";
 import { printBlock } from "../io/print.js";
-import { batchOutputPath, writeBatchDirectory } from "../io/text-file-sink.js";
+import { batchOutputPath } from "../io/text-file-sink.js";
 import type { StateSpec } from "../state/state-spec.js";
 
 /** Options of the keyed operators, in one trailing object (Spark's extra overload parameters). */
@@ -196,9 +196,10 @@ export class DStream<T> {
    * element (as `print` shows it), the directory appearing whole or not at all.
    */
   saveAsTextFiles(prefix: string, suffix?: string): void {
+    const graph = this.node.graph;
     new ForEachNode(
       this.node,
-      (rdd, time) => writeBatchDirectory(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map(formatElement))),
+      (rdd, time) => graph.writeBatch(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map(formatElement))),
       "saveAsTextFiles",
       { prefix, suffix: suffix ?? null },
     );
@@ -206,10 +207,10 @@ export class DStream<T> {
 
   /** As saveAsTextFiles, one JSON value per line (Spark writes Java-serialized SequenceFiles). */
   saveAsObjectFiles(prefix: string, suffix?: string): void {
+    const graph = this.node.graph;
     new ForEachNode(
       this.node,
-      (rdd, time) =>
-        writeBatchDirectory(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map((v) => JSON.stringify(v)))),
+      (rdd, time) => graph.writeBatch(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map((v) => JSON.stringify(v)))),
       "saveAsObjectFiles",
       { prefix, suffix: suffix ?? null },
     );

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Duration, Time } from "../core/duration.js";
 import type { RDD } from "../core/rdd.js";
 import { IllegalStateError, ValidationError } from "../errors.js";
+import { writeBatchDirectory } from "../io/text-file-sink.js";
 import type { Node } from "./node.js";
 
 /** An output operation's work for one batch time: runs the user's sink. */
@@ -35,6 +36,8 @@ export class StreamGraph {
   supplier: Supplier | undefined;
   /** Where print() writes. */
   out: (text: string) => void = (text) => process.stdout.write(text);
+  /** Where saveAsTextFiles/saveAsObjectFiles put a batch's directory: the local file system, or S3 on AWS. */
+  writeBatch: (path: string, partitions: string[][]) => Promise<void> = writeBatchDirectory;
   /** Set once the context starts: adding operators after that is an error, as in Spark. */
   frozen: "started" | "stopped" | undefined;
   private readonly ids = new Set<string>();
