@@ -1,0 +1,49 @@
+import { KeyMap } from "./keys.js";
+
+/**
+ * The one codec for values that leave the process (parts, node memory, checkpoints): JSON, with the few
+ * shapes JSON cannot say tagged — KeyMap (keyed state), undefined inside arrays, non-finite numbers, Date,
+ * bigint. Plain JSON values pass through unchanged, so the stored form stays readable.
+ */
+const TAG = "$sparkless";
+
+export function encodeValue(value: unknown): string {
+  return JSON.stringify(value, replacer);
+}
+
+export function decodeValue<T = unknown>(text: string): T {
+  return JSON.parse(text, reviver) as T;
+}
+
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify calls toJSON before the replacer; look at the raw value for Dates.
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Date) return { [TAG]: "date", v: raw.toISOString() };
+  if (value instanceof KeyMap) return { [TAG]: "keymap", v: [...value.entries()] };
+  if (value === undefined) return { [TAG]: "undefined" };
+  if (typeof value === "bigint") return { [TAG]: "bigint", v: value.toString() };
+  if (typeof value === "number" && !Number.isFinite(value)) return { [TAG]: "number", v: String(value) };
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || !(TAG in value)) return value;
+  const tagged = value as { [TAG]: string; v?: unknown };
+  switch (tagged[TAG]) {
+    case "keymap": {
+      const map = new KeyMap<unknown, unknown>();
+      for (const [k, v] of tagged.v as Array<[unknown, unknown]>) map.set(k, v);
+      return map;
+    }
+    case "undefined":
+      return undefined;
+    case "bigint":
+      return BigInt(tagged.v as string);
+    case "number":
+      return Number(tagged.v);
+    case "date":
+      return new Date(tagged.v as string);
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,118 @@
+import { Duration, Time } from "../core/duration.js";
+import { StreamingContext } from "../api/streaming-context.js";
+import type { DStream } from "../api/dstream.js";
+import { ManualClock } from "../exec/clock.js";
+import type { InputNode } from "../graph/ops/input.js";
+import type { Source } from "../io/source.js";
+import { ValidationError } from "../errors.js";
+import { planGraph, type Plan } from "./plan.js";
+
+/** What a record looked like on the stream, for decoders and timestamp extractors. */
+export interface RecordMeta {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber?: number;
+  readonly partitionKey: string;
+  /** Kinesis' arrival time, epoch ms. */
+  readonly arrivalTime: number;
+}
+
+export interface PipelineProps<T> {
+  /** How often a batch is cut; batch times are aligned to the epoch, so every shard and function agrees. */
+  readonly batchInterval: Duration;
+  /** Turns a record's bytes into the input stream's element. @default - the bytes as UTF-8 text */
+  readonly decoder?: (bytes: Uint8Array, meta: RecordMeta) => T;
+  /**
+   * Event time of an element, epoch ms. With it, batches follow event time, the watermark is the maximum
+   * event time seen minus `allowedLateness`, and older records go to `late/`.
+   * @default - arrival time: a record joins the batch during which Kinesis received it, and none is late
+   */
+  readonly timestampExtractor?: (value: T, meta: RecordMeta) => number;
+  /** How far behind the newest event time a record may be and still count. @default Duration 0 */
+  readonly allowedLateness?: Duration;
+  /** A decoded record larger than this goes to the dead-letter prefix. @default 1 MiB (Kinesis' own limit) */
+  readonly maxRecordBytes?: number;
+  /**
+   * How long a shard must have nothing new before the ticker lets its watermark follow the clock.
+   * @default Seconds(2)
+   */
+  readonly idleAfter?: Duration;
+}
+
+/** What the CDK construct needs to know of a pipeline (infra's PipelineInfo, less the entry path). */
+export interface PipelineSummary {
+  readonly name: string;
+  readonly batchIntervalMs: number;
+  readonly stateful: boolean;
+}
+
+/** A built graph for one use: the context that owns it, its input node and its serverless plan. */
+export interface BuiltPipeline<T> {
+  readonly ssc: StreamingContext;
+  readonly input: InputNode<T>;
+  readonly plan: Plan;
+}
+
+/** Stands in for the Kinesis stream inside Lambda: the shard stage and the finalizer supply its data. */
+class ShardInputSource<T> implements Source<T> {
+  readonly kind = "kinesisStream";
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  take(): T[] | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * A pipeline defined once and run anywhere: in the local engine on any source, or on AWS where the
+ * Kinesis stream's batches invoke the shard handler and the finalizer completes each batch time.
+ *
+ * @example
+ * export const wordCount = definePipeline("word-count", { batchInterval: Seconds(10) }, (lines) => {
+ *   lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).reduceByKey((a, b) => a + b).print();
+ * });
+ */
+export class Pipeline<T> {
+  constructor(
+    readonly name: string,
+    readonly props: PipelineProps<T>,
+    private readonly build: (input: DStream<T>, ssc: StreamingContext) => void,
+  ) {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
+      throw new ValidationError("BadPipelineName", `pipeline name "${name}" must be 1-63 lowercase letters, digits or '-': it prefixes storage keys and resource names`);
+    }
+  }
+
+  /** Builds the graph on `source` in a fresh context (the local engine's way to run this pipeline). */
+  on(source: Source<T>, options: { clock?: import("../exec/clock.js").Clock; out?: (text: string) => void; checkpointDir?: string } = {}): StreamingContext {
+    const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, ...(options.clock ? { clock: options.clock } : {}), ...(options.out ? { out: options.out } : {}) });
+    if (options.checkpointDir) ssc.checkpoint(options.checkpointDir);
+    this.build(ssc.receiverStream(source, "input"), ssc);
+    return ssc;
+  }
+
+  /** Builds and starts the graph at `zeroTime` without a scheduler: the serverless runtime drives it batch by batch. */
+  instantiate(zeroTime: number, out?: (text: string) => void): BuiltPipeline<T> {
+    const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, clock: new ManualClock(zeroTime), ...(out ? { out } : {}) });
+    // State lives in the pipeline's table and bucket, which play the checkpoint directory's part.
+    ssc.checkpoint("serverless");
+    const stream = ssc.receiverStream(new ShardInputSource<T>(), "input");
+    this.build(stream, ssc);
+    ssc.graph.start(new Time(zeroTime));
+    return { ssc, input: stream.node as InputNode<T>, plan: planGraph(ssc.graph) };
+  }
+
+  /** What infra needs: the name, the batch interval and whether anything keeps state across batches. */
+  get summary(): PipelineSummary {
+    const { plan } = this.instantiate(0);
+    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful };
+  }
+}
+
+export function definePipeline<T = string>(
+  name: string,
+  props: PipelineProps<T>,
+  build: (input: DStream<T>, ssc: StreamingContext) => void,
+): Pipeline<T> {
+  return new Pipeline(name, props, build);
+}

@@ -1,0 +1,223 @@
+import { randomUUID } from "node:crypto";
+import { decodeValue, encodeValue } from "../core/codec.js";
+import { Time } from "../core/duration.js";
+import { KeyMap } from "../core/keys.js";
+import { RDD } from "../core/rdd.js";
+import { CheckpointError } from "../errors.js";
+import type { Node } from "../graph/node.js";
+import type { Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
+import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
+import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
+
+const LEASE_MS = 60_000;
+/** Node memory outlives the last batch that can read it by this much (TTL deletes lag anyway). */
+const MEMORY_SLACK_MS = 24 * 3600_000;
+
+export interface FinalizeOptions {
+  /** Stop starting new batches after this epoch ms (the invocation's deadline). @default - no limit */
+  readonly deadline?: number;
+  /** Who holds the lease. @default - a random id */
+  readonly owner?: string;
+  /** At most this many batches in one call. @default - no limit */
+  readonly maxBatches?: number;
+}
+
+export interface FinalizeResult {
+  readonly finalized: number[];
+  /** Why it stopped: nothing complete, another finalizer holds the lease, or time ran out. */
+  readonly stopped: "incomplete" | "leased" | "deadline" | "max" | "no-status";
+  readonly failures: Array<{ time: number; error: string }>;
+}
+
+/**
+ * Stage 2 (DESIGN.md): finalizes batch times strictly in order under a lease. Batch T is complete when every
+ * shard of the stream has committed a watermark at or past T, or is closed and drained. Finalizing T merges
+ * the committed parts into the boundary nodes' RDDs, supplies the RDDs earlier batches left (windows,
+ * state), evaluates the rest of the graph with the local engine's code, runs the outputs (S3 files under
+ * deterministic keys, print to the log, foreachRDD at least once), stores what later batches will read,
+ * writes the metadata checkpoint and only then marks T done. A crash anywhere re-runs T to the same result.
+ */
+export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps, options: FinalizeOptions = {}): Promise<FinalizeResult> {
+  const owner = options.owner ?? randomUUID();
+  const finalized: number[] = [];
+  const failures: FinalizeResult["failures"] = [];
+  let status = await deps.store.getStatus();
+  if (!status) return { finalized, stopped: "no-status", failures };
+  if (!(await deps.store.acquireLease(owner, deps.now(), LEASE_MS))) return { finalized, stopped: "leased", failures };
+  try {
+    const built = pipeline.instantiate(status.zeroTime, deps.log);
+    checkGraph(pipeline, built, status);
+    const batch = pipeline.props.batchInterval.milliseconds;
+    const shards = await deps.shards.list();
+    for (;;) {
+      if (options.maxBatches !== undefined && finalized.length >= options.maxBatches) return { finalized, stopped: "max", failures };
+      if (options.deadline !== undefined && deps.now() > options.deadline) return { finalized, stopped: "deadline", failures };
+      const time: number = status.lastFinalized + batch;
+      const progress = await deps.store.listProgress();
+      if (!isComplete(time, shards, progress)) return { finalized, stopped: "incomplete", failures };
+      // Keep the lease for the length of a batch; a finalizer that lost it stops at the status condition.
+      await deps.store.acquireLease(owner, deps.now(), LEASE_MS);
+      failures.push(...(await finalizeBatch(pipeline, built, deps, time, progress)));
+      if (!(await deps.store.advanceStatus(status.lastFinalized, time))) {
+        return { finalized, stopped: "leased", failures };
+      }
+      status = { ...status, lastFinalized: time };
+      finalized.push(time);
+      await Promise.all(progress.filter((p) => p.committed[time] !== undefined).map((p) => deps.store.forgetCommitted(p.shardId, time)));
+    }
+  } finally {
+    await deps.store.releaseLease(owner);
+  }
+}
+
+/** Every listed shard has passed `time`, or is closed and drained; a shard never seen blocks. */
+export function isComplete(time: number, shards: readonly ShardInfo[], progress: readonly ShardProgress[]): boolean {
+  const byId = new Map(progress.map((p) => [p.shardId, p]));
+  return shards.every((s) => {
+    const p = byId.get(s.shardId);
+    return p !== undefined && (p.drained || p.watermark >= time);
+  });
+}
+
+function checkGraph<T>(pipeline: Pipeline<T>, built: BuiltPipeline<T>, status: PipelineStatus): void {
+  const hash = built.ssc.graph.hash();
+  if (status.graphHash !== hash) {
+    throw new CheckpointError(
+      "GraphChanged",
+      `pipeline "${pipeline.name}" was started with graph ${status.graphHash} and this deployment's graph is ${hash}: its operators or their parameters changed, so stored windows and state no longer mean what the new code expects. Deploy it under a new pipeline name to start fresh (see checkpoint/${pipeline.name}/metadata.json for the graph it was started with).`,
+      { stored: status.graphHash, current: hash },
+    );
+  }
+}
+
+async function finalizeBatch<T>(
+  pipeline: Pipeline<T>,
+  built: BuiltPipeline<T>,
+  deps: RuntimeDeps,
+  time: number,
+  progress: readonly ShardProgress[],
+): Promise<Array<{ time: number; error: string }>> {
+  const { ssc, plan } = built;
+  const graph = ssc.graph;
+  const batchTime = new Time(time);
+
+  // Boundary RDDs of this batch from the committed parts, in a deterministic order: shard, then sequence.
+  const committed = new Map(progress.map((p) => [p.shardId, new Set(p.committed[time] ?? [])]));
+  const parts = (await deps.store.getParts(time))
+    .filter((p) => committed.get(p.shardId)?.has(p.attemptId))
+    .sort(comparePartOrder);
+  const supplied = new Map<Node, RDD<unknown>>();
+  for (const b of plan.boundaries) {
+    const mine = parts.filter((p) => p.nodeId === b.node.id);
+    if (b.kind === "partial") {
+      const merged = new KeyMap<unknown, unknown>();
+      const mergeCombiners = b.node.mergeCombiners;
+      for (const p of mine) {
+        for (const [k, c] of decodeValue<Array<[unknown, unknown]>>(p.payload)) merged.upsert(k, c, (x) => x, mergeCombiners);
+      }
+      supplied.set(b.node, RDD.of([...merged.entries()]));
+    } else {
+      supplied.set(b.node, RDD.of(mine.flatMap((p) => decodeValue<unknown[]>(p.payload))));
+    }
+  }
+
+  // What earlier batches left for this one: remembered RDDs within each node's remember duration.
+  const memory = new Map<string, RDD<unknown> | undefined>();
+  await Promise.all(
+    plan.remembered.flatMap((node) =>
+      rememberedTimes(node, time).map(async (t) => {
+        const payload = await deps.store.getMemory(node.id, t);
+        if (payload !== undefined) memory.set(`${node.id}@${t}`, decodeRDD(payload));
+      }),
+    ),
+  );
+
+  graph.supplier = (node, at) => {
+    if (at.milliseconds === time) {
+      const rdd = supplied.get(node);
+      return rdd ? { supplied: true, rdd } : plan.stage1.has(node) ? { supplied: true, rdd: undefined } : undefined;
+    }
+    const key = `${node.id}@${at.milliseconds}`;
+    if (memory.has(key)) return { supplied: true, rdd: memory.get(key) };
+    // Anything else from the past is not kept: the graph never needs it (the planner remembers what it reads).
+    return plan.stage1.has(node) || plan.remembered.includes(node) ? { supplied: true, rdd: undefined } : undefined;
+  };
+  graph.writeBatch = async (path, partitions) => {
+    const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
+    await Promise.all(partitions.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
+    await deps.objects.put(`${dir}/_SUCCESS`, "");
+  };
+
+  const failures: Array<{ time: number; error: string }> = [];
+  const fail = async (e: unknown) => {
+    // A user function that throws on the merged data would fail this batch on every retry and stop the
+    // pipeline; Spark reports the failed job and goes on, so do we — with the error kept in S3.
+    const error = e instanceof Error ? e.message : String(e);
+    failures.push({ time, error });
+    deps.log(`sparkless: batch ${time} ms: ${error}`);
+    await deps.objects.put(`${PREFIXES.deadLetter}${pipeline.name}/batches/${time}.json`, JSON.stringify({ batchTime: time, error }));
+  };
+  try {
+    for (const job of graph.generateJobs(batchTime)) {
+      try {
+        await job.run();
+      } catch (e) {
+        await fail(e);
+      }
+    }
+  } catch (e) {
+    await fail(e);
+  }
+
+  // Store what later batches read; a re-run writes the same values under the same keys.
+  await Promise.all(
+    plan.remembered.map(async (node) => {
+      if (!node.isTimeValid(batchTime)) return;
+      let rdd: RDD<unknown> | undefined;
+      try {
+        rdd = node.getOrCompute(batchTime);
+      } catch (e) {
+        await fail(e);
+        return;
+      }
+      const expiresAt = time + node.rememberDuration!.milliseconds + MEMORY_SLACK_MS;
+      await deps.store.putMemory(node.id, time, encodeValue(rdd ? rdd.partitions() : null), expiresAt);
+    }),
+  );
+  graph.clearMetadata(batchTime);
+
+  await deps.objects.put(
+    `${PREFIXES.checkpoint}${pipeline.name}/metadata.json`,
+    JSON.stringify({
+      pipeline: pipeline.name,
+      graphHash: graph.hash(),
+      graph: graph.describe(),
+      batchIntervalMs: graph.batchDuration.milliseconds,
+      lastFinalized: time,
+      shards: progress.map((p) => ({ shardId: p.shardId, seq: p.seq, watermark: p.watermark, drained: p.drained })),
+    }),
+  );
+  return failures;
+}
+
+/** Batch times before `time` whose RDDs of `node` a batch at `time` may read. */
+function rememberedTimes(node: Node, time: number): number[] {
+  const zero = node.zeroTime!.milliseconds;
+  const slide = node.slideDuration.milliseconds;
+  const from = Math.max(zero + slide, time - node.rememberDuration!.milliseconds);
+  const out: number[] = [];
+  for (let t = zero + Math.ceil((from - zero) / slide) * slide; t < time; t += slide) out.push(t);
+  return out;
+}
+
+function decodeRDD(payload: string): RDD<unknown> | undefined {
+  const partitions = decodeValue<unknown[][] | null>(payload);
+  return partitions === null ? undefined : RDD.fromPartitions(partitions);
+}
+
+function comparePartOrder(a: Part, b: Part): number {
+  if (a.shardId !== b.shardId) return a.shardId < b.shardId ? -1 : 1;
+  const x = BigInt(a.firstSeq);
+  const y = BigInt(b.firstSeq);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,0 +1,89 @@
+import type { InvocationContextLike, KinesisEventLike, BatchResponse } from "./kinesis-event.js";
+import { shardIdOf } from "./kinesis-event.js";
+import type { Pipeline } from "./define-pipeline.js";
+import { finalizeReady, type FinalizeResult } from "./finalizer.js";
+import type { RuntimeDeps } from "./runtime-deps.js";
+import { runShardStage, type ShardStageResult } from "./shard-stage.js";
+import { probeShards, type TickResult } from "./ticker.js";
+import type { PipelineStatus } from "../state/pipeline-store.js";
+import type { Plan } from "./plan.js";
+
+/** Leave this much of an invocation for the finalizer's last batch to finish. */
+const FINALIZE_MARGIN_MS = 10_000;
+
+/**
+ * A pipeline's three entry points over injected stores: what the Lambda handlers in functions/ call, and
+ * what tests drive directly. One instance per container: the plan is built once.
+ */
+export class PipelineRuntime<T> {
+  private planCache: { zeroTime: number; plan: Plan } | undefined;
+
+  constructor(
+    readonly pipeline: Pipeline<T>,
+    readonly deps: RuntimeDeps,
+  ) {}
+
+  /** Stage 1 for one Kinesis event; then finalizes inline what this commit completed. */
+  async handleShardEvent(event: KinesisEventLike, context: InvocationContextLike): Promise<BatchResponse & { stage: ShardStageResult; finalized?: FinalizeResult }> {
+    if (event.Records.length === 0) return { batchItemFailures: [], stage: { batchItemFailures: [], processed: 0, deadLetters: 0, late: 0, watermark: 0, committed: false } };
+    const status = await this.status(event);
+    const stage = await runShardStage(this.pipeline, this.plan(status.zeroTime), status, this.deps, event, context);
+    let finalized: FinalizeResult | undefined;
+    if (stage.committed && stage.watermark >= status.lastFinalized + this.pipeline.props.batchInterval.milliseconds) {
+      finalized = await this.finalize(context);
+    }
+    return { batchItemFailures: stage.batchItemFailures, stage, ...(finalized ? { finalized } : {}) };
+  }
+
+  /** The schedule: probe quiet and ended shards, then finalize what became complete. */
+  async tick(context?: InvocationContextLike): Promise<{ probe: TickResult; finalized: FinalizeResult }> {
+    if (!(await this.deps.store.getStatus())) await this.createStatus(this.deps.now());
+    const probe = await probeShards(this.pipeline, this.deps);
+    return { probe, finalized: await this.finalize(context) };
+  }
+
+  async finalize(context?: InvocationContextLike): Promise<FinalizeResult> {
+    const deadline = context ? this.deps.now() + Math.max(0, context.getRemainingTimeInMillis() - FINALIZE_MARGIN_MS) : undefined;
+    return finalizeReady(this.pipeline, this.deps, deadline === undefined ? {} : { deadline });
+  }
+
+  private plan(zeroTime: number): Plan {
+    if (this.planCache?.zeroTime !== zeroTime) this.planCache = { zeroTime, plan: this.pipeline.instantiate(zeroTime).plan };
+    return this.planCache.plan;
+  }
+
+  /**
+   * The pipeline's status, created on first contact: the zero time is just before the batch of the
+   * earliest record seen (or of now, for the ticker), so a stream read from TRIM_HORIZON starts with its data.
+   */
+  private async status(event: KinesisEventLike): Promise<PipelineStatus> {
+    const existing = await this.deps.store.getStatus();
+    if (existing) return existing;
+    return this.createStatus(Math.min(...event.Records.map((r) => this.recordTime(r))));
+  }
+
+  /** A record's time for choosing the zero time: its event time when it has a readable one, else arrival. */
+  private recordTime(r: KinesisEventLike["Records"][number]): number {
+    const arrival = Math.round(r.kinesis.approximateArrivalTimestamp * 1000);
+    const { decoder, timestampExtractor } = this.pipeline.props;
+    if (!timestampExtractor) return arrival;
+    try {
+      const bytes = Buffer.from(r.kinesis.data, "base64");
+      const meta = { shardId: shardIdOf(r), sequenceNumber: r.kinesis.sequenceNumber, partitionKey: r.kinesis.partitionKey, arrivalTime: arrival };
+      const value = decoder ? decoder(bytes, meta) : (bytes.toString("utf8") as unknown as T);
+      const t = timestampExtractor(value, meta);
+      return Number.isFinite(t) ? t : arrival;
+    } catch {
+      return arrival; // an unreadable record is dead-lettered by the shard stage; it does not pick the zero time
+    }
+  }
+
+  private async createStatus(earliest: number): Promise<PipelineStatus> {
+    const batch = this.pipeline.props.batchInterval.milliseconds;
+    const zeroTime = Math.floor(earliest / batch) * batch;
+    const graphHash = this.pipeline.instantiate(zeroTime).ssc.graph.hash();
+    const status = { zeroTime, lastFinalized: zeroTime, graphHash };
+    if (await this.deps.store.createStatus(status)) return status;
+    return (await this.deps.store.getStatus())!;
+  }
+}

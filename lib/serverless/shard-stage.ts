@@ -1,0 +1,253 @@
+import { randomUUID } from "node:crypto";
+import { encodeValue } from "../core/codec.js";
+import { KeyMap } from "../core/keys.js";
+import { UserFunctionError } from "../errors.js";
+import type { Node } from "../graph/node.js";
+import { NarrowNode } from "../graph/ops/narrow.js";
+import { deaggregate } from "../io/kpl.js";
+import type { CommitRequest, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
+import type { Pipeline, RecordMeta } from "./define-pipeline.js";
+import { type BatchResponse, type InvocationContextLike, type KinesisEventLike, shardIdOf } from "./kinesis-event.js";
+import { type Boundary, boundaryId, type Plan } from "./plan.js";
+import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
+
+/** Stop taking new records when less than this is left of the invocation, to commit in time. */
+const DEADLINE_MARGIN_MS = 5_000;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The invocation's commit lost a race (a duplicate delivery committed first, or a probe moved the watermark). */
+export class CommitConflictError extends Error {
+  readonly code = "CommitConflict";
+  constructor(shardId: string) {
+    super(`shard ${shardId}: progress changed while this batch ran (a duplicate delivery or an idle probe); failing so Lambda retries — committed records are skipped on retry`);
+    this.name = "CommitConflictError";
+  }
+}
+
+export interface ShardStageResult extends BatchResponse {
+  readonly processed: number;
+  readonly deadLetters: number;
+  readonly late: number;
+  /** Batch times this invocation's commit may have completed (its watermark passed them). */
+  readonly watermark: number;
+  readonly committed: boolean;
+}
+
+type Emission = [boundaryIndex: number, value: unknown];
+
+/**
+ * Stage 1 (DESIGN.md): one invocation = one shard's batch of records. Decodes, assigns batch times, runs
+ * the narrow chains per record, folds partial aggregates per (boundary, batch time), writes them keyed by
+ * this attempt, then commits with one conditional update of the shard's progress. Records at or below the
+ * committed sequence number are skipped, so retries, bisection and duplicates never double anything.
+ */
+export async function runShardStage<T>(
+  pipeline: Pipeline<T>,
+  plan: Plan,
+  status: PipelineStatus,
+  deps: RuntimeDeps,
+  event: KinesisEventLike,
+  context: InvocationContextLike,
+): Promise<ShardStageResult> {
+  const records = event.Records;
+  if (records.length === 0) return { batchItemFailures: [], processed: 0, deadLetters: 0, late: 0, watermark: 0, committed: false };
+  const shardId = shardIdOf(records[0]);
+  const progress: ShardProgress | undefined = await deps.store.getProgress(shardId);
+  const expected = { seq: progress?.seq, watermark: progress?.watermark ?? 0 };
+  const committedSeq = expected.seq === undefined ? undefined : BigInt(expected.seq);
+
+  const props = pipeline.props;
+  const batch = props.batchInterval.milliseconds;
+  const lateness = props.allowedLateness?.milliseconds ?? 0;
+  const maxBytes = props.maxRecordBytes ?? 1024 * 1024;
+  const decode = props.decoder ?? ((bytes: Uint8Array) => textDecoder.decode(bytes) as unknown as T);
+  const eventTime = props.timestampExtractor;
+
+  const boundaries = plan.boundaries;
+  const { push, emissions } = recordPipeline(plan);
+  const folds = new Map<string, Fold>();
+  const objects: Array<{ key: string; body: string }> = [];
+  let deadLetters = 0;
+  let late = 0;
+  let processed = 0;
+  let watermark = expected.watermark;
+  let lastSeq: string | undefined;
+  let stopAt: string | undefined;
+
+  const floorOpen = () => Math.max(Math.floor(watermark / batch) * batch + batch, status.lastFinalized + batch, status.zeroTime + batch);
+
+  for (const record of records) {
+    const k = record.kinesis;
+    if (committedSeq !== undefined && BigInt(k.sequenceNumber) <= committedSeq) continue;
+    if (processed > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
+      stopAt = k.sequenceNumber;
+      break;
+    }
+    processed++;
+    lastSeq = k.sequenceNumber;
+    const arrival = Math.round(k.approximateArrivalTimestamp * 1000);
+    const where = { shardId, sequenceNumber: k.sequenceNumber, partitionKey: k.partitionKey, arrivalTime: arrival };
+    const deadLetter = (reason: string, raw: string, operator: string | undefined, sub?: number) => {
+      deadLetters++;
+      const id = sub === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${sub}`;
+      objects.push({
+        key: `${PREFIXES.deadLetter}${pipeline.name}/${shardId}/${id}.json`,
+        body: JSON.stringify({ ...where, subSequenceNumber: sub, operator, error: reason, data: raw }),
+      });
+    };
+
+    if (k.data.length % 4 !== 0 || !BASE64.test(k.data)) {
+      deadLetter("record data is not valid base64", k.data, "decode");
+      continue;
+    }
+    const bytes = Buffer.from(k.data, "base64");
+    const unpacked = deaggregate(bytes, k.partitionKey);
+    if (!unpacked.ok) {
+      deadLetter(`broken KPL aggregate (${unpacked.code}): ${unpacked.reason}`, k.data, "deaggregate");
+      continue;
+    }
+    for (const sub of unpacked.records) {
+      const subNo = unpacked.aggregated ? sub.subSequenceNumber : undefined;
+      const raw = () => Buffer.from(sub.data).toString("base64");
+      if (sub.data.length > maxBytes) {
+        deadLetter(`record of ${sub.data.length} bytes is over the limit of ${maxBytes} bytes`, raw(), "decode", subNo);
+        continue;
+      }
+      const meta: RecordMeta = { ...where, partitionKey: sub.partitionKey, ...(subNo === undefined ? {} : { subSequenceNumber: subNo }) };
+      let value: T;
+      let time = arrival;
+      try {
+        value = decode(sub.data, meta);
+        if (eventTime) time = eventTime(value, meta);
+      } catch (e) {
+        deadLetter(errorText(e), raw(), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
+        continue;
+      }
+      if (!Number.isFinite(time)) {
+        deadLetter(`timestampExtractor returned ${String(time)}, not epoch milliseconds`, raw(), "timestampExtractor", subNo);
+        continue;
+      }
+      let batchTime = Math.floor(time / batch) * batch + batch;
+      const open = floorOpen();
+      if (batchTime < open) {
+        if (eventTime) {
+          // Older than this shard's watermark or a finalized batch: late, kept aside with its reason.
+          late++;
+          objects.push({
+            key: `${PREFIXES.late}${pipeline.name}/${shardId}/${subNo === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${subNo}`}.json`,
+            body: JSON.stringify({ ...meta, eventTime: time, batchTime, openFrom: open, reason: `event time ${time} belongs to batch ${batchTime}, which this shard's watermark (${watermark}) or the finalizer has passed`, data: raw() }),
+          });
+          continue;
+        }
+        // Arrival time: never late — the record joins the first open batch, as Spark puts it in the batch
+        // during which it was received.
+        batchTime = open;
+      }
+      emissions.length = 0;
+      try {
+        push(value);
+      } catch (e) {
+        deadLetter(errorText(e), raw(), e instanceof UserFunctionError ? e.operator : undefined, subNo);
+        continue;
+      }
+      for (const [b, v] of emissions) fold(folds, boundaries[b], b, batchTime, v, k.sequenceNumber);
+      watermark = Math.max(watermark, eventTime ? time - lateness : time);
+    }
+  }
+
+  if (lastSeq === undefined) {
+    return { batchItemFailures: stopAt ? [{ itemIdentifier: stopAt }] : [], processed: 0, deadLetters: 0, late: 0, watermark, committed: false };
+  }
+
+  const attemptId = (deps.newAttemptId ?? randomUUID)();
+  const parts: Part[] = [...folds.values()].map((f) => ({
+    time: f.time,
+    nodeId: f.nodeId,
+    shardId,
+    attemptId,
+    firstSeq: f.firstSeq,
+    payload: encodeValue(f.combiners ? [...f.combiners.entries()] : f.elements),
+  }));
+  if (parts.length) await deps.store.putParts(parts);
+  await Promise.all(objects.map((o) => deps.objects.put(o.key, o.body)));
+  const request: CommitRequest = {
+    shardId,
+    expected,
+    seq: lastSeq,
+    watermark,
+    times: [...new Set(parts.map((p) => p.time))].sort((a, b) => a - b),
+    attemptId,
+  };
+  if (!(await deps.store.commit(request))) throw new CommitConflictError(shardId);
+  if (deadLetters || late) deps.log(metricLine(pipeline.name, deadLetters, late));
+  return { batchItemFailures: stopAt ? [{ itemIdentifier: stopAt }] : [], processed, deadLetters, late, watermark, committed: true };
+}
+
+interface Fold {
+  readonly nodeId: string;
+  readonly time: number;
+  readonly firstSeq: string;
+  readonly combiners?: KeyMap<unknown, unknown>;
+  readonly elements?: unknown[];
+}
+
+function fold(folds: Map<string, Fold>, boundary: Boundary, index: number, time: number, value: unknown, seq: string): void {
+  const key = `${index}@${time}`;
+  let f = folds.get(key);
+  if (!f) {
+    f = boundary.kind === "partial"
+      ? { nodeId: boundaryId(boundary), time, firstSeq: seq, combiners: new KeyMap() }
+      : { nodeId: boundaryId(boundary), time, firstSeq: seq, elements: [] };
+    folds.set(key, f);
+  }
+  if (boundary.kind === "partial") {
+    const pair = value as [unknown, unknown];
+    f.combiners!.upsert(pair[0], pair[1], boundary.node.createCombiner, boundary.node.mergeValue);
+  } else {
+    f.elements!.push(value);
+  }
+}
+
+/**
+ * One record through the narrow chains: a pusher built once from the plan, whose leaves append
+ * `[boundary, value]` to `emissions`. A record's emissions are folded only if the whole record went
+ * through, so a record whose function throws leaves no trace but its dead letter.
+ */
+function recordPipeline(plan: Plan): { push: (value: unknown) => void; emissions: Emission[] } {
+  const emissions: Emission[] = [];
+  const sinks = new Map<Node, (value: unknown) => void>();
+  const sinkOf = (node: Node): ((value: unknown) => void) => {
+    const existing = sinks.get(node);
+    if (existing) return existing;
+    const targets: Array<(value: unknown) => void> = [];
+    plan.boundaries.forEach((b, i) => {
+      if ((b.kind === "partial" && b.from === node) || (b.kind === "chunk" && b.node === node)) targets.push((v) => emissions.push([i, v]));
+    });
+    for (const child of plan.stage1) {
+      if (child instanceof NarrowNode && child.parent === node) targets.push(child.step.pipe(sinkOf(child)));
+    }
+    const sink = targets.length === 1 ? targets[0] : (v: unknown) => { for (const t of targets) t(v); };
+    sinks.set(node, sink);
+    return sink;
+  };
+  return { push: sinkOf(plan.input), emissions };
+}
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+
+function errorText(e: unknown): string {
+  return e instanceof UserFunctionError && e.cause instanceof Error ? `${e.operator}: ${e.cause.message}` : e instanceof Error ? e.message : String(e);
+}
+
+/** CloudWatch Embedded Metric Format: the log line is the metric (no PutMetricData call, no extra latency). */
+export function metricLine(pipeline: string, deadLetters: number, late: number): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [{ Namespace: "Sparkless", Dimensions: [["Pipeline"]], Metrics: [{ Name: "DeadLetterRecords", Unit: "Count" }, { Name: "LateRecords", Unit: "Count" }] }],
+    },
+    Pipeline: pipeline,
+    DeadLetterRecords: deadLetters,
+    LateRecords: late,
+  });
+}

@@ -1,0 +1,42 @@
+import type { Pipeline } from "./define-pipeline.js";
+import type { RuntimeDeps } from "./runtime-deps.js";
+
+export interface TickResult {
+  readonly shards: number;
+  /** Shards found idle (nothing after their committed record), whose watermark now follows the clock. */
+  readonly idle: string[];
+  /** Closed shards found read to their end. */
+  readonly drained: string[];
+}
+
+/**
+ * The ticker's probe (DESIGN.md "Ticker"): follows the stream's shards (resharding included), and for each
+ * shard not drained asks Kinesis for a record after the committed one. None and no next iterator: the
+ * shard is drained. None but still open: the shard is idle, so its watermark may follow the clock (less
+ * `idleAfter`, the time a record needs to become readable) — that is what lets batch times of a quiet
+ * stream complete and print, empty, as Spark prints them. Each finding is a conditional write against the
+ * progress the probe read, so it never overtakes a commit.
+ */
+export async function probeShards<T>(pipeline: Pipeline<T>, deps: RuntimeDeps): Promise<TickResult> {
+  const idleAfter = pipeline.props.idleAfter?.milliseconds ?? 2_000;
+  const shards = await deps.shards.list();
+  const progress = new Map((await deps.store.listProgress()).map((p) => [p.shardId, p]));
+  const idle: string[] = [];
+  const drained: string[] = [];
+  await Promise.all(
+    shards.map(async (shard) => {
+      const p = progress.get(shard.shardId);
+      if (p?.drained) return;
+      const probe = await deps.shards.probe(shard.shardId, p?.seq);
+      if (probe.hasRecords) return;
+      const expected = { seq: p?.seq, watermark: p?.watermark ?? 0 };
+      const watermark = Math.max(expected.watermark, deps.now() - idleAfter);
+      if (probe.ended) {
+        if (await deps.store.advanceWatermark(shard.shardId, expected, watermark, true)) drained.push(shard.shardId);
+      } else if (watermark > expected.watermark || p === undefined) {
+        if (await deps.store.advanceWatermark(shard.shardId, expected, watermark, false)) idle.push(shard.shardId);
+      }
+    }),
+  );
+  return { shards: shards.length, idle, drained };
+}
