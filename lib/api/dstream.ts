@@ -2,7 +2,7 @@ import { Duration, Time } from "../core/duration.js";
 import { formatElement } from "../core/format.js";
 import { RDD } from "../core/rdd.js";
 import { filterStep, flatMapStep, flatMapValuesStep, mapStep, mapValuesStep } from "../core/steps.js";
-import { ValidationError } from "../errors.js";
+import { UserFunctionError, ValidationError } from "../errors.js";
 import { Node } from "../graph/node.js";
 import { MapWithStateNode, type StateRecord } from "../graph/ops/map-with-state.js";
 import { NarrowNode, PartitionwiseNode } from "../graph/ops/narrow.js";
@@ -188,7 +188,17 @@ export class DStream<T> {
 
   /** Calls `fn` with every batch's RDD and time. Runs on the driver, at least once per batch on AWS. */
   foreachRDD(fn: (rdd: RDD<T>, time: Time) => unknown): void {
-    new ForEachNode(this.node, fn, "foreachRDD");
+    const node: ForEachNode<T> = new ForEachNode(
+      this.node,
+      async (rdd, time) => {
+        try {
+          await fn(rdd, time);
+        } catch (e) {
+          throw e instanceof UserFunctionError ? e : new UserFunctionError(node.label, e);
+        }
+      },
+      "foreachRDD",
+    );
   }
 
   /**

@@ -3,7 +3,7 @@ import { decodeValue, encodeValue } from "../core/codec.js";
 import { Time } from "../core/duration.js";
 import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError, UserFunctionError, ValidationError } from "../errors.js";
 import type { Node } from "../graph/node.js";
 import type { Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
@@ -151,8 +151,10 @@ async function finalizeBatch<T>(
   const failures: Array<{ time: number; error: string }> = [];
   const fail = async (e: unknown) => {
     // A user function that throws on the merged data would fail this batch on every retry and stop the
-    // pipeline; Spark reports the failed job and goes on, so do we — with the error kept in S3.
-    const error = e instanceof Error ? e.message : String(e);
+    // pipeline; Spark reports the failed job and goes on, so do we — with the error kept in S3. Anything
+    // else (S3, DynamoDB) fails the finalization, and the batch runs again.
+    if (!(e instanceof UserFunctionError || e instanceof ValidationError)) throw e;
+    const error = e.message;
     failures.push({ time, error });
     deps.log(`sparkless: batch ${time} ms: ${error}`);
     await deps.objects.put(`${PREFIXES.deadLetter}${pipeline.name}/batches/${time}.json`, JSON.stringify({ batchTime: time, error }));

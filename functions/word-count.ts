@@ -1,0 +1,25 @@
+/**
+ * The example pipeline: words of text lines pushed to Kinesis, counted per batch, over a sliding window and
+ * as running totals. `cdk deploy` ships it (infra/app.ts); `npm start` runs it on the embedded stack.
+ */
+import { Seconds } from "../lib/core/duration.js";
+import { definePipeline } from "../lib/serverless/define-pipeline.js";
+import { lambdaHandlers } from "./lambda-handlers.js";
+
+export const wordCount = definePipeline("word-count", { batchInterval: Seconds(5) }, (lines) => {
+  const words = lines
+    .flatMap((line) => line.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter((w) => w.length > 0))
+    .map((word) => [word, 1] as [string, number]);
+
+  const perBatch = words.reduceByKey((a, b) => a + b);
+  perBatch.print();
+  perBatch.saveAsTextFiles("word-count/batch", "txt");
+
+  words.reduceByKeyAndWindow((a, b) => a + b, Seconds(15), Seconds(5), { name: "words-15s" }).saveAsTextFiles("word-count/window", "txt");
+
+  words
+    .updateStateByKey((counts: number[], total: number | undefined) => (total ?? 0) + counts.reduce((a, b) => a + b, 0), { name: "totals" })
+    .saveAsTextFiles("word-count/totals", "txt");
+});
+
+export const { shardHandler, tickerHandler, finalizerHandler } = lambdaHandlers(wordCount);
