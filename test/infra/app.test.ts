@@ -24,8 +24,8 @@ describe("infra/app.ts", () => {
     const template = JSON.parse(readFileSync(path.join(outdir, "SparklessWordCount.template.json"), "utf8"));
     const functions = Object.values(template.Resources as Record<string, { Type: string; Properties: any }>).filter((r) => r.Type === "AWS::Lambda::Function");
     expect(functions.map((fn) => fn.Properties.Handler).sort()).toEqual(["index.finalizerHandler", "index.shardHandler", "index.tickerHandler"]);
-    expect(functions[0]!.Properties.Environment.Variables).toMatchObject({ SPARKLESS_PIPELINE: "word-count", SPARKLESS_BATCH_INTERVAL_MS: "10000" });
-    expect(Object.keys(template.Outputs).sort()).toEqual(["BucketName", "FinalizerLogGroup", "StreamName", "TableName"]);
+    expect(functions[0]!.Properties.Environment.Variables).toMatchObject({ SPARKLESS_PIPELINE: "word-count", SPARKLESS_BATCH_INTERVAL_MS: "5000" });
+    expect(Object.keys(template.Outputs).sort()).toEqual(["BucketName", "ShardLogGroup", "StreamName", "TableName"]);
 
     const report = JSON.parse(readFileSync(path.join(outdir, "validation-report.json"), "utf8"));
     const failing = (report.pluginReports as Array<{ pluginName: string; violations: unknown[] }>).filter((plugin) => plugin.violations.length > 0);

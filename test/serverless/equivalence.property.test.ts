@@ -4,6 +4,8 @@
  * S3 outputs and printed blocks of every batch time equal what the local engine produces for the same input.
  */
 import fc from "fast-check";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Milliseconds, Seconds } from "../../lib/core/duration.js";
 import type { DStream } from "../../lib/api/dstream.js";
@@ -179,7 +181,7 @@ async function runScenario(s: Scenario) {
   }
   const clock = new ManualClock(zero);
   const printed: string[] = [];
-  const ssc = pipeline.on(new QueueSource(batches), { clock, out: (t) => printed.push(t), checkpointDir: "unused-local-checkpoint" });
+  const ssc = pipeline.on(new QueueSource(batches), { clock, out: (t) => printed.push(t), checkpointDir: join(tmpdir(), "sparkless-equivalence") });
   const files = new Map<string, string>();
   ssc.graph.writeBatch = async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join(""));
   await ssc.start();
