@@ -1,0 +1,495 @@
+/**
+ * The pipeline store on one DynamoDB table (`pk` S, `sk` S, TTL attribute `ttl` in epoch seconds), with payloads
+ * too large for an item spilled to the pipeline's object store.
+ *
+ * Key layout (every pk starts with the pipeline name, so pipelines can share a table; times in keys are padded to
+ * 15 digits so string order is time order; `<p>` is the finalizer partition, always 0 until P > 1 exists —
+ * parts then split by key hash across `#p0 … #p<P-1>` item collections, one per finalizer):
+ *
+ * | what     | pk                              | sk                                   | attributes                                                        |
+ * |----------|---------------------------------|--------------------------------------|-------------------------------------------------------------------|
+ * | status   | `<pipe>#status`                 | `-`                                  | zeroTime, lastFinalized, graphHash                                |
+ * | progress | `<pipe>#progress`               | `<shardId>`                          | seq?, watermark, drained, `c<time>` (string set of attempt ids)   |
+ * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload or spill, ttl |
+ * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload or spill, expiresAt (ms), ttl                             |
+ * | lease    | `<pipe>#lease`                  | `-`                                  | owner, expiresAt (ms)                                             |
+ *
+ * Spilled payloads (larger than `spillBytes` in UTF-8) are objects named by the item's `spill` attribute:
+ * `spill/<pipe>/parts/<time>/p<p>/<nodeId>/<shardId>/<attemptId>` and `spill/<pipe>/mem/<nodeId>/<time>`. The
+ * object is written before the item, so an item never points at nothing; an object whose item was never written
+ * (a crash in between) is garbage that an S3 lifecycle rule on `spill/` collects.
+ *
+ * Why the writes look the way they do:
+ * - commit and advanceWatermark are ONE conditional UpdateItem each: a single-item condition is what makes the
+ *   protocol exactly-once, and it runs on every emulator (dynalite has no transactions);
+ * - committed attempt ids are string sets grown with `ADD`: set union is idempotent, numeric ADD is not;
+ * - `forgetCommitted` is conditional on the item existing, because an UpdateItem on a missing key creates the
+ *   item (on AWS and dynalite alike), and a key-only progress item would read as a probe's;
+ * - every read is strongly consistent: the finalizer must see the parts and progress a commit just wrote.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import { SparklessError, ValidationError } from "../errors.js";
+import type { ObjectStore } from "../io/object-store.js";
+import type { CommitRequest, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
+import { checkPipelineName, checkSegment, checkTime, compareUtf8, padTime } from "./store-keys.js";
+
+export interface DynamoDbPipelineStoreProps {
+  readonly client: DynamoDBClient;
+  /** A table with key `pk` (S, hash) and `sk` (S, range), TTL on the attribute `ttl`. */
+  readonly tableName: string;
+  /** Starts every key of this pipeline (1-64 letters, digits, '_', '-', '.'). */
+  readonly pipeline: string;
+  /** Where payloads too large for an item go. */
+  readonly objects: ObjectStore;
+  /**
+   * A payload longer than this many UTF-8 bytes is spilled to `objects`. An item is capped at 400 KB including
+   * keys and attribute names, so at most 390 000.
+   * @default 350_000
+   */
+  readonly spillBytes?: number;
+  /**
+   * How long parts are kept (the `ttl` of part items): long enough for every batch time they belong to to be
+   * finalized, even after an outage.
+   * @default 604_800 (7 days)
+   */
+  readonly partsTtlSeconds?: number;
+}
+
+/** Largest spill threshold: what remains of DynamoDB's 400 KB item limit leaves room for keys and attributes. */
+const MAX_SPILL_BYTES = 390_000;
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_MAX = 25;
+/** Retries of UnprocessedItems (throttling) before putParts gives up and lets the invocation fail. */
+const UNPROCESSED_RETRIES = 8;
+/** Object store calls in flight at once when spilling or reading spills. */
+const SPILL_CONCURRENCY = 8;
+/** The only finalizer partition until P > 1 is built (the key layout already names it). */
+const PARTITION = 0;
+
+type Item = Record<string, unknown>;
+type Expected = { readonly seq?: string; readonly watermark: number };
+
+/**
+ * The serverless runtime's {@link PipelineStore} on DynamoDB (+ S3 for large payloads).
+ *
+ * @example
+ * const store = new DynamoDbPipelineStore({
+ *   client: dynamoDbClient(), tableName: "sparkless", pipeline: "wordcount",
+ *   objects: new S3ObjectStore({ client: s3Client(), bucket: "sparkless-data" }),
+ * });
+ */
+export class DynamoDbPipelineStore implements PipelineStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly pipe: string;
+  private readonly objects: ObjectStore;
+  private readonly spillBytes: number;
+  private readonly partsTtlSeconds: number;
+
+  constructor(props: DynamoDbPipelineStoreProps) {
+    checkPipelineName(props.pipeline);
+    const spillBytes = props.spillBytes ?? 350_000;
+    if (!Number.isInteger(spillBytes) || spillBytes < 0 || spillBytes > MAX_SPILL_BYTES) {
+      throw new ValidationError(
+        "BadSpillBytes",
+        `spillBytes (${spillBytes}) must be an integer from 0 to ${MAX_SPILL_BYTES}: a DynamoDB item is capped at 400 KB`,
+        { spillBytes },
+      );
+    }
+    const partsTtlSeconds = props.partsTtlSeconds ?? 7 * 24 * 3600;
+    if (!Number.isInteger(partsTtlSeconds) || partsTtlSeconds <= 0) {
+      throw new ValidationError("BadPartsTtl", `partsTtlSeconds (${partsTtlSeconds}) must be a positive integer`, {
+        partsTtlSeconds,
+      });
+    }
+    this.doc = DynamoDBDocumentClient.from(props.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.table = props.tableName;
+    this.pipe = props.pipeline;
+    this.objects = props.objects;
+    this.spillBytes = spillBytes;
+    this.partsTtlSeconds = partsTtlSeconds;
+  }
+
+  // ---- status ----
+
+  private get statusKey() {
+    return { pk: `${this.pipe}#status`, sk: "-" };
+  }
+
+  async getStatus(): Promise<PipelineStatus | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.statusKey, ConsistentRead: true }));
+    if (!res.Item) return undefined;
+    const { zeroTime, lastFinalized, graphHash } = res.Item as { zeroTime: number; lastFinalized: number; graphHash: string };
+    return { zeroTime, lastFinalized, graphHash };
+  }
+
+  async createStatus(status: PipelineStatus): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...this.statusKey, zeroTime: status.zeroTime, lastFinalized: status.lastFinalized, graphHash: status.graphHash },
+        ConditionExpression: "attribute_not_exists(#pk)",
+        ExpressionAttributeNames: { "#pk": "pk" },
+      }),
+    );
+  }
+
+  async advanceStatus(from: number, to: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.statusKey,
+        UpdateExpression: "SET #lf = :to",
+        ConditionExpression: "#lf = :from",
+        ExpressionAttributeNames: { "#lf": "lastFinalized" },
+        ExpressionAttributeValues: { ":to": to, ":from": from },
+      }),
+    );
+  }
+
+  // ---- shard progress ----
+
+  private get progressPk() {
+    return `${this.pipe}#progress`;
+  }
+
+  async getProgress(shardId: string): Promise<ShardProgress | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: this.progressPk, sk: shardId }, ConsistentRead: true }),
+    );
+    return res.Item ? toProgress(res.Item) : undefined;
+  }
+
+  async listProgress(): Promise<ShardProgress[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": "pk" },
+      ExpressionAttributeValues: { ":pk": this.progressPk },
+      ConsistentRead: true,
+    });
+    return items.map(toProgress);
+  }
+
+  async commit(request: CommitRequest): Promise<boolean> {
+    checkSegment("shardId", request.shardId);
+    checkSegment("attemptId", request.attemptId);
+    request.times.forEach(checkTime);
+    const cond = expectedCondition(request.expected);
+    const names: Record<string, string> = { ...cond.names, "#dr": "drained" };
+    const values: Record<string, unknown> = {
+      ...cond.values,
+      ":seq": request.seq,
+      ":wm": Math.max(request.expected.watermark, request.watermark),
+      ":false": false,
+    };
+    // A duplicated time would name one attribute twice, which DynamoDB refuses ("paths overlap").
+    const times = [...new Set(request.times)];
+    const adds = times.map((t, i) => {
+      names[`#c${i}`] = committedAttr(t);
+      return `#c${i} :attempt`;
+    });
+    if (adds.length > 0) values[":attempt"] = new Set([request.attemptId]);
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: this.progressPk, sk: request.shardId },
+        UpdateExpression:
+          "SET #seq = :seq, #wm = :wm, #dr = if_not_exists(#dr, :false)" + (adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""),
+        ConditionExpression: cond.expression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async advanceWatermark(shardId: string, expected: Expected, watermark: number, drained: boolean): Promise<boolean> {
+    checkSegment("shardId", shardId);
+    const cond = expectedCondition(expected);
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: this.progressPk, sk: shardId },
+        // Never un-drains: `false` only fills in the attribute of an item this call creates.
+        UpdateExpression: drained ? "SET #wm = :wm, #dr = :true" : "SET #wm = :wm, #dr = if_not_exists(#dr, :false)",
+        ConditionExpression: cond.expression,
+        ExpressionAttributeNames: { ...cond.names, "#dr": "drained" },
+        ExpressionAttributeValues: {
+          ...cond.values,
+          ":wm": Math.max(expected.watermark, watermark),
+          ...(drained ? { ":true": true } : { ":false": false }),
+        },
+      }),
+    );
+  }
+
+  async forgetCommitted(shardId: string, time: number): Promise<void> {
+    checkTime(time);
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: this.progressPk, sk: shardId },
+        UpdateExpression: "REMOVE #c",
+        ConditionExpression: "attribute_exists(#pk)",
+        ExpressionAttributeNames: { "#c": committedAttr(time), "#pk": "pk" },
+      }),
+    );
+  }
+
+  // ---- parts ----
+
+  private partsPk(time: number): string {
+    return `${this.pipe}#parts#${padTime(time)}#p${PARTITION}`;
+  }
+
+  async putParts(parts: readonly Part[]): Promise<void> {
+    for (const part of parts) {
+      checkTime(part.time);
+      checkSegment("nodeId", part.nodeId);
+      checkSegment("shardId", part.shardId);
+      checkSegment("attemptId", part.attemptId);
+    }
+    // BatchWriteItem refuses a request naming one key twice; the last part for a key wins, as sequential puts would.
+    const byKey = new Map<string, Part>();
+    for (const part of parts) byKey.set(`${this.partsPk(part.time)}\u0000${partSk(part)}`, part);
+    const ttl = Math.floor(Date.now() / 1000) + this.partsTtlSeconds;
+    const items = await mapLimit([...byKey.values()], SPILL_CONCURRENCY, async (part): Promise<Item> => {
+      const payload = await this.inlineOrSpill(
+        `spill/${this.pipe}/parts/${padTime(part.time)}/p${PARTITION}/${part.nodeId}/${part.shardId}/${part.attemptId}`,
+        part.payload,
+      );
+      return {
+        pk: this.partsPk(part.time),
+        sk: partSk(part),
+        time: part.time,
+        nodeId: part.nodeId,
+        shardId: part.shardId,
+        attemptId: part.attemptId,
+        firstSeq: part.firstSeq,
+        ...payload,
+        ttl,
+      };
+    });
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      await this.batchPut(items.slice(i, i + BATCH_WRITE_MAX));
+    }
+  }
+
+  async getParts(time: number): Promise<Part[]> {
+    checkTime(time);
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": "pk" },
+      ExpressionAttributeValues: { ":pk": this.partsPk(time) },
+      ConsistentRead: true,
+    });
+    return mapLimit(items, SPILL_CONCURRENCY, async (item): Promise<Part> => ({
+      time: item.time as number,
+      nodeId: item.nodeId as string,
+      shardId: item.shardId as string,
+      attemptId: item.attemptId as string,
+      firstSeq: item.firstSeq as string,
+      payload: await this.payloadOf(item),
+    }));
+  }
+
+  // ---- node memory ----
+
+  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number): Promise<void> {
+    checkSegment("nodeId", nodeId);
+    checkTime(time);
+    const stored = await this.inlineOrSpill(`spill/${this.pipe}/mem/${nodeId}/${padTime(time)}`, payload);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `${this.pipe}#mem#${nodeId}`,
+          sk: padTime(time),
+          ...stored,
+          expiresAt,
+          ttl: Math.ceil(expiresAt / 1000),
+        },
+      }),
+    );
+  }
+
+  async getMemory(nodeId: string, time: number): Promise<string | undefined> {
+    checkSegment("nodeId", nodeId);
+    checkTime(time);
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `${this.pipe}#mem#${nodeId}`, sk: padTime(time) },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item ? this.payloadOf(res.Item) : undefined;
+  }
+
+  // ---- lease ----
+
+  private get leaseKey() {
+    return { pk: `${this.pipe}#lease`, sk: "-" };
+  }
+
+  async acquireLease(owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...this.leaseKey, owner, expiresAt: now + ttlMs },
+        // Free, expired (a lease covers [taken, expiresAt)), or ours already (re-entrant: renews it).
+        ConditionExpression: "attribute_not_exists(#pk) OR #exp <= :now OR #owner = :owner",
+        ExpressionAttributeNames: { "#pk": "pk", "#exp": "expiresAt", "#owner": "owner" },
+        ExpressionAttributeValues: { ":now": now, ":owner": owner },
+      }),
+    );
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    // Not ours (any more) or not there: nothing to release.
+    await this.conditional(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: this.leaseKey,
+        ConditionExpression: "#owner = :owner",
+        ExpressionAttributeNames: { "#owner": "owner" },
+        ExpressionAttributeValues: { ":owner": owner },
+      }),
+    );
+  }
+
+  // ---- helpers ----
+
+  /** Sends a conditional write: false if its condition failed, any other error thrown (so Lambda retries). */
+  private async conditional(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      // The union of command types does not narrow `send`'s overloads; each is a valid command of `doc`.
+      await this.doc.send(command as UpdateCommand);
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") return false;
+      throw err;
+    }
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  /** Writes up to 25 items, retrying what DynamoDB leaves unprocessed (throttling) with capped backoff. */
+  private async batchPut(items: Item[]): Promise<void> {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+      pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+      if (pending.length === 0) return;
+      if (attempt === UNPROCESSED_RETRIES) {
+        throw new SparklessError(
+          "UnprocessedItems",
+          `DynamoDB left ${pending.length} part items of ${items.length} unprocessed after ${UNPROCESSED_RETRIES} retries (table ${this.table})`,
+          { table: this.table, unprocessed: pending.length },
+        );
+      }
+      // Full jitter, 50 ms doubling to 3.2 s.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+
+  private async inlineOrSpill(objectKey: string, payload: string): Promise<{ payload: string } | { spill: string }> {
+    if (Buffer.byteLength(payload, "utf8") <= this.spillBytes) return { payload };
+    await this.objects.put(objectKey, payload);
+    return { spill: objectKey };
+  }
+
+  private async payloadOf(item: Item): Promise<string> {
+    if (typeof item.payload === "string") return item.payload;
+    const key = item.spill as string;
+    const body = await this.objects.get(key);
+    if (body === undefined) {
+      throw new SparklessError(
+        "SpilledPayloadMissing",
+        `the item ${String(item.pk)} / ${String(item.sk)} points at the spilled payload ${key}, which is not in the object store`,
+        { pk: item.pk, sk: item.sk, key },
+      );
+    }
+    return body;
+  }
+}
+
+/**
+ * The contract's condition on the stored progress: the same seq (none when `expected.seq` is undefined — no item,
+ * or one a probe created) and the same watermark (a missing item counts as watermark 0).
+ */
+function expectedCondition(expected: Expected): {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  const names: Record<string, string> = { "#seq": "seq", "#wm": "watermark" };
+  const values: Record<string, unknown> = { ":ewm": expected.watermark };
+  if (expected.seq !== undefined) {
+    return { expression: "#seq = :eseq AND #wm = :ewm", names, values: { ...values, ":eseq": expected.seq } };
+  }
+  const probed = "attribute_not_exists(#seq) AND #wm = :ewm";
+  if (expected.watermark !== 0) return { expression: probed, names, values };
+  return { expression: `attribute_not_exists(#pk) OR (${probed})`, names: { ...names, "#pk": "pk" }, values };
+}
+
+function committedAttr(time: number): string {
+  return `c${time}`;
+}
+
+function partSk(part: Part): string {
+  return `${part.nodeId}#${part.shardId}#${part.attemptId}`;
+}
+
+function toProgress(item: Item): ShardProgress {
+  const committed: Record<number, string[]> = {};
+  const times: number[] = [];
+  for (const [name, value] of Object.entries(item)) {
+    const m = /^c(\d+)$/.exec(name);
+    if (m && value instanceof Set) times.push(Number(m[1]));
+  }
+  for (const t of times.sort((a, b) => a - b)) {
+    committed[t] = [...(item[committedAttr(t)] as Set<string>)].sort(compareUtf8);
+  }
+  return {
+    shardId: item.sk as string,
+    ...(typeof item.seq === "string" ? { seq: item.seq } : {}),
+    watermark: typeof item.watermark === "number" ? item.watermark : 0,
+    drained: item.drained === true,
+    committed,
+  };
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,44 @@
+import { ValidationError } from "../errors.js";
+
+/**
+ * Checks of the values that become parts of storage keys, shared by both pipeline stores so they refuse the
+ * same inputs. DynamoDB keys join segments with "#" and spill objects with "/": a segment holding either could
+ * collide with another key (`a#b` + `c` = `a` + `b#c`).
+ */
+
+/** Same rule as operator names (stream-graph.ts): the pipeline name starts every key of the table. */
+export function checkPipelineName(name: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw new ValidationError(
+      "BadPipelineName",
+      `pipeline name "${name}" must be 1-64 letters, digits, '_', '-' or '.': it starts every storage key`,
+      { pipeline: name },
+    );
+  }
+}
+
+/** A node id, shard id or attempt id: not empty, no "#" or "/". */
+export function checkSegment(what: string, value: string): void {
+  if (value.length === 0 || value.includes("#") || value.includes("/")) {
+    throw new ValidationError("BadStoreKey", `${what} "${value}" must be non-empty and contain neither '#' nor '/': it becomes part of storage keys`, {
+      [what]: value,
+    });
+  }
+}
+
+/** A batch time: a non-negative integer of epoch milliseconds. */
+export function checkTime(time: number): void {
+  if (!Number.isSafeInteger(time) || time < 0) {
+    throw new ValidationError("BadBatchTime", `batch time ${time} must be a non-negative integer (epoch ms)`, { time });
+  }
+}
+
+/** Times in sort keys and object keys, padded so that string order is time order (15 digits: past year 30000). */
+export function padTime(time: number): string {
+  return String(time).padStart(15, "0");
+}
+
+/** DynamoDB and S3 order strings by their UTF-8 bytes; JS `<` orders UTF-16 code units, which differs above U+FFFF. */
+export function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}

@@ -1,0 +1,512 @@
+/**
+ * One suite, two implementations of PipelineStore: in memory, and DynamoDB (dynalite) spilling to S3 (s3rver).
+ * Conditional writes are semantics, so they are checked against the emulator, not a mock. Every test gets a
+ * store of its own — a fresh pipeline name on one shared table — which also exercises the pipeline prefix.
+ */
+import { Readable } from "node:stream";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
+import type { ObjectStore } from "../../lib/io/object-store.js";
+import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
+import { startDynalite, startS3rver, type RunningEmulator } from "../../lib/local/emulators/index.js";
+import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { MemoryPipelineStore, SimulatedCrash } from "../../lib/state/memory-pipeline-store.js";
+import type { CommitRequest, Part, PipelineStore } from "../../lib/state/pipeline-store.js";
+
+// Only dynalite and s3rver: useEmulators() would start kinesis-mock too, a child process this file never uses.
+const running: RunningEmulator[] = [];
+let ddb: DynamoDBClient | undefined;
+let s3: S3Client | undefined;
+const TABLE = "sparkless-contract";
+const BUCKET = "sparkless-contract";
+
+beforeAll(async () => {
+  const [dynalite, s3rver] = await Promise.all([startDynalite(), startS3rver()]);
+  running.push(dynalite, s3rver);
+  ddb = dynamoDbClient({ endpoint: dynalite.endpoint });
+  s3 = s3Client({ endpoint: s3rver.endpoint });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  try {
+    await ddb.send(
+      new UpdateTimeToLiveCommand({ TableName: TABLE, TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true } }),
+    );
+  } catch (err) {
+    // dynalite has no UpdateTimeToLive (see lib/local/emulators/dynalite.ts); AWS and DynamoDB Local do.
+    if ((err as { name?: string }).name !== "UnknownOperationException") throw err;
+  }
+});
+afterAll(async () => {
+  ddb?.destroy();
+  s3?.destroy();
+  await Promise.all(running.map((e) => e.stop()));
+});
+
+interface Harness {
+  readonly store: PipelineStore;
+  /** Where the implementation spills: the keys of this store's spilled payloads, after `spill/<pipeline>/`. */
+  readonly spilled?: () => Promise<string[]>;
+}
+
+let n = 0;
+const implementations: Array<[string, () => Harness]> = [
+  ["memory", () => ({ store: new MemoryPipelineStore() })],
+  [
+    "dynamodb+s3",
+    () => {
+      const pipeline = `pipe-${++n}`;
+      const objects: ObjectStore = new S3ObjectStore({ client: s3!, bucket: BUCKET, prefix: "data" });
+      const store = new DynamoDbPipelineStore({ client: ddb!, tableName: TABLE, pipeline, objects });
+      const spillPrefix = `spill/${pipeline}/`;
+      return { store, spilled: async () => (await objects.list(spillPrefix)).map((k) => k.slice(spillPrefix.length)) };
+    },
+  ],
+];
+
+const SHARD = "shardId-000000000000";
+const SEQ1 = "49590338271490256608559692538361571095921575989136588802"; // > 2^64: never a Number
+const SEQ2 = "49590338271490256608559692538361571095921575989136588899";
+
+function commitOf(over: Partial<CommitRequest> = {}): CommitRequest {
+  return { shardId: SHARD, expected: { watermark: 0 }, seq: SEQ1, watermark: 2000, times: [1000, 2000], attemptId: "a1", ...over };
+}
+
+function part(over: Partial<Part> = {}): Part {
+  return { time: 1000, nodeId: "reduceByKey-1", shardId: SHARD, attemptId: "a1", firstSeq: SEQ1, payload: "[]", ...over };
+}
+
+describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
+  describe("status", () => {
+    it("is created once, then advances only from the expected lastFinalized", async () => {
+      const { store } = make();
+      expect(await store.getStatus()).toBeUndefined();
+      expect(await store.advanceStatus(0, 1000)).toBe(false); // no status yet
+      const status = { zeroTime: 0, lastFinalized: 0, graphHash: "h1" };
+      expect(await store.createStatus(status)).toBe(true);
+      expect(await store.createStatus({ zeroTime: 5, lastFinalized: 5, graphHash: "h2" })).toBe(false);
+      expect(await store.getStatus()).toEqual(status);
+
+      expect(await store.advanceStatus(0, 1000)).toBe(true);
+      expect(await store.advanceStatus(0, 2000)).toBe(false); // stale `from`
+      expect(await store.getStatus()).toEqual({ zeroTime: 0, lastFinalized: 1000, graphHash: "h1" });
+      expect(await store.advanceStatus(1000, 2000)).toBe(true);
+      expect((await store.getStatus())?.lastFinalized).toBe(2000);
+    });
+
+    it("lets exactly one of two concurrent finalizers advance from the same time", async () => {
+      const { store } = make();
+      await store.createStatus({ zeroTime: 0, lastFinalized: 0, graphHash: "h" });
+      const won = await Promise.all([store.advanceStatus(0, 1000), store.advanceStatus(0, 1000), store.advanceStatus(0, 1000)]);
+      expect(won.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe("commit", () => {
+    it("succeeds from the expected progress: a missing item, then the stored one", async () => {
+      const { store } = make();
+      expect(await store.getProgress(SHARD)).toBeUndefined();
+      expect(await store.commit(commitOf())).toBe(true);
+      expect(await store.getProgress(SHARD)).toEqual({
+        shardId: SHARD,
+        seq: SEQ1,
+        watermark: 2000,
+        drained: false,
+        committed: { 1000: ["a1"], 2000: ["a1"] },
+      });
+      expect(
+        await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, watermark: 3000, times: [3000], attemptId: "a2" })),
+      ).toBe(true);
+      expect(await store.getProgress(SHARD)).toEqual({
+        shardId: SHARD,
+        seq: SEQ2,
+        watermark: 3000,
+        drained: false,
+        committed: { 1000: ["a1"], 2000: ["a1"], 3000: ["a2"] },
+      });
+    });
+
+    it.each([
+      ["an older seq", { seq: SEQ1, watermark: 3000 }],
+      ["the right seq with another watermark", { seq: SEQ2, watermark: 2000 }],
+      ["no seq when one is committed", { watermark: 3000 }],
+      ["nothing committed yet", { watermark: 0 }],
+    ])("fails from a stale progress (%s) and changes nothing", async (_case, expected) => {
+      const { store } = make();
+      await store.commit(commitOf());
+      await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, watermark: 3000, times: [3000], attemptId: "a2" }));
+      const before = await store.getProgress(SHARD);
+      expect(await store.commit(commitOf({ expected, seq: "9".repeat(60), watermark: 9000, times: [9000], attemptId: "late" }))).toBe(false);
+      expect(await store.getProgress(SHARD)).toEqual(before);
+    });
+
+    it("fails on a missing item unless the expected watermark is 0, creating nothing", async () => {
+      const { store } = make();
+      expect(await store.commit(commitOf({ expected: { watermark: 500 } }))).toBe(false);
+      expect(await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 0 } }))).toBe(false);
+      expect(await store.getProgress(SHARD)).toBeUndefined();
+      expect(await store.listProgress()).toEqual([]);
+    });
+
+    it("lets exactly one of concurrent commits from the same progress win", async () => {
+      const { store } = make();
+      const attempts = ["x1", "x2", "x3", "x4"];
+      // From a missing item (the creating write) ...
+      const first = await Promise.all(attempts.map((attemptId) => store.commit(commitOf({ attemptId, times: [1000] }))));
+      expect(first.filter(Boolean)).toHaveLength(1);
+      const winner = attempts[first.indexOf(true)]!;
+      expect((await store.getProgress(SHARD))?.committed).toEqual({ 1000: [winner] });
+      // ... and from an existing one.
+      const from = { seq: SEQ1, watermark: 2000 };
+      const second = await Promise.all(
+        attempts.map((attemptId) => store.commit(commitOf({ expected: from, seq: SEQ2, attemptId: `${attemptId}b`, times: [2000] }))),
+      );
+      expect(second.filter(Boolean)).toHaveLength(1);
+      expect((await store.getProgress(SHARD))?.committed).toEqual({ 1000: [winner], 2000: [`${attempts[second.indexOf(true)]}b`] });
+    });
+
+    it("keeps committed attempt ids as sets: re-adding an id is harmless, other ids join it", async () => {
+      const { store } = make();
+      await store.commit(commitOf({ times: [1000, 1000] })); // a duplicated time is one time
+      await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, times: [1000], attemptId: "a2" }));
+      await store.commit(commitOf({ expected: { seq: SEQ2, watermark: 2000 }, seq: "5", times: [1000], attemptId: "a1" }));
+      expect((await store.getProgress(SHARD))?.committed).toEqual({ 1000: ["a1", "a2"] });
+    });
+
+    it("commits with no batch times (a batch of records that all were late or dead letters)", async () => {
+      const { store } = make();
+      expect(await store.commit(commitOf({ times: [] }))).toBe(true);
+      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, watermark: 2000, committed: {} });
+    });
+
+    it("never moves the watermark back", async () => {
+      const { store } = make();
+      await store.commit(commitOf({ watermark: 5000 }));
+      expect(await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 5000 }, seq: SEQ2, watermark: 4000, attemptId: "a2" }))).toBe(true);
+      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ2, watermark: 5000 });
+    });
+  });
+
+  describe("probe (advanceWatermark)", () => {
+    it("creates a missing item without a seq; a commit then starts from the probe's values", async () => {
+      const { store } = make();
+      expect(await store.advanceWatermark(SHARD, { watermark: 0 }, 4000, false)).toBe(true);
+      expect(await store.getProgress(SHARD)).toEqual({ shardId: SHARD, watermark: 4000, drained: false, committed: {} });
+      // The probe's item has no seq: only a commit that expected it (no seq, watermark 4000) goes through.
+      expect(await store.commit(commitOf({ expected: { watermark: 0 } }))).toBe(false);
+      expect(await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 4000 } }))).toBe(false);
+      expect(await store.commit(commitOf({ expected: { watermark: 4000 }, watermark: 5000 }))).toBe(true);
+      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, watermark: 5000, drained: false });
+    });
+
+    it("raises the watermark of a probed item again, and never overtakes a commit", async () => {
+      const { store } = make();
+      await store.advanceWatermark(SHARD, { watermark: 0 }, 4000, false);
+      expect(await store.advanceWatermark(SHARD, { watermark: 4000 }, 6000, false)).toBe(true);
+      await store.commit(commitOf({ expected: { watermark: 6000 }, watermark: 7000 }));
+      // The probe read the progress before the commit: its expectation is stale.
+      expect(await store.advanceWatermark(SHARD, { watermark: 6000 }, 8000, false)).toBe(false);
+      expect(await store.advanceWatermark(SHARD, { seq: SEQ1, watermark: 7000 }, 8000, false)).toBe(true);
+      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, watermark: 8000 });
+    });
+
+    it("marks a shard drained, and a later probe does not un-drain it", async () => {
+      const { store } = make();
+      await store.commit(commitOf());
+      expect(await store.advanceWatermark(SHARD, { seq: SEQ1, watermark: 2000 }, 2000, true)).toBe(true);
+      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, watermark: 2000, drained: true });
+      expect(await store.advanceWatermark(SHARD, { seq: SEQ1, watermark: 2000 }, 1000, false)).toBe(true);
+      expect(await store.getProgress(SHARD)).toMatchObject({ watermark: 2000, drained: true });
+    });
+
+    it("fails on a missing item unless expected says there is none, creating nothing", async () => {
+      const { store } = make();
+      expect(await store.advanceWatermark(SHARD, { watermark: 100 }, 4000, true)).toBe(false);
+      expect(await store.advanceWatermark(SHARD, { seq: SEQ1, watermark: 0 }, 4000, true)).toBe(false);
+      expect(await store.getProgress(SHARD)).toBeUndefined();
+    });
+
+    it("lets exactly one of a commit and a probe from the same progress win", async () => {
+      const { store } = make();
+      const results = await Promise.all([
+        store.commit(commitOf({ times: [1000] })),
+        store.advanceWatermark(SHARD, { watermark: 0 }, 3000, false),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const p = await store.getProgress(SHARD);
+      expect(p).toEqual(
+        results[0]
+          ? { shardId: SHARD, seq: SEQ1, watermark: 2000, drained: false, committed: { 1000: ["a1"] } }
+          : { shardId: SHARD, watermark: 3000, drained: false, committed: {} },
+      );
+    });
+  });
+
+  describe("forgetCommitted and listProgress", () => {
+    it("drops one time's attempt ids, idempotently, and creates no item for an unknown shard", async () => {
+      const { store } = make();
+      await store.commit(commitOf());
+      await store.forgetCommitted(SHARD, 1000);
+      await store.forgetCommitted(SHARD, 1000);
+      await store.forgetCommitted(SHARD, 7000);
+      expect(await store.getProgress(SHARD)).toEqual({ shardId: SHARD, seq: SEQ1, watermark: 2000, drained: false, committed: { 2000: ["a1"] } });
+      await store.forgetCommitted("shardId-000000000009", 1000);
+      expect(await store.getProgress("shardId-000000000009")).toBeUndefined();
+      // Forgetting changes neither seq nor watermark: a commit from them still goes through.
+      expect(await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, attemptId: "a2" }))).toBe(true);
+    });
+
+    it("lists every shard's progress by shard id, and nothing of another pipeline", async () => {
+      const { store } = make();
+      const other = make().store;
+      await store.commit(commitOf({ shardId: "shardId-000000000002" }));
+      await store.advanceWatermark("shardId-000000000001", { watermark: 0 }, 500, true);
+      await other.commit(commitOf({ shardId: "shardId-000000000003" }));
+      const list = await store.listProgress();
+      expect(list.map((p) => p.shardId)).toEqual(["shardId-000000000001", "shardId-000000000002"]);
+      expect(list[0]).toEqual({ shardId: "shardId-000000000001", watermark: 500, drained: true, committed: {} });
+      expect(await other.getStatus()).toBeUndefined();
+    });
+  });
+
+  describe("parts", () => {
+    it("returns every part of a time (committed or not), in key order, and none of other times", async () => {
+      const { store } = make();
+      const parts = [
+        part({ nodeId: "window-2", attemptId: "b" }),
+        part({ attemptId: "b", payload: '[["x",1]]' }),
+        part({ attemptId: "a", shardId: "shardId-000000000001", firstSeq: "7" }),
+        part({ time: 2000 }),
+      ];
+      await store.putParts(parts);
+      // By `<nodeId>#<shardId>#<attemptId>`.
+      expect(await store.getParts(1000)).toEqual([parts[1], parts[2], parts[0]]);
+      expect(await store.getParts(2000)).toEqual([parts[3]]);
+      expect(await store.getParts(3000)).toEqual([]);
+    });
+
+    it("writes more parts than one batch write takes (25)", async () => {
+      const { store } = make();
+      const parts = Array.from({ length: 60 }, (_, i) => part({ attemptId: `att-${String(i).padStart(2, "0")}`, payload: `[${i}]` }));
+      await store.putParts(parts);
+      await store.putParts([]);
+      expect(await store.getParts(1000)).toEqual(parts);
+    });
+
+    it("reads more than one query page (1 MB) of parts inline under the spill threshold", async () => {
+      const { store } = make();
+      const parts = Array.from({ length: 4 }, (_, i) => part({ attemptId: `p${i}`, payload: String(i).repeat(300_000) }));
+      await store.putParts(parts);
+      expect(await store.getParts(1000)).toEqual(parts);
+    });
+
+    it("overwrites a part put again under the same key (a retried write), even within one call", async () => {
+      const { store } = make();
+      await store.putParts([part({ payload: "old" })]);
+      await store.putParts([part({ payload: "older" }), part({ payload: "new" })]);
+      expect(await store.getParts(1000)).toEqual([part({ payload: "new" })]);
+    });
+
+    it("keeps a 1 MB payload whole, spilled to the object store", async () => {
+      const { store, spilled } = make();
+      const big = JSON.stringify(["é".repeat(300_000), "x".repeat(400_000)]); // ~1 MB in UTF-8
+      const parts = [part({ payload: big }), part({ attemptId: "small" })];
+      await store.putParts(parts);
+      expect(await store.getParts(1000)).toEqual(parts);
+      if (spilled) expect(await spilled()).toEqual([`parts/000000000001000/p0/reduceByKey-1/${SHARD}/a1`]);
+    });
+
+    it("fails if a key segment holds '#' or '/', before writing anything", async () => {
+      const { store } = make();
+      await expect(store.putParts([part({ attemptId: "ok" }), part({ nodeId: "a#b" })])).rejects.toThrow(
+        `nodeId "a#b" must be non-empty and contain neither '#' nor '/'`,
+      );
+      await expect(store.putParts([part({ shardId: "s/1" })])).rejects.toMatchObject({ code: "BadStoreKey" });
+      expect(await store.getParts(1000)).toEqual([]);
+      await expect(store.getParts(1.5)).rejects.toMatchObject({ code: "BadBatchTime" });
+    });
+  });
+
+  describe("memory", () => {
+    it("round-trips a node's RDD per time, overwrites with a re-run, and spills a large one", async () => {
+      const { store, spilled } = make();
+      expect(await store.getMemory("window-3", 1000)).toBeUndefined();
+      await store.putMemory("window-3", 1000, "[1,2]", Date.now() + 60_000);
+      await store.putMemory("window-3", 1000, "[1,2,3]", Date.now() + 60_000);
+      await store.putMemory("window-3", 2000, "[4]", Date.now() + 60_000);
+      await store.putMemory("window-4", 1000, "[5]", Date.now() + 60_000);
+      expect(await store.getMemory("window-3", 1000)).toBe("[1,2,3]");
+      expect(await store.getMemory("window-3", 2000)).toBe("[4]");
+      expect(await store.getMemory("window-4", 1000)).toBe("[5]");
+      const big = `["${"m".repeat(1 << 20)}"]`;
+      await store.putMemory("window-3", 3000, big, Date.now() + 60_000);
+      expect(await store.getMemory("window-3", 3000)).toBe(big);
+      if (spilled) expect(await spilled()).toEqual(["mem/window-3/000000000003000"]);
+    });
+  });
+
+  describe("lease", () => {
+    it("is taken when free, refused while another holds it, re-entrant, taken after expiry, released by its owner", async () => {
+      const { store } = make();
+      expect(await store.acquireLease("f1", 10_000, 1_000)).toBe(true); // held until 11 000
+      expect(await store.acquireLease("f2", 10_500, 1_000)).toBe(false);
+      expect(await store.acquireLease("f1", 10_900, 1_000)).toBe(true); // renewed until 11 900
+      expect(await store.acquireLease("f2", 11_500, 1_000)).toBe(false);
+      expect(await store.acquireLease("f2", 11_900, 1_000)).toBe(true); // expired: f2 holds it until 12 900
+      expect(await store.acquireLease("f1", 12_000, 1_000)).toBe(false);
+      await store.releaseLease("f1"); // not f1's: nothing happens
+      expect(await store.acquireLease("f1", 12_000, 1_000)).toBe(false);
+      await store.releaseLease("f2");
+      await store.releaseLease("f2"); // idempotent
+      expect(await store.acquireLease("f1", 12_000, 1_000)).toBe(true);
+    });
+
+    it("goes to exactly one of concurrent takers", async () => {
+      const { store } = make();
+      const won = await Promise.all(["a", "b", "c", "d"].map((owner) => store.acquireLease(owner, 1_000, 5_000)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+    });
+  });
+});
+
+describe("DynamoDbPipelineStore layout", () => {
+  it("keeps progress as documented: seq, watermark, drained and a string set per batch time", async () => {
+    const store = new DynamoDbPipelineStore({ client: ddb!, tableName: TABLE, pipeline: "layout", objects: new S3ObjectStore({ client: s3!, bucket: BUCKET }) });
+    await store.commit(commitOf());
+    const res = await ddb!.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "layout#progress" }, sk: { S: SHARD } } }));
+    expect(res.Item).toEqual({
+      pk: { S: "layout#progress" },
+      sk: { S: SHARD },
+      seq: { S: SEQ1 },
+      watermark: { N: "2000" },
+      drained: { BOOL: false },
+      c1000: { SS: ["a1"] },
+      c2000: { SS: ["a1"] },
+    });
+    await store.putParts([part()]);
+    const item = await ddb!.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "layout#parts#000000000001000#p0" }, sk: { S: `reduceByKey-1#${SHARD}#a1` } } }),
+    );
+    expect(item.Item?.payload).toEqual({ S: "[]" });
+    expect(Number(item.Item?.ttl?.N)).toBeGreaterThan(Date.now() / 1000 + 6 * 24 * 3600);
+  });
+
+  it("retries the items a batch write leaves unprocessed until all are written", async () => {
+    // DynamoDB answers throttling inside BatchWriteItem with UnprocessedItems, not an error; dynalite never does. So
+    // the first two batch writes are cut short on the wire: half their items reach dynalite, the rest come back.
+    const flaky = new UnprocessingHandler(2);
+    const client = new DynamoDBClient({
+      endpoint: running[0]!.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      requestHandler: flaky,
+    });
+    try {
+      const store = new DynamoDbPipelineStore({ client, tableName: TABLE, pipeline: "unprocessed", objects: new S3ObjectStore({ client: s3!, bucket: BUCKET }) });
+      const parts = Array.from({ length: 30 }, (_, i) => part({ attemptId: `u${String(i).padStart(2, "0")}` }));
+      await store.putParts(parts);
+      expect(flaky.unprocessed).toBe(13 + 7); // of the first 25, 12 are written and 13 left; of those, 6 and 7
+      expect(await store.getParts(1000)).toEqual(parts);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it.each([
+    [{ pipeline: "a#b" }, `pipeline name "a#b" must be 1-64 letters, digits, '_', '-' or '.'`],
+    [{ spillBytes: 400_000 }, "spillBytes (400000) must be an integer from 0 to 390000"],
+    [{ partsTtlSeconds: 0 }, "partsTtlSeconds (0) must be a positive integer"],
+  ])("fails if constructed with %o", (bad, message) => {
+    const props = { client: ddb!, tableName: TABLE, pipeline: "p", objects: new S3ObjectStore({ client: s3!, bucket: BUCKET }) };
+    expect(() => new DynamoDbPipelineStore({ ...props, ...bad })).toThrow(message);
+  });
+});
+
+type HttpRequest = Parameters<NodeHttpHandler["handle"]>[0];
+type HttpHandlerOptions = Parameters<NodeHttpHandler["handle"]>[1];
+type HttpResponse = Awaited<ReturnType<NodeHttpHandler["handle"]>>["response"];
+
+/** An HTTP handler that forwards only the first half of the next `cuts` BatchWriteItem requests and returns the rest as UnprocessedItems. */
+class UnprocessingHandler {
+  unprocessed = 0;
+  private readonly inner = new NodeHttpHandler();
+  constructor(private cuts: number) {}
+
+  async handle(request: HttpRequest, options?: HttpHandlerOptions): Promise<{ response: HttpResponse }> {
+    const target = Object.entries(request.headers).find(([k]) => k.toLowerCase() === "x-amz-target")?.[1];
+    if (this.cuts === 0 || !target?.endsWith(".BatchWriteItem")) return this.inner.handle(request, options);
+    this.cuts--;
+    const body = JSON.parse(request.body as string) as { RequestItems: Record<string, unknown[]> };
+    const [table, writes] = Object.entries(body.RequestItems)[0]!;
+    const kept = writes.slice(0, Math.floor(writes.length / 2));
+    const left = writes.slice(kept.length);
+    this.unprocessed += left.length;
+    // dynalite checks no signature, so the re-written body may keep the headers signed for the original one.
+    const text = JSON.stringify({ RequestItems: { [table]: kept } });
+    const forwarded = { ...request, body: text, headers: { ...request.headers, "content-length": String(Buffer.byteLength(text)) } };
+    const { response } = await this.inner.handle(forwarded as unknown as HttpRequest, options);
+    for await (const _ of response.body as AsyncIterable<unknown>) void _; // drain it
+    const reply = JSON.stringify({ UnprocessedItems: { [table]: left } });
+    return {
+      response: {
+        statusCode: 200,
+        reason: "OK",
+        headers: { "content-type": "application/x-amz-json-1.0", "content-length": String(Buffer.byteLength(reply)) },
+        body: Readable.from([Buffer.from(reply)]),
+      } as HttpResponse,
+    };
+  }
+
+  updateHttpClientConfig(): void {}
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+  destroy(): void {
+    this.inner.destroy();
+  }
+}
+
+describe("MemoryPipelineStore fault hook", () => {
+  it("crashes a commit before it (nothing changed) or after it took effect (the caller never hears)", async () => {
+    const store = new MemoryPipelineStore();
+    store.failNext("commit", "before");
+    await expect(store.commit(commitOf())).rejects.toThrow(SimulatedCrash);
+    expect(await store.getProgress(SHARD)).toBeUndefined();
+
+    store.failNext("commit", "after");
+    await expect(store.commit(commitOf())).rejects.toMatchObject({ name: "SimulatedCrash", method: "commit", when: "after" });
+    expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, committed: { 1000: ["a1"] } });
+    // The retry from the same progress finds the commit already made.
+    expect(await store.commit(commitOf())).toBe(false);
+  });
+
+  it("crashes only the method it was armed for, once per arming", async () => {
+    const store = new MemoryPipelineStore();
+    store.failNext("putParts", "after");
+    expect(await store.commit(commitOf())).toBe(true);
+    await expect(store.putParts([part()])).rejects.toThrow("simulated crash after putParts (its write took effect)");
+    expect(await store.getParts(1000)).toHaveLength(1);
+    await store.putParts([part({ attemptId: "a2" })]);
+    expect(await store.getParts(1000)).toHaveLength(2);
+  });
+});
