@@ -383,6 +383,10 @@ export class SparklessPipeline extends Construct {
       serverAccessLogsPrefix: "sparkless-bucket/",
       lifecycleRules: [
         { id: "ExpireShuffle", prefix: BUCKET_PREFIXES.shuffle, expiration: config.shuffleExpiration },
+        // Spilled parts are read once, by the finalizer of their batch; spilled node memory (windows, state)
+        // lives as long as its DynamoDB item, whose TTL is the batch time + what later batches read + 14 days.
+        { id: "ExpireSpilledParts", prefix: `${BUCKET_PREFIXES.spill}${props.pipeline.name}/parts/`, expiration: config.shuffleExpiration },
+        { id: "ExpireSpilledMemory", prefix: `${BUCKET_PREFIXES.spill}${props.pipeline.name}/mem/`, expiration: Duration.days(30) },
         { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
         ...(config.versioned ? [{ id: "ExpireOldVersions", noncurrentVersionExpiration: Duration.days(30) }] : []),
       ],

@@ -10,8 +10,11 @@ import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
 const LEASE_MS = 60_000;
-/** Node memory outlives the last batch that can read it by this much (TTL deletes lag anyway). */
-const MEMORY_SLACK_MS = 24 * 3600_000;
+/**
+ * Node memory outlives the last batch that can read it by this much: a pipeline whose functions are paused
+ * (no ticks, no batches) for less than this resumes with its windows and state intact.
+ */
+const MEMORY_SLACK_MS = 14 * 24 * 3600_000;
 
 export interface FinalizeOptions {
   /** Stop starting new batches after this epoch ms (the invocation's deadline). @default - no limit */

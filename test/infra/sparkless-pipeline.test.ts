@@ -167,6 +167,8 @@ describe("SparklessPipeline with the defaults", () => {
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
             Match.objectLike({ Id: "ExpireShuffle", Prefix: "shuffle/", ExpirationInDays: 7, Status: "Enabled" }),
+            Match.objectLike({ Id: "ExpireSpilledParts", Prefix: Match.stringLikeRegexp("^spill/.+/parts/$"), ExpirationInDays: 7 }),
+            Match.objectLike({ Id: "ExpireSpilledMemory", Prefix: Match.stringLikeRegexp("^spill/.+/mem/$"), ExpirationInDays: 30 }),
             Match.objectLike({ Id: "AbortIncompleteUploads", AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
           ]),
         },
