@@ -10,6 +10,8 @@
  * - {@link NoSuchElementError}: Spark's NoSuchElementException (State.get on an unset state, first() of an
  *   empty RDD).
  * - {@link CheckpointError}: a checkpoint cannot be read or does not match the program.
+ * - {@link SourceError}: a source cannot reach or read its input any more (a socket that stays down, a
+ *   Kinesis stream that was deleted); the stream stops with it.
  */
 export class SparklessError extends Error {
   constructor(
@@ -30,6 +32,8 @@ export class IllegalStateError extends SparklessError {}
 export class NoSuchElementError extends SparklessError {}
 
 export class CheckpointError extends SparklessError {}
+
+export class SourceError extends SparklessError {}
 
 export class UserFunctionError extends SparklessError {
   constructor(

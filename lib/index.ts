@@ -17,11 +17,17 @@ export {
 export { State } from "./state/state.js";
 export { StateSpec, type MappingFunction } from "./state/state-spec.js";
 export type { Source, SourceContext, DeadLetterEntry } from "./io/source.js";
+export { SocketTextSource, type SocketTextSourceOptions } from "./io/socket-text-source.js";
+export { TextFileSource, type TextFileSourceOptions } from "./io/text-file-source.js";
+export { KinesisSource, type KinesisSourceOptions, type KinesisInitialPosition } from "./io/kinesis-source.js";
+export { QueueSource } from "./io/queue-source.js";
+export { definePipeline, Pipeline, type PipelineProps, type RecordMeta } from "./serverless/define-pipeline.js";
 export {
   SparklessError,
   ValidationError,
   IllegalStateError,
   NoSuchElementError,
   CheckpointError,
+  SourceError,
   UserFunctionError,
 } from "./errors.js";

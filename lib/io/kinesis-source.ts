@@ -11,7 +11,8 @@ import type { Time } from "../core/duration.js";
 import { CheckpointError, ValidationError } from "../errors.js";
 import { kinesisClient } from "./aws-clients.js";
 import { deaggregate } from "./kpl.js";
-import { SourceError, type SourceStatus } from "./socket-text-source.js";
+import { SourceError } from "../errors.js";
+import type { SourceStatus } from "./socket-text-source.js";
 import type { Source, SourceContext } from "./source.js";
 
 /** Where to start reading a stream the first time (Spark's `KinesisInitialPositions`). */

@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import type { Time } from "../core/duration.js";
-import { SparklessError, ValidationError } from "../errors.js";
+import { SourceError, ValidationError } from "../errors.js";
 import type { Source, SourceContext } from "./source.js";
 
 /**
@@ -9,7 +9,7 @@ import type { Source, SourceContext } from "./source.js";
  *
  * Proposed for lib/errors.ts beside the other classes; it lives here until that file takes it.
  */
-export class SourceError extends SparklessError {}
+export { SourceError };
 
 /** Where a receiver-style source is: what `status` reports. */
 export type SourceStatus = "idle" | "connecting" | "connected" | "retrying" | "failed" | "stopped";
