@@ -82,7 +82,8 @@ export function isComplete(time: number, shards: readonly ShardInfo[], progress:
   });
 }
 
-function checkGraph<T>(pipeline: Pipeline<T>, built: BuiltPipeline<T>, status: PipelineStatus): void {
+/** Refuses to run a graph other than the one the pipeline was started with (stored state would change meaning). */
+export function checkGraph<T>(pipeline: Pipeline<T>, built: BuiltPipeline<T>, status: PipelineStatus): void {
   const hash = built.ssc.graph.hash();
   if (status.graphHash !== hash) {
     throw new CheckpointError(

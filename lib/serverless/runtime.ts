@@ -1,7 +1,7 @@
 import type { InvocationContextLike, KinesisEventLike, BatchResponse } from "./kinesis-event.js";
 import { shardIdOf } from "./kinesis-event.js";
-import type { Pipeline } from "./define-pipeline.js";
-import { finalizeReady, type FinalizeResult } from "./finalizer.js";
+import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
+import { checkGraph, finalizeReady, type FinalizeResult } from "./finalizer.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { runShardStage, type ShardStageResult } from "./shard-stage.js";
 import { probeShards, type TickResult } from "./ticker.js";
@@ -16,7 +16,7 @@ const FINALIZE_MARGIN_MS = 10_000;
  * what tests drive directly. One instance per container: the plan is built once.
  */
 export class PipelineRuntime<T> {
-  private planCache: { zeroTime: number; plan: Plan } | undefined;
+  private planCache: { zeroTime: number; built: BuiltPipeline<T>; graphHash: string } | undefined;
 
   constructor(
     readonly pipeline: Pipeline<T>,
@@ -27,7 +27,7 @@ export class PipelineRuntime<T> {
   async handleShardEvent(event: KinesisEventLike, context: InvocationContextLike): Promise<BatchResponse & { stage: ShardStageResult; finalized?: FinalizeResult }> {
     if (event.Records.length === 0) return { batchItemFailures: [], stage: { batchItemFailures: [], processed: 0, deadLetters: 0, late: 0, watermark: 0, committed: false } };
     const status = await this.status(event);
-    const stage = await runShardStage(this.pipeline, this.plan(status.zeroTime), status, this.deps, event, context);
+    const stage = await runShardStage(this.pipeline, this.plan(status), status, this.deps, event, context);
     let finalized: FinalizeResult | undefined;
     if (stage.committed && stage.watermark >= status.lastFinalized + this.pipeline.props.batchInterval.milliseconds) {
       finalized = await this.finalize(context);
@@ -47,9 +47,17 @@ export class PipelineRuntime<T> {
     return finalizeReady(this.pipeline, this.deps, deadline === undefined ? {} : { deadline });
   }
 
-  private plan(zeroTime: number): Plan {
-    if (this.planCache?.zeroTime !== zeroTime) this.planCache = { zeroTime, plan: this.pipeline.instantiate(zeroTime).plan };
-    return this.planCache.plan;
+  /**
+   * The plan for the pipeline's zero time, refusing a graph other than the one the pipeline was started with:
+   * the shard stage must not commit records computed by changed functions that the finalizer will refuse to merge.
+   */
+  private plan(status: PipelineStatus): Plan {
+    if (this.planCache?.zeroTime !== status.zeroTime) {
+      const built = this.pipeline.instantiate(status.zeroTime);
+      this.planCache = { zeroTime: status.zeroTime, built, graphHash: built.ssc.graph.hash() };
+    }
+    if (this.planCache.graphHash !== status.graphHash) checkGraph(this.pipeline, this.planCache.built, status);
+    return this.planCache.built.plan;
   }
 
   /**
