@@ -1,8 +1,22 @@
 import { Duration, Time } from "../core/duration.js";
 import { RDD } from "../core/rdd.js";
 import { IllegalStateError, ValidationError } from "../errors.js";
+import {
+  type CheckpointBody,
+  CheckpointWriter,
+  checkpointInterval,
+  checkpointIntervals,
+  encodeCheckpoint,
+  isCheckpointTime,
+  type ReadCheckpoint,
+  readLatestCheckpoint,
+  takeSnapshot,
+} from "../exec/checkpoint.js";
 import { type Clock, SystemClock } from "../exec/clock.js";
+import { appendDeadLetter, deadLetterLine } from "../exec/dead-letter-file.js";
+import { type GraphShape, verifySameGraph } from "../exec/graph-diff.js";
 import { JobScheduler, type StreamingListener } from "../exec/job-scheduler.js";
+import { recoveryPlan, restoreGraph } from "../exec/recovery.js";
 import { InputNode } from "../graph/ops/input.js";
 import { TransformNode } from "../graph/ops/transform.js";
 import { UnionNode } from "../graph/ops/union.js";
@@ -23,6 +37,17 @@ export interface StreamingContextProps {
    * silently. @default - written to `<checkpoint dir>/dead-letter/` when a checkpoint directory is set, else to stderr
    */
   readonly onDeadLetter?: (entry: DeadLetterEntry) => void;
+}
+
+export interface StopOptions {
+  /** Process the batches already due before stopping. @default false */
+  readonly stopGracefully?: boolean;
+  /**
+   * @internal For recovery tests: stop as a killed process would, writing nothing further — no checkpoint
+   * after this call, not even for the batch in progress.
+   * @default false
+   */
+  readonly simulateCrash?: boolean;
 }
 
 /** Spark's StreamingContextState. */
@@ -49,6 +74,13 @@ export class StreamingContext {
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   private readonly sources: Source<unknown>[] = [];
   private readonly deadLetters: DeadLetterEntry[] = [];
+  private deadLettersSinceCut = 0;
+  private writer: CheckpointWriter | undefined;
+  /** The checkpoint this context recovers from on start (set by getOrCreate). */
+  private recovered: ReadCheckpoint | undefined;
+  private checkpointEvery: Duration | undefined;
+  private readonly failedBatches = new Set<number>();
+  private crashed = false;
 
   constructor(readonly props: StreamingContextProps) {
     const b = props.batchInterval;
@@ -59,8 +91,68 @@ export class StreamingContext {
     if (props.out) this.graph.out = props.out;
     this.clock = props.clock ?? new SystemClock();
     this.scheduler = new JobScheduler(this.graph, this.clock, {
-      onError: (error) => this.reportError(error),
+      onError: (error, time) => {
+        this.failedBatches.add(time.milliseconds);
+        this.reportError(error);
+      },
+      onBatchCompleted: (time) => this.afterBatch(time),
+      takeDeadLetterCount: () => {
+        const n = this.deadLettersSinceCut;
+        this.deadLettersSinceCut = 0;
+        return n;
+      },
     });
+  }
+
+  /**
+   * Recovers a context from the newest checkpoint in `checkpointDir`, or, when there is none, returns
+   * `creatingFunc()` as it is (Spark's `StreamingContext.getOrCreate`). `creatingFunc` should build the whole
+   * pipeline — sources, operators, outputs — and call `ssc.checkpoint(checkpointDir)`.
+   *
+   * Differences from Spark, because closures cannot be serialized here:
+   * - `creatingFunc` runs on recovery too: it rebuilds the graph, and the checkpoint supplies what the graph
+   *   had — zero time, window contents, state, pending batches, source positions. The rebuilt graph must be the
+   *   checkpointed one: any difference (an operator added or removed, a window duration, a timeout, the batch
+   *   interval, a checkpoint interval) throws a CheckpointError naming it; nothing is reset silently.
+   * - The state is restored when `start()` is called. `start()` then re-runs, in order, the batches after the
+   *   checkpoint up to the clock's current time (pending ones and those that fell due while the program was
+   *   down, as Spark does) and continues on the clock.
+   * - queueStream recovers when `creatingFunc` rebuilds the same queue (Spark refuses queueStream here).
+   * - The context checkpoints into `checkpointDir`, whatever directory `creatingFunc` gave it.
+   *
+   * @example
+   * const create = () => {
+   *   const ssc = new StreamingContext({ batchInterval: Seconds(1) });
+   *   ssc.checkpoint("./ckpt");
+   *   ssc.queueStream([["a", "b"], ["a"]]).map((w) => [w, 1] as [string, number])
+   *     .updateStateByKey((vs: number[], s: number | undefined) => vs.reduce((a, b) => a + b, s ?? 0)).print();
+   *   return ssc;
+   * };
+   * const ssc = StreamingContext.getOrCreate("./ckpt", create);
+   * await ssc.start();
+   */
+  static getOrCreate(checkpointDir: string, creatingFunc: () => StreamingContext): StreamingContext {
+    const found = readLatestCheckpoint(checkpointDir);
+    if (!found) return creatingFunc();
+    for (const s of found.skipped) process.stderr.write(`sparkless: skipping checkpoint ${s.file}: ${s.reason}\n`);
+    const ssc = creatingFunc();
+    if (!(ssc instanceof StreamingContext)) {
+      throw new ValidationError("FactoryReturnedNoContext", `the function given to getOrCreate must return a StreamingContext, got ${String(ssc)}`);
+    }
+    if (ssc.state !== "INITIALIZED" || ssc.graph.zeroTime !== undefined) {
+      throw new IllegalStateError(
+        "FactoryStartedContext",
+        "the function given to getOrCreate must return a context that has not been started: getOrCreate recovers it, then call start()",
+      );
+    }
+    ssc.checkpoint(checkpointDir);
+    const body = found.body;
+    // Initializing the graph now (with the checkpoint's zero time) gives every node its checkpoint interval,
+    // which is part of what must match. start() initializes again, which changes nothing.
+    ssc.graph.start(new Time(body.zeroTime));
+    verifySameGraph(storedShape(body), currentShape(ssc), checkpointDir, body.time);
+    ssc.recovered = found;
+    return ssc;
   }
 
   get batchInterval(): Duration {
@@ -71,9 +163,20 @@ export class StreamingContext {
     return this.state;
   }
 
-  /** Enables checkpointing into `directory`; stateful operators need it (Spark's rule). */
+  /**
+   * Enables checkpointing into `directory`; stateful operators need it (Spark's rule). A checkpoint is written
+   * after every batch whose time is a multiple of the smallest checkpoint interval in the pipeline (the batch
+   * interval when no operator has one); see `StreamingContext.getOrCreate` for recovery. With a checkpoint
+   * directory, unreadable input goes to `<directory>/dead-letter/` unless `onDeadLetter` is given.
+   */
   checkpoint(directory: string): void {
     this.graph.checkpointDir = directory;
+    this.writer = new CheckpointWriter(directory);
+  }
+
+  /** @internal The checkpoint writer (tests reach it to simulate a crash mid-write). */
+  get checkpointWriter(): CheckpointWriter | undefined {
+    return this.writer;
   }
 
   /** Keeps every stream's RDDs for at least `duration` (so `slice` can reach further back). */
@@ -123,8 +226,21 @@ export class StreamingContext {
       return;
     }
     if (this.state === "STOPPED") throw new IllegalStateError("AlreadyStopped", "StreamingContext has already been stopped: create a new one");
-    const first = this.scheduler.firstBatchTime();
-    this.graph.start(first.minus(this.graph.batchDuration));
+    const recovered = this.recovered?.body;
+    let first: Time;
+    let replay: Time[] = [];
+    if (recovered) {
+      this.graph.start(new Time(recovered.zeroTime));
+      // Again: operators may have been added after getOrCreate.
+      verifySameGraph(storedShape(recovered), currentShape(this), this.graph.checkpointDir!, recovered.time);
+      ({ first, replay } = recoveryPlan(recovered, this.clock.now()));
+    } else {
+      first = this.scheduler.firstBatchTime();
+      this.graph.start(first.minus(this.graph.batchDuration));
+    }
+    this.checkpointEvery = checkpointInterval(this.graph);
+    if (this.writer) await this.writer.prepare();
+    if (recovered) restoreGraph(this.graph, recovered);
     this.graph.frozen = "started";
     const context = {
       batchInterval: this.graph.batchDuration,
@@ -133,15 +249,16 @@ export class StreamingContext {
     };
     await Promise.all(this.sources.map((s) => s.start(context)));
     this.state = "ACTIVE";
-    this.scheduler.start(first);
+    this.scheduler.start(first, replay);
   }
 
   /**
    * Stops the batches and the sources. With `stopGracefully`, batches already due are processed first.
    * Waiters of `awaitTermination` resolve.
    */
-  async stop(options: { stopGracefully?: boolean } = {}): Promise<void> {
+  async stop(options: StopOptions = {}): Promise<void> {
     if (this.state === "STOPPED") return;
+    if (options.simulateCrash) this.crashed = true;
     const wasActive = this.state === "ACTIVE";
     this.state = "STOPPED";
     this.graph.frozen = "stopped";
@@ -178,8 +295,32 @@ export class StreamingContext {
 
   private deadLetter(entry: DeadLetterEntry): void {
     this.deadLetters.push(entry);
-    if (this.props.onDeadLetter) this.props.onDeadLetter(entry);
-    else process.stderr.write(`sparkless: unreadable input from ${entry.source} at ${JSON.stringify(entry.position)}: ${entry.reason}\n`);
+    this.deadLettersSinceCut++;
+    if (this.props.onDeadLetter) {
+      this.props.onDeadLetter(entry);
+    } else if (this.graph.checkpointDir !== undefined) {
+      try {
+        appendDeadLetter(this.graph.checkpointDir, entry, this.clock.now());
+      } catch (e) {
+        // Never lose the entry: if the file cannot be written, it goes to stderr whole.
+        process.stderr.write(`sparkless: cannot write the dead-letter file (${(e as Error).message}); entry: ${deadLetterLine(entry, this.clock.now())}`);
+      }
+    } else {
+      process.stderr.write(`sparkless: unreadable input from ${entry.source} at ${JSON.stringify(entry.position)}: ${entry.reason}\n`);
+    }
+  }
+
+  /** After each batch: the checkpoint, when this batch time is a checkpoint time (see `checkpoint`). */
+  private async afterBatch(time: Time): Promise<void> {
+    const failed = this.failedBatches.has(time.milliseconds);
+    for (const t of this.failedBatches) if (t <= time.milliseconds) this.failedBatches.delete(t);
+    const writer = this.writer;
+    // A failed batch is not checkpointed, so recovery runs it again.
+    if (!writer || failed || this.crashed) return;
+    if (!isCheckpointTime(time, this.graph.zeroTime!, this.checkpointEvery!)) return;
+    // The snapshot is taken synchronously (one consistent state); only the write is asynchronous.
+    const text = encodeCheckpoint(takeSnapshot(this.graph, time, this.scheduler.pendingTimes()));
+    await writer.write(time.milliseconds, text);
   }
 
   private reportError(error: Error): void {
@@ -188,4 +329,12 @@ export class StreamingContext {
     for (const w of this.waiters) w.reject(error);
     this.waiters.clear();
   }
+}
+
+function storedShape(body: CheckpointBody): GraphShape {
+  return { graph: body.graph, checkpointIntervals: body.checkpointIntervals };
+}
+
+function currentShape(ssc: StreamingContext): GraphShape {
+  return { graph: ssc.graph.describe(), checkpointIntervals: checkpointIntervals(ssc.graph) };
 }

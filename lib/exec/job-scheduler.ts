@@ -16,6 +16,8 @@ export interface BatchInfo {
   readonly processingDelay?: number;
   readonly totalDelay?: number;
   readonly outputOperations: number;
+  /** Dead-letter entries (input the sources could not read) reported since the previous batch was cut. */
+  readonly numDeadLetters: number;
   /** The first failure of this batch, if any. */
   readonly failure?: Error;
 }
@@ -34,6 +36,8 @@ export interface SchedulerHooks {
   onBatchGenerated?(time: Time): Promise<void> | void;
   /** After the batch's jobs ran and old RDDs were forgotten (Spark checkpoints here too). */
   onBatchCompleted?(time: Time): Promise<void> | void;
+  /** How many dead-letter entries belong to the batch being cut at `time` (those reported since the last cut). */
+  takeDeadLetterCount?(time: Time): number;
 }
 
 /**
@@ -106,8 +110,9 @@ export class JobScheduler {
     } catch (e) {
       failure = e as Error;
     }
+    const numDeadLetters = this.hooks.takeDeadLetterCount?.(time) ?? 0;
     this.pending.add(time.milliseconds);
-    const info: BatchInfo = { batchTime: time, numRecords, submissionTime, outputOperations: this.graph.outputs.length };
+    const info: BatchInfo = { batchTime: time, numRecords, submissionTime, outputOperations: this.graph.outputs.length, numDeadLetters };
     this.emit("onBatchSubmitted", info);
     const run = this.queue.then(() => (this.stopped ? undefined : this.process(time, info, failure)));
     this.queue = run;

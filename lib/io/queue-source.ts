@@ -1,3 +1,4 @@
+import { CheckpointError } from "../errors.js";
 import type { Source } from "./source.js";
 
 /** One batch's data: an array, or anything with `collect()` (an RDD). */
@@ -11,9 +12,15 @@ function toArray<T>(data: BatchData<T>): T[] {
  * queueStream's source (Spark's QueueInputDStream): each batch takes the next array of the queue
  * (`oneAtATime`), or everything queued; an empty queue gives `defaultRDD`'s elements, or an empty batch.
  * The queue is read live, so arrays pushed after start are picked up.
+ *
+ * Recoverable, unlike Spark's (which refuses queueStream with checkpointing): the position is the number of
+ * queue entries taken so far, and `restore` drops that many from the front of the queue. That is right when
+ * the factory given to `StreamingContext.getOrCreate` rebuilds the same queue (deterministic tests and
+ * demos); entries pushed while the first run was going must be pushed again, in the same order.
  */
 export class QueueSource<T> implements Source<T> {
   readonly kind = "queueStream";
+  private taken = 0;
 
   constructor(
     private readonly queue: Array<BatchData<T>>,
@@ -27,9 +34,34 @@ export class QueueSource<T> implements Source<T> {
 
   take(): T[] {
     if (this.queue.length > 0) {
-      if (this.oneAtATime) return toArray(this.queue.shift()!);
+      if (this.oneAtATime) {
+        this.taken++;
+        return toArray(this.queue.shift()!);
+      }
+      this.taken += this.queue.length;
       return this.queue.splice(0).flatMap(toArray);
     }
     return this.defaultBatch ? toArray(this.defaultBatch) : [];
+  }
+
+  /** Queue entries taken so far. */
+  position(): number {
+    return this.taken;
+  }
+
+  /** Skips the entries a previous run took (the factory rebuilt the queue from the start). */
+  restore(position: unknown): void {
+    if (typeof position !== "number" || !Number.isInteger(position) || position < 0) {
+      throw new CheckpointError("BadSourcePosition", `a queueStream position is a count of queue entries taken, got ${JSON.stringify(position)}`, { position });
+    }
+    if (position > this.queue.length) {
+      throw new CheckpointError(
+        "QueueShorterThanCheckpoint",
+        `the checkpoint says queueStream took ${position} queue entries, but the rebuilt queue has only ${this.queue.length}: a recovered queueStream needs the factory to rebuild the same queue`,
+        { position, queued: this.queue.length },
+      );
+    }
+    this.queue.splice(0, position);
+    this.taken = position;
   }
 }
