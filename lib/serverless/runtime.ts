@@ -87,8 +87,13 @@ export class PipelineRuntime<T> {
   }
 
   private async createStatus(earliest: number): Promise<PipelineStatus> {
-    const batch = this.pipeline.props.batchInterval.milliseconds;
-    const zeroTime = Math.floor(earliest / batch) * batch;
+    const { batchInterval, timestampExtractor, allowedLateness } = this.pipeline.props;
+    const batch = batchInterval.milliseconds;
+    // In event time a record up to allowedLateness older than the earliest one seen is on time (the watermark
+    // starts there): the first batch must leave room for it, or whether it is late would depend on whether
+    // Lambda happened to deliver it in the first invocation.
+    const slack = timestampExtractor ? (allowedLateness?.milliseconds ?? 0) : 0;
+    const zeroTime = Math.floor((earliest - slack) / batch) * batch;
     const graphHash = this.pipeline.instantiate(zeroTime).ssc.graph.hash();
     const status = { zeroTime, lastFinalized: zeroTime, graphHash };
     if (await this.deps.store.createStatus(status)) return status;
