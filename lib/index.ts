@@ -4,6 +4,7 @@ export { RDD } from "./core/rdd.js";
 export { formatElement } from "./core/format.js";
 export { ManualClock, SystemClock, type Clock } from "./exec/clock.js";
 export type { BatchInfo, StreamingListener } from "./exec/job-scheduler.js";
+export { ProgressLine } from "./exec/progress-line.js";
 export { StreamingContext, type StreamingContextProps, type StreamingContextState } from "./api/streaming-context.js";
 export {
   DStream,

@@ -21,7 +21,10 @@ import { InputNode } from "../graph/ops/input.js";
 import { TransformNode } from "../graph/ops/transform.js";
 import { UnionNode } from "../graph/ops/union.js";
 import { StreamGraph } from "../graph/stream-graph.js";
+import { KinesisSource, type KinesisSourceOptions } from "../io/kinesis-source.js";
 import { QueueSource } from "../io/queue-source.js";
+import { SocketTextSource, type SocketTextSourceOptions } from "../io/socket-text-source.js";
+import { TextFileSource, type TextFileSourceOptions } from "../io/text-file-source.js";
 import type { DeadLetterEntry, Source } from "../io/source.js";
 import { DStream } from "./dstream.js";
 
@@ -203,6 +206,30 @@ export class StreamingContext {
    */
   queueStream<T>(queue: Array<ReadonlyArray<T> | RDD<T>>, oneAtATime = true, defaultRDD?: ReadonlyArray<T> | RDD<T>): DStream<T> {
     return this.receiverStream(new QueueSource<T>(queue, oneAtATime, defaultRDD));
+  }
+
+  /**
+   * Lines of text from a TCP server (Spark's socketTextStream; `nc -lk 9999` is the demo): reconnects with
+   * backoff when the server goes away, and fails the stream with a clear error after `maxConnectAttempts`.
+   */
+  socketTextStream(host: string, port: number, options?: SocketTextSourceOptions): DStream<string> {
+    return this.receiverStream(new SocketTextSource(host, port, options));
+  }
+
+  /**
+   * Lines of the files that appear in `directory` after the context starts (Spark's textFileStream); move
+   * files in atomically (write elsewhere, then rename). `newFilesOnly: false` takes the existing ones too.
+   */
+  textFileStream(directory: string, options?: TextFileSourceOptions): DStream<string> {
+    return this.receiverStream(new TextFileSource(directory, options));
+  }
+
+  /**
+   * Every shard of a Kinesis stream, resharding followed (parents before children), KPL aggregates
+   * de-aggregated; elements are UTF-8 text unless a `decoder` says otherwise.
+   */
+  kinesisStream<T = string>(streamName: string, options?: KinesisSourceOptions<T>): DStream<T> {
+    return this.receiverStream(new KinesisSource<T>(streamName, options));
   }
 
   /** The union of several streams with the same slide. */
