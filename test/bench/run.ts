@@ -10,10 +10,12 @@
  */
 import { parseArgs } from "node:util";
 import { type BenchmarkFactory, measure, report } from "./harness.js";
+import { serverless, type BenchmarkWithNotes } from "./serverless.js";
 import { wordCount } from "./word-count.js";
 
 const BENCHMARKS: Record<string, BenchmarkFactory> = {
   "word-count": wordCount,
+  serverless,
 };
 
 const USAGE = `usage: npm run bench -- [name ...] [--runs N] [--scale X]; benchmarks: ${Object.keys(BENCHMARKS).join(", ")}`;
@@ -45,5 +47,8 @@ try {
 console.log(`node ${process.version}, ${chosen.runs} timed run(s) per variant after one warm-up, median shown\n`);
 for (const name of chosen.names) {
   const benchmark = await BENCHMARKS[name]!({ scale: chosen.scale });
-  console.log(report(benchmark, await measure(benchmark, chosen.runs)));
+  const measurements = await measure(benchmark, chosen.runs);
+  console.log(report(benchmark, measurements));
+  // A benchmark may print more than timings (request counts, costs) from what it measured.
+  if ("notes" in benchmark) console.log(await (benchmark as BenchmarkWithNotes).notes(measurements));
 }
