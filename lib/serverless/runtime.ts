@@ -43,7 +43,11 @@ export class PipelineRuntime<T> {
   }
 
   async finalize(context?: InvocationContextLike): Promise<FinalizeResult> {
-    const deadline = context ? this.deps.now() + Math.max(0, context.getRemainingTimeInMillis() - FINALIZE_MARGIN_MS) : undefined;
+    const remaining = context?.getRemainingTimeInMillis();
+    // Within the margin already: a batch started now could outlive the invocation, with the lease held for
+    // nothing. The next invocation or the ticker finalizes instead.
+    if (remaining !== undefined && remaining <= FINALIZE_MARGIN_MS) return { finalized: [], stopped: "deadline", failures: [] };
+    const deadline = remaining === undefined ? undefined : this.deps.now() + remaining - FINALIZE_MARGIN_MS;
     return finalizeReady(this.pipeline, this.deps, deadline === undefined ? {} : { deadline });
   }
 
