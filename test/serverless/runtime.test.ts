@@ -182,6 +182,21 @@ describe("the invocation's deadline", () => {
     await h.settle();
     expect(await totals(h.objects)).toEqual(count(ws));
   });
+  it("leaves the finalization to a later invocation or the ticker when too little time is left", async () => {
+    // The records complete batch T0+1000 (the last arrives after it): an invocation with time to spare finalizes it inline.
+    const records = new Map([[shardName(0), shardRecords(0, shardName(0), [{ data: "a", arrival: T0 + 100 }, { data: "b", arrival: T0 + 1_100 }])]]);
+    const short = harness(words, records);
+    let calls = 0;
+    // Enough for the records (one look before the second), then 3 s left: less than the finalizer's margin.
+    const r = await short.deliver(records.get(shardName(0))!, timedContext(() => (calls++ < 1 ? 60_000 : 3_000)));
+    expect(r.stage).toMatchObject({ committed: true, processed: 2 });
+    expect(r.finalized?.finalized ?? []).toEqual([]);
+    expect((await short.memory.getStatus())!.lastFinalized).toBe(T0);
+    expect(await short.memory.acquireLease("someone else", short.clock.now, 1)).toBe(true); // no lease left behind
+
+    const roomy = harness(words, records);
+    expect((await roomy.deliver(records.get(shardName(0))!, timedContext(() => 60_000))).finalized?.finalized).toEqual([T0 + B]);
+  });
 });
 
 describe("when a batch time is complete", () => {
