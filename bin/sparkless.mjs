@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `sparkless` command: runs the TypeScript CLI (lib/local/cli) through tsx's loader, so `npx sparkless ...`
+// works in this repository without a build step. Pipeline modules given to `sparkless run` load the same way.
+import { register } from "tsx/esm/api";
+
+// The AWS SDK warns once per process, on Node < 22, that releases from 2027 will need Node 22. It is true and
+// not actionable while package.json says node >= 20; keep it out of the CLI's output unless asked for.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+register();
+const { main } = await import("../lib/local/cli/index.ts");
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,338 @@
+/**
+ * `sparkless local up`: the embedded stack in the foreground — emulators, the deployed template, the poller
+ * and the ticker — with the example's sample lines pushed in a few rounds, and a live view of what happens:
+ * printed blocks in Spark's format, batches finalized, output files, dead letters, records in and lag per
+ * shard. Ctrl-C stops all of it.
+ *
+ * What goes where:
+ * - the screen: the stack's start-up lines (its list of differences from AWS folded into one line), then the
+ *   sample rounds, printed blocks, finalized batches with the lag per shard, output directories, dead letters,
+ *   failed invocations, discards and warnings; on a terminal one status line at the bottom keeps the running
+ *   counts (records in, invocations, last batch, lag);
+ * - `<state dir>/logs/<function>.log`: every line each function writes (what `sparkless tail` follows), and
+ *   `logs/local-stack.log`: the start-up lines in full, limitations included.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { join, relative } from "node:path";
+import { Command, Option } from "commander";
+import { S3ObjectStore } from "../../../io/s3-object-store.js";
+import { cliKinesisClient, cliS3Client } from "../clients.js";
+import { Follower } from "../follower.js";
+import { batchTime, duration } from "../format.js";
+import { CliError, aborted, count, plural, sleep, type CliIo, type CommandContext } from "../io.js";
+import { RecordPutter } from "../put-records.js";
+import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS } from "../sample-data.js";
+import { Screen } from "../screen.js";
+import { loadStartLocalStack, sparkBlock, type ShardLag, type StackEvent, type StartLocalStack } from "../stack-contract.js";
+import { isStackRunning, pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
+import { positiveInt } from "./status.js";
+
+export interface LocalUpOptions {
+  readonly fresh?: boolean;
+  /** commander's `--no-sample`: true unless given. */
+  readonly sample: boolean;
+  readonly tickerMs?: number;
+  readonly cdkOut?: string;
+  /** commander's `--no-synth`. */
+  readonly synth: boolean;
+  readonly stateDir?: string;
+}
+
+/** What tests replace: the stack itself, and the pace of the sample rounds and of the dead-letter watch. */
+export interface LocalUpDeps {
+  readonly startLocalStack?: StartLocalStack;
+  /** @default SAMPLE_ROUND_INTERVAL_MS */
+  readonly sampleIntervalMs?: number;
+  /** How often the bucket is read for new dead letters. @default 1000 */
+  readonly pollIntervalMs?: number;
+}
+
+export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command {
+  return new Command("up")
+    .description("start the embedded AWS stack in the foreground and show the example pipeline running (Ctrl-C stops everything)")
+    .option("--fresh", "start from empty emulators (drop streams, tables, buckets and checkpoints of the last run)")
+    .option("--no-sample", "do not push the example's sample lines")
+    .addOption(new Option("--ticker-ms <ms>", "run the ticker schedule this often (default: every 2 s)").argParser(positiveInt("--ticker-ms")))
+    .option("--cdk-out <dir>", "the cloud assembly to deploy (default: synthesized into <state dir>/cdk.out)")
+    .option("--no-synth", "deploy the existing cloud assembly (--cdk-out, default cdk.out) without synthesizing first")
+    .action(async (opts: LocalUpOptions, command: Command) => {
+      const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
+      ctx.setExitCode(await localUp(ctx.io, { ...opts, stateDir }, deps));
+    });
+}
+
+export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps = {}): Promise<number> {
+  const stateDir = stateDirOf(io.cwd, opts.stateDir);
+  const rel = relative(io.cwd, stateDir);
+  const shown = rel === "" ? "." : rel.startsWith("..") ? stateDir : rel;
+  const existing = readStackFile(stateDir);
+  if (existing && isStackRunning(existing)) {
+    throw new CliError("AlreadyRunning", `a local stack is already running (pid ${existing.pid}, started ${existing.startedAt}): use it, or stop it with \`sparkless local down\``, 1, { pid: existing.pid });
+  }
+  const start = deps.startLocalStack ?? (await loadStartLocalStack());
+  const screen = new Screen(io.stdout);
+  const view = new LiveView(screen, join(stateDir, "logs"), shown);
+
+  const began = Date.now();
+  screen.print(`sparkless: starting the embedded stack (state in ${shown}${opts.fresh ? ", starting fresh" : ""}); the first start synthesizes the CDK app, which takes a while`);
+  let handle;
+  try {
+    handle = await start({
+      ...(opts.cdkOut !== undefined ? { cdkOut: opts.cdkOut } : {}),
+      stateDir,
+      ...(opts.fresh ? { fresh: true } : {}),
+      ...(opts.tickerMs !== undefined ? { tickerIntervalMs: opts.tickerMs } : {}),
+      synth: opts.synth,
+      cwd: io.cwd,
+      signal: io.signal,
+      log: (line) => view.startupLine(line),
+      onEvent: (e) => view.event(e),
+    });
+  } catch (e) {
+    await view.close();
+    if (io.signal.aborted) {
+      screen.print("sparkless: stopped while starting; nothing is left running");
+      return 130;
+    }
+    throw e;
+  }
+
+  const loops = new AbortController();
+  const tasks: Promise<void>[] = [];
+  try {
+    const file = handle.stackFile;
+    view.ready(handle.limitations.length);
+    screen.print(`\nup in ${duration(Date.now() - began)}.`);
+    const pipeline = pipelinesOf(file)[0];
+    if (!pipeline) {
+      screen.print("the template has no sparkless pipeline: nothing to push or follow");
+    } else {
+      const stop = AbortSignal.any([io.signal, loops.signal]);
+      tasks.push(view.followDeadLetters(file, pipeline, stop, deps.pollIntervalMs ?? 1000));
+      screen.print(
+        `pipeline ${pipeline.name}: stream ${pipeline.stream}, table ${pipeline.table}, bucket ${pipeline.bucket}\n\n` +
+          `  push lines:     npx sparkless push < some.txt\n` +
+          `  follow output:  npx sparkless tail\n` +
+          `  progress:       npx sparkless status\n` +
+          `  stop:           Ctrl-C\n`,
+      );
+      if (opts.sample) tasks.push(pushSample(file, pipeline, screen, stop, deps.sampleIntervalMs ?? SAMPLE_ROUND_INTERVAL_MS));
+    }
+    view.drawStatus();
+    await Promise.race([aborted(io.signal), handle.stopped]);
+  } finally {
+    loops.abort();
+    await Promise.allSettled(tasks);
+    screen.close();
+    screen.print("\nsparkless: stopping the embedded stack ...");
+    try {
+      await handle.stop();
+    } finally {
+      await view.close();
+    }
+    screen.print(`sparkless: stopped; nothing is left running. Data is kept in ${shown} (\`sparkless local up --fresh\` starts empty).`);
+  }
+  return 0;
+}
+
+/** The sample paragraphs, one round each, a few seconds apart so that they land in several batches. */
+async function pushSample(file: StackFile, pipeline: PipelineRef, screen: Screen, signal: AbortSignal, intervalMs: number): Promise<void> {
+  const client = cliKinesisClient({ endpoint: file.endpoints.kinesis, region: file.region, ...(file.credentials ? { credentials: file.credentials } : {}) });
+  try {
+    for (const [i, paragraph] of SAMPLE_PARAGRAPHS.entries()) {
+      if (signal.aborted) return;
+      const putter = new RecordPutter({ client, stream: pipeline.stream });
+      for (const [j, line] of paragraph.entries()) await putter.add({ data: Buffer.from(line, "utf8"), partitionKey: `sample-${i}-${j}`, line: j + 1 });
+      await putter.flush();
+      const lost = putter.stats.failed.length + putter.stats.skipped.length;
+      screen.print(`sample: pushed ${plural(putter.stats.records, "line")} (round ${i + 1} of ${SAMPLE_PARAGRAPHS.length})${lost ? `, ${count(lost)} not put` : ""}`);
+      if (i < SAMPLE_PARAGRAPHS.length - 1) await sleep(intervalMs, signal);
+    }
+  } catch (e) {
+    if (!signal.aborted) screen.print(`sample: could not push to ${pipeline.stream}: ${(e as Error).message}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Turns the stack's events into lines on the screen and in the log files. */
+class LiveView {
+  private readonly logFiles = new Map<string, WriteStream>();
+  private recordsIn = 0;
+  private invocations = 0;
+  private failed = 0;
+  private lastBatch: number | undefined;
+  /** Failures by what they say (request ids left out): shown once, then counted, so a failing retry loop is one line. */
+  private readonly problems = new Map<string, { count: number; shownAt: number; shownCount: number }>();
+  /** Per mapping, the last lag it reported. */
+  private readonly lag = new Map<string, readonly ShardLag[]>();
+
+  constructor(
+    private readonly screen: Screen,
+    private readonly logsDir: string,
+    private readonly shownStateDir: string,
+  ) {}
+
+  /**
+   * The stack's start-up lines: the steps (synth, emulators, stack, ready) on screen; the details under them
+   * (indented: functions, mappings, schedules, notes, resources not deployed) and the list of differences
+   * from AWS, long and the same every time, in the log file only, with one line on screen saying where.
+   */
+  startupLine(line: string): void {
+    this.file("local-stack").write(line + "\n");
+    if (/differs from AWS:?$/.test(line) || /^(sparkless:)?\s{2,}\S/.test(line)) return;
+    this.screen.print(line);
+  }
+
+  ready(limitations: number): void {
+    const where = join(this.shownStateDir, "logs", "local-stack.log");
+    this.screen.print(
+      limitations > 0
+        ? `sparkless: what was deployed, and the ${plural(limitations, "way")} the local stack differs from AWS: ${where} (and docs/localstack.md)`
+        : `sparkless: what was deployed: ${where}`,
+    );
+  }
+
+  event(e: StackEvent): void {
+    switch (e.type) {
+      case "log":
+        this.file(e.functionName).write(e.line + "\n");
+        // stdout is print() blocks (shown from "printed") and JSON metrics; stderr is worth a look.
+        if (e.stream === "stderr") this.problem(e.line, `${e.functionName}: ${e.line}`);
+        break;
+      case "printed":
+        this.screen.print(sparkBlock(e.time, e.lines));
+        break;
+      case "invoke":
+        this.invocations++;
+        this.drawStatus();
+        break;
+      case "result":
+        if (e.source === "mapping" && (e.outcome === "success" || e.outcome === "partial")) this.recordsIn += e.records ?? 0;
+        if (e.outcome === "error" || e.outcome === "timeout") {
+          this.failed++;
+          const what = e.outcome === "timeout" ? "timed out" : "failed";
+          this.problem(e.error ?? what, `${e.functionName}: invocation ${what}${e.shardId ? ` on ${e.shardId}` : ""}${e.error ? `: ${firstLine(e.error)}` : ""}`);
+        }
+        this.drawStatus();
+        break;
+      case "discard":
+        this.screen.print(`✗ ${plural(e.records, "record")} of ${e.shardId} discarded by ${e.mapping} (${e.condition})${e.key ? `, kept in ${e.key}` : ""}`);
+        break;
+      case "batch-finalized":
+        this.lastBatch = Math.max(this.lastBatch ?? 0, e.time);
+        this.screen.print(`batch ${batchTime(e.time)} finalized · lag ${this.lagText()}`);
+        this.drawStatus();
+        break;
+      case "output":
+        this.screen.print(`  → s3://${e.bucket}/${e.directory.replace(/\/?$/, "/")} (${plural(e.keys.filter((k) => /\/part-[^/]*$/.test(k)).length, "part")})`);
+        break;
+      case "lag":
+        this.lag.set(e.mapping, e.shards);
+        this.drawStatus();
+        break;
+      case "warning":
+        this.file("local-stack").write(`warning: ${e.message}${e.error ? ` (${e.error})` : ""}\n`);
+        // A poller's "function error" repeats the failed invocation just shown: same text, counted once.
+        this.problem(e.error ?? e.message, `warning: ${firstLine(e.message)}${e.error ? ` (${firstLine(e.error)})` : ""}`);
+        break;
+      case "synth":
+        this.file("local-stack").write(e.line + "\n");
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** New dead letters in the pipeline's bucket (the stack reports discards, not the shard stage's dead letters). */
+  async followDeadLetters(file: StackFile, pipeline: PipelineRef, signal: AbortSignal, intervalMs: number): Promise<void> {
+    const client = cliS3Client({ endpoint: file.endpoints.s3, region: file.region, ...(file.credentials ? { credentials: file.credentials } : {}) });
+    const follower = new Follower({ objects: new S3ObjectStore({ client, bucket: pipeline.bucket }), pipeline: pipeline.name, outputs: false });
+    try {
+      await follower.run(
+        signal,
+        intervalMs,
+        (e) => {
+          if (e.kind === "dead-letter") this.screen.print(`✗ dead letter s3://${pipeline.bucket}/${e.key}`);
+        },
+        () => undefined, // the emulators are busy or going away: the next round tries again
+      );
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /**
+   * Shows a failure the first time; the same failure again (a retry loop) only counts, with a reminder line
+   * at most every 30 s. The full text is in the function's log file.
+   */
+  private problem(text: string, line: string): void {
+    const key = problemKey(text);
+    const now = Date.now();
+    const p = this.problems.get(key);
+    if (!p) {
+      this.problems.set(key, { count: 1, shownAt: now, shownCount: 1 });
+      this.screen.print(line);
+      return;
+    }
+    p.count++;
+    if (now - p.shownAt >= 30_000) {
+      this.screen.print(`${line} (${plural(p.count - p.shownCount, "more time")} since it was last shown)`);
+      p.shownAt = now;
+      p.shownCount = p.count;
+    }
+    this.drawStatus();
+  }
+
+  drawStatus(): void {
+    const parts = [`records in ${count(this.recordsIn)}`, `invocations ${count(this.invocations)}${this.failed ? ` (${count(this.failed)} failed)` : ""}`];
+    if (this.lastBatch !== undefined) parts.push(`last batch ${batchTime(this.lastBatch)}`);
+    parts.push(`lag ${this.lagText()}`, "Ctrl-C to stop");
+    this.screen.status(parts.join(" · "));
+  }
+
+  /** `shard 0: 0 ms, shard 1: 1.2 s` — each shard's MillisBehindLatest as the poller last saw it. */
+  private lagText(): string {
+    const shards = [...this.lag.values()].flat();
+    if (shards.length === 0) return "-";
+    return shards
+      .map((s) => `${s.shardId.replace(/^shardId-0*(?=\d)/, "shard ")}: ${s.millisBehindLatest === undefined ? "-" : duration(s.millisBehindLatest)}${s.state && s.state !== "reading" && s.state !== "idle" ? ` (${s.state})` : ""}`)
+      .join(", ");
+  }
+
+  private file(name: string): { write(text: string): void } {
+    let f = this.logFiles.get(name);
+    if (!f) {
+      try {
+        mkdirSync(this.logsDir, { recursive: true });
+        f = createWriteStream(join(this.logsDir, `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}.log`), { flags: "a" });
+        f.on("error", () => undefined); // a full disk must not stop the stack; the screen still shows what matters
+        this.logFiles.set(name, f);
+      } catch {
+        return { write: () => undefined };
+      }
+    }
+    return f;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.logFiles.values()].map((f) => new Promise<void>((resolve) => f.end(() => resolve()))));
+    this.logFiles.clear();
+  }
+}
+
+function firstLine(text: string): string {
+  const i = text.indexOf("\n");
+  return i < 0 ? text : text.slice(0, i);
+}
+
+/**
+ * What a failure says, without what differs between retries: request ids, and the "<function> (<id>): "
+ * prefix, so that an invocation's error and the poller's warning about it are one failure.
+ */
+export function problemKey(text: string): string {
+  return firstLine(text)
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "")
+    .replace(/^.*\(\): /, "")
+    .replace(/\)$/, "");
+}

@@ -1,0 +1,230 @@
+/**
+ * `sparkless run <pipeline-module>`: a pipeline module's exported `Pipeline` on the local engine and the system
+ * clock, fed by a socket, a directory of text files, a Kinesis stream, or generated sample lines — Spark's
+ * `local[*]` mode for the same definition that `cdk deploy` ships.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Command, Option } from "commander";
+import { SystemClock } from "../../../exec/clock.js";
+import type { BatchInfo } from "../../../exec/job-scheduler.js";
+import { ProgressLine } from "../../../exec/progress-line.js";
+import { KinesisSource } from "../../../io/kinesis-source.js";
+import { SocketTextSource } from "../../../io/socket-text-source.js";
+import type { DeadLetterEntry, Source, SourceContext } from "../../../io/source.js";
+import { writeBatchDirectory } from "../../../io/text-file-sink.js";
+import { TextFileSource } from "../../../io/text-file-source.js";
+import { Pipeline, type RecordMeta } from "../../../serverless/define-pipeline.js";
+import { CliError, plural, type CliIo, type CommandContext } from "../io.js";
+import { SampleLinesSource } from "../sample-data.js";
+import { isStackRunning, readStackFile, stateDirOf } from "../stack-file.js";
+import { explicitConnection } from "../target.js";
+import { positiveInt } from "./status.js";
+
+export interface RunOptions {
+  readonly socket?: string;
+  readonly dir?: string;
+  readonly kinesis?: string;
+  readonly generated?: boolean;
+  readonly batches?: number;
+  readonly progress?: boolean;
+  readonly checkpoint?: string;
+  readonly pipeline?: string;
+  readonly outputDir?: string;
+  readonly existingFiles?: boolean;
+  readonly lines: number;
+  readonly fromStart?: boolean;
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly stateDir?: string;
+}
+
+export function runCommand(ctx: CommandContext): Command {
+  return new Command("run")
+    .description("run a pipeline module on the local engine (system clock), fed by a socket, a directory, a Kinesis stream or sample lines")
+    .argument("<pipeline-module>", "a module exporting a Pipeline (definePipeline), e.g. functions/word-count.ts")
+    .option("--socket <host:port>", "read lines from a TCP server (try: nc -lk 9999)")
+    .option("--dir <path>", "read the lines of new files moved into a directory (textFileStream)")
+    .option("--kinesis <stream>", "read a Kinesis stream (the local stack's when one runs, else --endpoint / AWS)")
+    .option("--generated", "sample lines, --lines per batch (the default input)")
+    .addOption(new Option("--batches <n>", "stop after this many batches (default: run until Ctrl-C)").argParser(positiveInt("--batches")))
+    .option("--progress", "a one-line status after each batch")
+    .option("--checkpoint <dir>", "checkpoint directory (default: a temporary one, removed at exit)")
+    .option("--pipeline <name>", "which pipeline, when the module exports several")
+    .option("--output-dir <dir>", "where saveAsTextFiles writes its directories (default: the working directory, as Spark)")
+    .option("--existing-files", "with --dir: also read the files already there (Spark's newFilesOnly = false)")
+    .addOption(new Option("--lines <n>", "with --generated: lines per batch").default(4).argParser(positiveInt("--lines")))
+    .option("--from-start", "with --kinesis: read from TRIM_HORIZON (default: LATEST, as Spark)")
+    .option("--endpoint <url>", "with --kinesis: Kinesis endpoint (default: AWS_ENDPOINT_URL, else the local stack's, else AWS)")
+    .option("--region <region>", "with --kinesis: AWS region")
+    .action(async (module: string, opts: RunOptions, command: Command) => {
+      const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
+      ctx.setExitCode(await run(ctx.io, module, { ...opts, stateDir }));
+    });
+}
+
+/** Runs the pipeline until `batches` batches completed or Ctrl-C; returns the exit code (1 if a batch failed). */
+export async function run(io: CliIo, modulePath: string, opts: RunOptions): Promise<number> {
+  const pipeline = await loadPipeline(io.cwd, modulePath, opts.pipeline);
+  const { source, description } = chooseSource(io, pipeline, opts);
+
+  const tempCheckpoint = opts.checkpoint === undefined ? mkdtempSync(join(tmpdir(), "sparkless-run-")) : undefined;
+  const checkpointDir = opts.checkpoint !== undefined ? absolute(io.cwd, opts.checkpoint) : tempCheckpoint!;
+  const outputDir = absolute(io.cwd, opts.outputDir ?? ".");
+  const progress = opts.progress ? new ProgressLine({ stream: io.stdout }) : undefined;
+  const out = progress ? progress.write : (text: string) => void io.stdout.write(text);
+
+  const ssc = pipeline.on(source, { clock: new SystemClock(), out, checkpointDir });
+  // saveAsTextFiles paths are relative: Spark resolves them against the working directory; so do we, against ours.
+  ssc.graph.writeBatch = (path, partitions) => writeBatchDirectory(isAbsolute(path) ? path : resolve(outputDir, path), partitions);
+
+  let completed = 0;
+  let records = 0;
+  const failures: Error[] = [];
+  const enough = new AbortController();
+  ssc.addStreamingListener({
+    onBatchCompleted: (info: BatchInfo) => {
+      completed++;
+      records += info.numRecords;
+      if (info.failure) {
+        failures.push(info.failure);
+        out(`sparkless: batch ${info.batchTime.milliseconds} ms failed: ${info.failure.message}\n`);
+      }
+      if (opts.batches !== undefined && completed >= opts.batches) enough.abort();
+    },
+  });
+  if (progress) ssc.addStreamingListener(progress);
+
+  const interval = pipeline.props.batchInterval.milliseconds;
+  io.stderr.write(
+    `sparkless: ${pipeline.name} on the local engine, a batch every ${interval} ms, input: ${description}` +
+      `${opts.batches !== undefined ? `, ${plural(opts.batches, "batch", "batches")}` : ""}; Ctrl-C to stop\n`,
+  );
+  try {
+    await ssc.start();
+    const stopped = AbortSignal.any([io.signal, enough.signal]);
+    await new Promise<void>((resolve) => {
+      if (stopped.aborted) return resolve();
+      stopped.addEventListener("abort", () => resolve(), { once: true });
+      // A context that stops by itself (a source that failed for good) ends the run as well.
+      ssc.awaitTermination().then(resolve, (e: Error) => {
+        failures.push(e);
+        resolve();
+      });
+    });
+  } finally {
+    await ssc.stop();
+    progress?.close();
+    if (tempCheckpoint) rmSync(tempCheckpoint, { recursive: true, force: true });
+  }
+  io.stderr.write(`sparkless: stopped after ${plural(completed, "batch", "batches")}, ${plural(records, "record")}${failures.length ? `, ${plural(failures.length, "failure")}` : ""}\n`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+function absolute(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+/** Imports the module and picks its exported Pipeline (the one named, or the only one). */
+export async function loadPipeline(cwd: string, modulePath: string, name: string | undefined): Promise<Pipeline<unknown>> {
+  const url = pathToFileURL(absolute(cwd, modulePath)).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes(modulePath.replace(/^\.\//, ""))) {
+      throw new CliError("NoSuchModule", `cannot find the pipeline module ${modulePath}`, 2, { module: modulePath }, { cause: e });
+    }
+    throw e;
+  }
+  // Duck-typed as well: a module may import sparkless from another copy of the package than this CLI's.
+  const pipelines = Object.values(mod).filter(
+    (v): v is Pipeline<unknown> =>
+      v instanceof Pipeline ||
+      (typeof v === "object" && v !== null && typeof (v as Pipeline<unknown>).on === "function" && typeof (v as Pipeline<unknown>).name === "string" && (v as Pipeline<unknown>).props?.batchInterval !== undefined),
+  );
+  const unique = [...new Set(pipelines)];
+  if (name !== undefined) {
+    const found = unique.find((p) => p.name === name);
+    if (!found) throw new CliError("NoSuchPipeline", `${modulePath} exports no pipeline "${name}"; it exports: ${unique.map((p) => p.name).join(", ") || "none"}`, 2);
+    return found;
+  }
+  if (unique.length === 1) return unique[0]!;
+  if (unique.length === 0) {
+    throw new CliError("NoPipeline", `${modulePath} exports no Pipeline: export the result of definePipeline(...), e.g. \`export const wordCount = definePipeline("word-count", ...)\``, 2);
+  }
+  throw new CliError("AmbiguousPipeline", `${modulePath} exports ${unique.length} pipelines (${unique.map((p) => p.name).join(", ")}): choose one with --pipeline`, 2);
+}
+
+function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions): { source: Source<unknown>; description: string } {
+  const chosen = (["socket", "dir", "kinesis", "generated"] as const).filter((k) => opts[k] !== undefined && opts[k] !== false);
+  if (chosen.length > 1) throw new CliError("TooManyInputs", `choose one input: ${chosen.map((c) => `--${c}`).join(", ")} were given`, 2);
+  const decoder = pipeline.props.decoder;
+  if (opts.socket !== undefined) {
+    const m = /^(.*):(\d+)$/.exec(opts.socket);
+    if (!m || m[1] === "") throw new CliError("BadSocket", `--socket takes host:port, e.g. localhost:9999, got "${opts.socket}"`, 2);
+    const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+    return { source: decoded(new SocketTextSource(host, Number(m[2]), { maxConnectAttempts: Infinity }), decoder), description: `socket ${opts.socket}` };
+  }
+  if (opts.dir !== undefined) {
+    const dir = absolute(io.cwd, opts.dir);
+    return {
+      source: decoded(new TextFileSource(dir, { newFilesOnly: opts.existingFiles !== true }), decoder),
+      description: `files moved into ${opts.dir}${opts.existingFiles ? " (and those already there)" : ""}`,
+    };
+  }
+  if (opts.kinesis !== undefined) {
+    const stack = readStackFile(stateDirOf(io.cwd, opts.stateDir));
+    const explicit = explicitConnection(opts, io);
+    const fromStack = explicit.endpoints.kinesis === undefined && stack !== undefined && isStackRunning(stack);
+    const endpoint = explicit.endpoints.kinesis ?? (fromStack ? stack!.endpoints.kinesis : undefined);
+    const region = explicit.region ?? (fromStack ? stack!.region : undefined);
+    const source = new KinesisSource<unknown>(opts.kinesis, {
+      ...(endpoint ? { endpoint } : {}),
+      ...(region ? { region } : {}),
+      initialPosition: opts.fromStart ? "TRIM_HORIZON" : "LATEST",
+      ...(decoder ? { decoder } : {}),
+    });
+    return { source, description: `Kinesis stream ${opts.kinesis} on ${fromStack ? "the local stack" : (endpoint ?? "AWS")}${opts.fromStart ? " from its start" : ""}` };
+  }
+  const description = chosen.length === 0 ? `sample lines, ${opts.lines} per batch (--socket, --dir or --kinesis for other input)` : `sample lines, ${opts.lines} per batch`;
+  return { source: decoded(new SampleLinesSource(opts.lines), decoder), description };
+}
+
+/**
+ * A text source for a pipeline with a decoder: each line goes through the decoder as the UTF-8 bytes of a
+ * record would on Kinesis. A line the decoder rejects is dead-lettered, as the Kinesis source does.
+ */
+function decoded(source: Source<string>, decoder: ((bytes: Uint8Array, meta: RecordMeta) => unknown) | undefined): Source<unknown> {
+  if (!decoder) return source;
+  let context: SourceContext | undefined;
+  let n = 0;
+  return {
+    kind: source.kind,
+    start: (c) => {
+      context = c;
+      return source.start(c);
+    },
+    stop: () => source.stop(),
+    take: (time) => {
+      const lines = source.take(time);
+      if (lines === undefined) return undefined;
+      const out: unknown[] = [];
+      for (const line of lines) {
+        const seq = String(++n);
+        try {
+          out.push(decoder(Buffer.from(line, "utf8"), { shardId: source.kind, sequenceNumber: seq, partitionKey: "", arrivalTime: time.milliseconds }));
+        } catch (e) {
+          const entry: DeadLetterEntry = { source: source.kind, position: { line: seq }, reason: `decoder: ${(e as Error).message}`, raw: line };
+          context?.deadLetter(entry);
+        }
+      }
+      return out;
+    },
+    ...(source.position ? { position: () => source.position!() } : {}),
+    ...(source.restore ? { restore: (p: unknown) => source.restore!(p) } : {}),
+  };
+}

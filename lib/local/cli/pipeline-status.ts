@@ -1,0 +1,233 @@
+/**
+ * How far a deployed pipeline has got, read from where the runtime keeps it: shard progress and status in
+ * the table, the stream's shards and what is after each committed sequence number in Kinesis, dead letters
+ * and the metadata checkpoint in the bucket. Read-only: it never takes the lease or writes anything.
+ */
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { cliDynamoDbClient, cliKinesisClient, cliS3Client } from "./clients.js";
+import { S3ObjectStore } from "../../io/s3-object-store.js";
+import { DynamoDbPipelineStore } from "../../state/dynamodb-pipeline-store.js";
+import type { PipelineTarget } from "./target.js";
+
+/** Count at most this many records behind a shard's committed position (the read costs GetRecords calls). */
+export const BEHIND_CAP = 10_000;
+/** GetRecords calls per shard when counting (Kinesis allows 5 per second per shard). */
+const BEHIND_MAX_CALLS = 4;
+
+export interface ShardStatus {
+  readonly shardId: string;
+  readonly parentShardId?: string;
+  /** The shard takes no new records (split or merged). */
+  readonly closed: boolean;
+  /** Last committed sequence number; absent before the first commit. */
+  readonly seq?: string;
+  /** Epoch ms; absent when the shard has no progress item yet. */
+  readonly watermark?: number;
+  readonly drained: boolean;
+  /** Records after the committed sequence number (from the start of the shard before any commit). */
+  readonly recordsBehind: number;
+  /** More than {@link BEHIND_CAP} were there: `recordsBehind` is a lower bound. */
+  readonly recordsBehindCapped: boolean;
+  /** Kinesis' MillisBehindLatest of the first GetRecords after the committed position. */
+  readonly millisBehindLatest?: number;
+  /** Arrival time (epoch ms) of the oldest record not yet committed: what Lambda's IteratorAge measures. */
+  readonly oldestPendingArrival?: number;
+}
+
+export interface PipelineStatusReport {
+  readonly pipeline: string;
+  readonly stream: string;
+  readonly table: string;
+  readonly bucket: string;
+  /** Absent until the first record or tick creates the pipeline's status item. */
+  readonly zeroTime?: number;
+  readonly lastFinalized?: number;
+  readonly graphHash?: string;
+  readonly batchIntervalMs?: number;
+  readonly shards: readonly ShardStatus[];
+  /**
+   * Batch times after the last finalized one that every shard's watermark has passed (complete, waiting
+   * for the finalizer), and the shards holding back the next batch.
+   */
+  readonly pending: {
+    readonly ready: number[] | undefined;
+    /** The first batch time not yet complete, if the batch interval is known. */
+    readonly next?: number;
+    readonly waitingOn: readonly string[];
+  };
+  readonly deadLetters: {
+    /** Records the shard stage could not decode or whose user function threw (`dead-letter/<pipeline>/<shard>/`). */
+    readonly records: number;
+    /** Batches whose finalization failed in a user function (`dead-letter/<pipeline>/batches/`). */
+    readonly batches: number;
+    /** Event-source-mapping discards (retries or record age exhausted) under `aws/lambda/`. */
+    readonly discarded: number;
+  };
+}
+
+export interface StatusClients {
+  readonly kinesis: KinesisClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+}
+
+export function clientsFor(target: PipelineTarget): StatusClients {
+  const conn = (endpoint: string | undefined) => ({
+    ...(target.region ? { region: target.region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(target.credentials ? { credentials: target.credentials } : {}),
+  });
+  return {
+    kinesis: cliKinesisClient(conn(target.endpoints.kinesis)),
+    dynamodb: cliDynamoDbClient(conn(target.endpoints.dynamodb)),
+    s3: cliS3Client(conn(target.endpoints.s3)),
+  };
+}
+
+export async function collectStatus(target: PipelineTarget, clients: StatusClients = clientsFor(target)): Promise<PipelineStatusReport> {
+  const objects = new S3ObjectStore({ client: clients.s3, bucket: target.bucket });
+  const store = new DynamoDbPipelineStore({ client: clients.dynamodb, tableName: target.table, pipeline: target.pipeline, objects });
+  const [status, progress, listed, deadKeys, discardKeys, metadata] = await Promise.all([
+    store.getStatus(),
+    store.listProgress(),
+    listShards(clients.kinesis, target.stream),
+    objects.list(`dead-letter/${target.pipeline}/`),
+    objects.list("aws/lambda/"),
+    target.batchIntervalMs === undefined ? objects.get(`checkpoint/${target.pipeline}/metadata.json`) : Promise.resolve(undefined),
+  ]);
+  const batchIntervalMs = target.batchIntervalMs ?? intervalFrom(metadata);
+  const byId = new Map(progress.map((p) => [p.shardId, p]));
+  // Shards the stream lists, then any the table knows that the stream no longer lists (expired parents).
+  const ids = [...listed.map((s) => s.shardId), ...progress.map((p) => p.shardId).filter((id) => !listed.some((s) => s.shardId === id))];
+  const shards = await Promise.all(
+    ids.map(async (shardId): Promise<ShardStatus> => {
+      const info = listed.find((s) => s.shardId === shardId);
+      const p = byId.get(shardId);
+      const behind = info ? await recordsBehind(clients.kinesis, target.stream, shardId, p?.seq) : { count: 0, capped: false };
+      return {
+        shardId,
+        ...(info?.parentShardId ? { parentShardId: info.parentShardId } : {}),
+        closed: info ? info.closed : true,
+        ...(p?.seq !== undefined ? { seq: p.seq } : {}),
+        ...(p ? { watermark: p.watermark } : {}),
+        drained: p?.drained ?? false,
+        recordsBehind: behind.count,
+        recordsBehindCapped: behind.capped,
+        ...(behind.millis !== undefined ? { millisBehindLatest: behind.millis } : {}),
+        ...(behind.oldestArrival !== undefined ? { oldestPendingArrival: behind.oldestArrival } : {}),
+      };
+    }),
+  );
+
+  // As the finalizer decides (finalizer.ts isComplete): T is complete when every listed shard is drained or
+  // has a watermark at or past T; a listed shard without progress holds everything back.
+  const open = shards.filter((s) => listed.some((l) => l.shardId === s.shardId) && !s.drained);
+  const noProgress = open.filter((s) => s.watermark === undefined);
+  const minWatermark = noProgress.length > 0 ? undefined : open.length === 0 ? Infinity : Math.min(...open.map((s) => s.watermark!));
+  let ready: number[] | undefined;
+  let next: number | undefined;
+  if (status && batchIntervalMs !== undefined) {
+    ready = [];
+    let t = status.lastFinalized + batchIntervalMs;
+    // Cap the list: a pipeline whose finalizer is stuck could be days of batches behind.
+    for (; minWatermark !== undefined && t <= minWatermark && ready.length < 10_000; t += batchIntervalMs) ready.push(t);
+    next = t;
+  }
+  const waitingOn =
+    noProgress.length > 0
+      ? noProgress.map((s) => s.shardId)
+      : next !== undefined
+        ? open.filter((s) => s.watermark! < next!).map((s) => s.shardId)
+        : open.filter((s) => s.watermark === minWatermark).map((s) => s.shardId);
+
+  const batchDeadLetters = deadKeys.filter((k) => k.startsWith(`dead-letter/${target.pipeline}/batches/`)).length;
+  return {
+    pipeline: target.pipeline,
+    stream: target.stream,
+    table: target.table,
+    bucket: target.bucket,
+    ...(status ? { zeroTime: status.zeroTime, lastFinalized: status.lastFinalized, graphHash: status.graphHash } : {}),
+    ...(batchIntervalMs !== undefined ? { batchIntervalMs } : {}),
+    shards,
+    pending: { ready, ...(next !== undefined ? { next } : {}), waitingOn },
+    deadLetters: { records: deadKeys.length - batchDeadLetters, batches: batchDeadLetters, discarded: discardKeys.length },
+  };
+}
+
+function intervalFrom(metadata: string | undefined): number | undefined {
+  if (metadata === undefined) return undefined;
+  try {
+    const v = (JSON.parse(metadata) as { batchIntervalMs?: unknown }).batchIntervalMs;
+    return typeof v === "number" && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface ListedShard {
+  readonly shardId: string;
+  readonly parentShardId?: string;
+  readonly closed: boolean;
+}
+
+async function listShards(client: KinesisClient, stream: string): Promise<ListedShard[]> {
+  const byArn = stream.startsWith("arn:");
+  const shards: ListedShard[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListShardsCommand(token ? { NextToken: token } : byArn ? { StreamARN: stream } : { StreamName: stream }));
+    for (const s of page.Shards ?? []) {
+      shards.push({
+        shardId: s.ShardId!,
+        ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}),
+        closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
+      });
+    }
+    token = page.NextToken;
+  } while (token);
+  return shards;
+}
+
+/**
+ * Records after `afterSeq` in a shard (from TRIM_HORIZON when there is none), up to {@link BEHIND_CAP}, and
+ * the MillisBehindLatest of the first read. Kinesis has no "count records" call; reading is the honest way.
+ */
+export async function recordsBehind(
+  client: KinesisClient,
+  stream: string,
+  shardId: string,
+  afterSeq: string | undefined,
+): Promise<{ count: number; capped: boolean; millis?: number; oldestArrival?: number }> {
+  const streamRef = stream.startsWith("arn:") ? { StreamARN: stream } : { StreamName: stream };
+  const it = await client.send(
+    new GetShardIteratorCommand({
+      ...streamRef,
+      ShardId: shardId,
+      ...(afterSeq ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: afterSeq } : { ShardIteratorType: "TRIM_HORIZON" }),
+    }),
+  );
+  let iterator = it.ShardIterator;
+  let n = 0;
+  let millis: number | undefined;
+  let oldestArrival: number | undefined;
+  for (let call = 0; call < BEHIND_MAX_CALLS && iterator && n <= BEHIND_CAP; call++) {
+    const limit = Math.min(10_000, BEHIND_CAP - n + 1);
+    const r = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+    const records = r.Records ?? [];
+    millis ??= r.MillisBehindLatest;
+    oldestArrival ??= records[0]?.ApproximateArrivalTimestamp?.getTime();
+    n += records.length;
+    iterator = r.NextShardIterator;
+    // Caught up: MillisBehindLatest 0 on a page that was not full. An empty page with MillisBehindLatest > 0
+    // is a gap in the shard (trimmed or sparse data), not its end: read on.
+    if (!r.MillisBehindLatest && records.length < limit) break;
+  }
+  return {
+    count: Math.min(n, BEHIND_CAP),
+    capped: n > BEHIND_CAP,
+    ...(millis !== undefined ? { millis } : {}),
+    ...(oldestArrival !== undefined ? { oldestArrival } : {}),
+  };
+}

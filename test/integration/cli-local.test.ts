@@ -1,0 +1,241 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
+import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
+import { main } from "../../lib/local/cli/index.js";
+import { SAMPLE_PARAGRAPHS } from "../../lib/local/cli/sample-data.js";
+import type { LocalStackOptions, StackEvent, StartLocalStack } from "../../lib/local/cli/stack-contract.js";
+import type { StackFile } from "../../lib/local/cli/stack-file.js";
+import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
+import { useEmulators } from "../support/emulators.js";
+
+const emu = useEmulators();
+const BIN = resolve("bin/sparkless.mjs");
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "sparkless-cli-local-"));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A stand-in for lib/local/stack's startLocalStack over the test's emulators: it creates the word-count
+ * pipeline's stream and bucket, writes stack.json, logs start-up lines as the real one does, and hands the
+ * test its onEvent so the test plays the running stack's part.
+ */
+function fakeStack() {
+  const state = { options: undefined as LocalStackOptions | undefined, stopped: 0, emit: (_e: StackEvent) => {} };
+  const start: StartLocalStack = async (options) => {
+    state.options = options;
+    state.emit = options.onEvent!;
+    const stream = "wc-stream";
+    const bucket = "wc-bucket";
+    const kinesis = kinesisClient({ endpoint: emu.kinesis.endpoint });
+    const s3 = s3Client({ endpoint: emu.s3.endpoint });
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    kinesis.destroy();
+    s3.destroy();
+    const stackFile: StackFile = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      region: "us-east-1",
+      endpoints: { kinesis: emu.kinesis.endpoint, dynamodb: emu.dynamodb.endpoint, s3: emu.s3.endpoint },
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      stacks: [
+        {
+          name: "SparklessWordCount",
+          streams: [{ logicalId: "WordCountStream", name: stream }],
+          tables: [{ logicalId: "WordCountTable", name: "wc-table" }],
+          buckets: [{ logicalId: "WordCountBucket", name: bucket }],
+          functions: [{ logicalId: "WordCountShard", name: "wc-shard" }],
+          pipelines: [{ name: "word-count", stream, table: "wc-table", bucket, batchIntervalMs: 5000 }],
+        },
+      ],
+    };
+    writeStackFile(options.stateDir!, stackFile);
+    options.log!("sparkless: emulators up");
+    options.log!("sparkless: where the local stack differs from AWS:");
+    options.log!("sparkless:   - no bisection here, say");
+    options.log!("sparkless:   - nor there");
+    options.log!("sparkless: local stack ready (.sparkless/stack.json); Ctrl-C stops it");
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    return {
+      stackFile,
+      limitations: ["no bisection here, say", "nor there"],
+      stopped,
+      stop: async () => {
+        state.stopped++;
+        rmSync(join(options.stateDir!, "stack.json"), { force: true });
+        resolveStopped();
+      },
+    };
+  };
+  return { start, state };
+}
+
+describe("sparkless local up", () => {
+  it("starts the stack, pushes the sample in rounds, shows blocks, batches, outputs, lag and dead letters, writes the function logs, and stops it all on Ctrl-C", async () => {
+    const stateDir = join(dir, "up");
+    const fake = fakeStack();
+    const t = testIo({ cwd: dir });
+    const up = main(["--state-dir", stateDir, "local", "up", "--ticker-ms", "500"], t.io, { startLocalStack: fake.start, sampleIntervalMs: 10, pollIntervalMs: 50 });
+
+    await waitFor("the sample rounds", () => t.stdout().includes(`(round ${SAMPLE_PARAGRAPHS.length} of ${SAMPLE_PARAGRAPHS.length})`));
+    expect(fake.state.options).toMatchObject({ stateDir, tickerIntervalMs: 500, synth: true, cwd: dir });
+    expect(fake.state.options!.cdkOut).toBeUndefined();
+
+    // Meanwhile, from another terminal: local status finds it.
+    const other = testIo({ cwd: dir });
+    expect(await main(["--state-dir", stateDir, "local", "status"], other.io)).toBe(0);
+    expect(other.stdout()).toMatch(/^running +pid \d+, started /);
+    expect(other.stdout()).toMatch(/^SparklessWordCount +stream +WordCountStream +wc-stream$/m);
+    expect(other.stdout()).toMatch(/^SparklessWordCount +word-count +wc-stream +wc-table +wc-bucket$/m);
+
+    // The stack at work.
+    const emit = fake.state.emit;
+    emit({ type: "invoke", functionName: "wc-shard", source: "mapping", requestId: "r1", shardId: "shardId-000000000000", records: 6 });
+    emit({ type: "result", functionName: "wc-shard", source: "mapping", requestId: "r1", outcome: "success", durationMs: 12, shardId: "shardId-000000000000", records: 6 });
+    emit({ type: "log", functionName: "wc-shard", stream: "stdout", line: '{"_aws":{"CloudWatchMetrics":[]}}' });
+    emit({ type: "log", functionName: "wc-shard", stream: "stdout", line: "-------------------------------------------" });
+    emit({ type: "printed", functionName: "wc-shard", time: 1_700_000_005_000, lines: ["(a,2)", "(stream,1)"] });
+    emit({
+      type: "lag",
+      mapping: "WordCountMapping",
+      functionName: "wc-shard",
+      shards: [
+        { shardId: "shardId-000000000000", state: "reading", millisBehindLatest: 120, bufferedRecords: 0 },
+        { shardId: "shardId-000000000001", state: "reading", millisBehindLatest: 0, bufferedRecords: 0 },
+      ],
+    });
+    emit({ type: "batch-finalized", pipeline: "word-count", time: 1_700_000_005_000 });
+    emit({
+      type: "output",
+      pipeline: "word-count",
+      bucket: "wc-bucket",
+      directory: "output/word-count/word-count/batch-1700000005000.txt",
+      keys: ["output/word-count/word-count/batch-1700000005000.txt/part-00000", "output/word-count/word-count/batch-1700000005000.txt/_SUCCESS"],
+    });
+    // A failing batch retried: the invocation's error and the poller's warning about it, three times over.
+    for (const id of ["0b7c5a3e-1111-4d2b-9e0f-000000000001", "0b7c5a3e-1111-4d2b-9e0f-000000000002", "0b7c5a3e-1111-4d2b-9e0f-000000000003"]) {
+      const error = `wc-shard (${id}): Runtime.ImportModuleError: Cannot find module 'x'\nRequire stack:\n- /asset/index.mjs`;
+      emit({ type: "result", functionName: "wc-shard", source: "mapping", requestId: id, outcome: "error", durationMs: 3, shardId: "shardId-000000000001", records: 2, error });
+      emit({ type: "warning", message: `WordCountMapping shardId-000000000001: function error (${error})` });
+    }
+    emit({ type: "log", functionName: "wc-shard", stream: "stderr", line: "sparkless: batch 1700000010000 ms: boom" });
+    const s3 = s3Client({ endpoint: emu.s3.endpoint });
+    await new S3ObjectStore({ client: s3, bucket: "wc-bucket" }).put("dead-letter/word-count/shardId-000000000000/1.json", "{}");
+    s3.destroy();
+    await waitFor("the dead letter", () => t.stdout().includes("dead letter"));
+
+    t.interrupt();
+    expect(await up).toBe(0);
+    expect(fake.state.stopped).toBe(1);
+
+    const out = t.stdout();
+    expect(out).toContain(
+      "sparkless: emulators up\nsparkless: local stack ready (.sparkless/stack.json); Ctrl-C stops it\n" +
+        `sparkless: what was deployed, and the 2 ways the local stack differs from AWS: ${join("up", "logs", "local-stack.log")} (and docs/localstack.md)\n`,
+    );
+    expect(out).not.toContain("no bisection here");
+    expect(out).toContain("pipeline word-count: stream wc-stream, table wc-table, bucket wc-bucket\n");
+    expect(out).toContain("-------------------------------------------\nTime: 1700000005000 ms\n-------------------------------------------\n(a,2)\n(stream,1)\n\n");
+    expect(out).toContain("batch 1700000005000 ms (22:13:25Z) finalized · lag shard 0: 120 ms, shard 1: 0 ms\n");
+    expect(out).toContain("  → s3://wc-bucket/output/word-count/word-count/batch-1700000005000.txt/ (1 part)\n");
+    expect(out.match(/Cannot find module/g)).toHaveLength(1);
+    expect(out).toContain("wc-shard: invocation failed on shardId-000000000001: wc-shard (0b7c5a3e-1111-4d2b-9e0f-000000000001): Runtime.ImportModuleError: Cannot find module 'x'\n");
+    expect(out).toContain("wc-shard: sparkless: batch 1700000010000 ms: boom\n");
+    expect(out).toContain("✗ dead letter s3://wc-bucket/dead-letter/word-count/shardId-000000000000/1.json\n");
+    expect(out).not.toContain("CloudWatchMetrics");
+    expect(out).toMatch(/sparkless: stopping the embedded stack \.\.\.\nsparkless: stopped; nothing is left running\. Data is kept in up /);
+
+    // Every sample line is on the stream, once.
+    const kinesis = kinesisClient({ endpoint: emu.kinesis.endpoint });
+    const records = await readAllRecords(kinesis, "wc-stream");
+    kinesis.destroy();
+    expect(records.map((r) => r.data).sort()).toEqual(SAMPLE_PARAGRAPHS.flat().slice().sort());
+
+    // What tail reads: the function's every line, and the start-up lines in full.
+    expect(readFileSync(join(stateDir, "logs", "wc-shard.log"), "utf8")).toBe(
+      '{"_aws":{"CloudWatchMetrics":[]}}\n-------------------------------------------\nsparkless: batch 1700000010000 ms: boom\n',
+    );
+    expect(readFileSync(join(stateDir, "logs", "local-stack.log"), "utf8")).toContain("sparkless:   - nor there\n");
+  });
+
+  it("fails if a local stack is already running on the state directory", async () => {
+    const stateDir = join(dir, "busy");
+    writeStackFile(stateDir, { region: "us-east-1", endpoints: { kinesis: "k", dynamodb: "d", s3: "s" }, stacks: [] });
+    const t = testIo({ cwd: dir });
+    const fake = fakeStack();
+    expect(await main(["--state-dir", stateDir, "local", "up"], t.io, { startLocalStack: fake.start })).toBe(1);
+    expect(t.stderr()).toMatch(/^sparkless: a local stack is already running \(pid \d+, started .*\): use it, or stop it with `sparkless local down`\n$/);
+    expect(fake.state.options).toBeUndefined();
+  });
+});
+
+describe("sparkless local down and local status", () => {
+  it("stops the process named in stack.json with SIGTERM, waits for it to exit, and status then says none runs", async () => {
+    const stateDir = join(dir, "down");
+    // A process that, like `local up`, takes a moment to stop cleanly on SIGTERM.
+    const child = spawn(process.execPath, ["-e", "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300)); setInterval(() => {}, 1000); console.log('up')"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise((r) => child.stdout!.once("data", r));
+    const exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
+    writeStackFile(stateDir, { pid: child.pid!, region: "us-east-1", endpoints: { kinesis: "k", dynamodb: "d", s3: "s" }, stacks: [] });
+
+    const t = testIo({ cwd: dir });
+    expect(await main(["--state-dir", stateDir, "local", "down"], t.io)).toBe(0);
+    expect(t.stdout()).toMatch(new RegExp(`^stopping the local stack \\(pid ${child.pid}, started .*\\) \\.\\.\\.\\nstopped in [\\d.]+ s\\n$`));
+    expect(await exited).toEqual({ code: 0, signal: null });
+
+    const s = testIo({ cwd: dir });
+    expect(await main(["--state-dir", stateDir, "local", "status"], s.io)).toBe(1);
+    expect(s.stdout()).toBe(`no local stack is running: ${join(stateDir, "stack.json")} is from pid ${child.pid} (started ${JSON.parse(readFileSync(join(stateDir, "stack.json"), "utf8")).startedAt}), which has exited\n`);
+
+    const again = testIo({ cwd: dir });
+    expect(await main(["--state-dir", stateDir, "local", "down"], again.io)).toBe(0);
+    expect(again.stdout()).toContain("no local stack is running");
+  });
+
+  it("says so when there is no stack file at all", async () => {
+    const t = testIo({ cwd: dir });
+    expect(await main(["--state-dir", join(dir, "none"), "local", "status", "--json"], t.io)).toBe(1);
+    expect(JSON.parse(t.stdout())).toEqual({ running: false });
+    expect(existsSync(join(dir, "none"))).toBe(false);
+  });
+});
+
+describe("bin/sparkless.mjs", () => {
+  it("runs the TypeScript CLI through tsx: --help lists the commands, --version the package's", () => {
+    const help = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8", timeout: 20_000 });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: sparkless \[options\] \[command\]/);
+    for (const cmd of ["local", "push", "tail", "status", "run"]) expect(help.stdout).toMatch(new RegExp(`^  ${cmd} `, "m"));
+    expect(help.stderr).toBe("");
+
+    const version = spawnSync(process.execPath, [BIN, "--version"], { encoding: "utf8", timeout: 20_000 });
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+
+  it("exits 2 on an unknown command, with a hint", () => {
+    const r = spawnSync(process.execPath, [BIN, "deploy"], { encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("error: unknown command 'deploy'\n(add --help for usage)\n");
+  });
+});

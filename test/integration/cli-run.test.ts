@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../lib/local/cli/index.js";
+import { testIo } from "../support/cli.js";
+
+const WORD_COUNT = resolve("functions/word-count.ts");
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "sparkless-cli-run-"));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Spark's print() blocks in a text, as [time, element lines]. */
+function blocks(text: string): Array<[number, string[]]> {
+  const re = /-{43}\nTime: (\d+) ms\n-{43}\n((?:.+\n)*)\n/g;
+  return [...text.matchAll(re)].map((m) => [Number(m[1]), m[2]!.split("\n").filter((l) => l !== "")]);
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("sparkless run", () => {
+  it("runs functions/word-count.ts on files moved into a directory for 2 batches and prints Spark's blocks", async () => {
+    const input = join(dir, "incoming");
+    mkdirSync(input);
+    const t = testIo({ cwd: dir });
+
+    const running = main(["run", WORD_COUNT, "--dir", "incoming", "--batches", "2"], t.io);
+    await waitFor("the run to start", () => t.stderr().includes("on the local engine"));
+    // The source takes files modified after it started, which is a little after that line (the checkpoint
+    // directory is prepared first).
+    await new Promise((r) => setTimeout(r, 500));
+    // Written elsewhere and moved in, as textFileStream wants (a file is read once, when first seen).
+    writeFileSync(join(dir, "a.txt"), "Spark streams\nspark, Lambda and Kinesis\n");
+    writeFileSync(join(dir, "b.txt"), "kinesis shards\n");
+    renameSync(join(dir, "a.txt"), join(input, "a.txt"));
+    renameSync(join(dir, "b.txt"), join(input, "b.txt"));
+    const code = await running;
+
+    expect(code).toBe(0);
+    expect(t.stderr()).toContain("sparkless: word-count on the local engine, a batch every 5000 ms, input: files moved into incoming, 2 batches; Ctrl-C to stop\n");
+    expect(t.stderr()).toContain("sparkless: stopped after 2 batches, 3 records\n");
+    const printed = blocks(t.stdout());
+    expect(printed).toHaveLength(2);
+    const [[t1, first], [t2, second]] = printed as [[number, string[]], [number, string[]]];
+    expect(t1 % 5000).toBe(0);
+    expect(t2).toBe(t1 + 5000);
+    // The files land in one of the two batches (whichever was open when they were moved in); the other is empty.
+    const withData = first.length > 0 ? first : second;
+    expect(first.length === 0 || second.length === 0).toBe(true);
+    expect([...withData].sort()).toEqual(["(and,1)", "(kinesis,2)", "(lambda,1)", "(shards,1)", "(spark,2)", "(streams,1)"]);
+    // saveAsTextFiles("word-count/batch", "txt") resolves against the working directory, as in Spark.
+    const batchDir = join(dir, "word-count", `batch-${first.length > 0 ? t1 : t2}.txt`);
+    expect(existsSync(join(batchDir, "_SUCCESS"))).toBe(true);
+    const saved = readdirSync(batchDir)
+      .filter((f) => f.startsWith("part-"))
+      .flatMap((f) => readFileSync(join(batchDir, f), "utf8").split("\n").filter((l) => l !== ""));
+    expect(saved.sort()).toEqual([...withData].sort());
+  });
+
+  it("shows a status line per batch with --progress, and generated sample lines by default", async () => {
+    const t = testIo({ cwd: dir });
+    expect(await main(["run", WORD_COUNT, "--batches", "1", "--progress", "--lines", "2", "--output-dir", "progress-out"], t.io)).toBe(0);
+    expect(t.stderr()).toContain("input: sample lines, 2 per batch (--socket, --dir or --kinesis for other input)");
+    expect(t.stdout()).toMatch(/^batch \d+ ms \| 2 records \| \d+ ms processing \| \d+ ms scheduling delay \| 0 dead letters \| 1 batch, 2 records$/m);
+    expect(blocks(t.stdout())).toHaveLength(1);
+    expect(existsSync(join(dir, "progress-out", "word-count"))).toBe(true);
+  });
+
+  it("fails if the module exports no pipeline", async () => {
+    writeFileSync(join(dir, "nothing.ts"), "export const x = 1;\n");
+    const t = testIo({ cwd: dir });
+    expect(await main(["run", "nothing.ts"], t.io)).toBe(2);
+    expect(t.stderr()).toBe('sparkless: nothing.ts exports no Pipeline: export the result of definePipeline(...), e.g. `export const wordCount = definePipeline("word-count", ...)`\n');
+  });
+
+  it("fails if two inputs are given", async () => {
+    const t = testIo({ cwd: dir });
+    expect(await main(["run", WORD_COUNT, "--dir", ".", "--generated"], t.io)).toBe(2);
+    expect(t.stderr()).toBe("sparkless: choose one input: --dir, --generated were given\n");
+  });
+
+  it("fails if the input directory does not exist, before any batch", async () => {
+    const t = testIo({ cwd: dir });
+    expect(await main(["run", WORD_COUNT, "--dir", "missing"], t.io)).toBe(2);
+    expect(t.stderr()).toContain(`sparkless: textFileStream directory ${join(dir, "missing")} does not exist or is not a directory\n`);
+  });
+});
