@@ -265,7 +265,7 @@ export class DStream<T> {
   }
 
   reduceByKey<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, options?: PartitionOptions): DStream<[K, V]> {
-    return new DStream(new CombineByKeyNode<K, V, V>(this.node, (v) => v, fn, fn, "reduceByKey", options?.numPartitions));
+    return new DStream(new CombineByKeyNode<K, V, V>(this.node, (v) => v, fn, fn, "reduceByKey", options?.numPartitions ?? 1, fn));
   }
 
   /** All values of each key, as an array (Spark's Iterable). */

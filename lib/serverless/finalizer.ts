@@ -10,6 +10,7 @@ import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
 const LEASE_MS = 60_000;
+const METADATA_EVERY_MS = 60_000;
 /**
  * Node memory outlives the last batch that can read it by this much: a pipeline whose functions are paused
  * (no ticks, no batches) for less than this resumes with its windows and state intact.
@@ -119,7 +120,8 @@ async function finalizeBatch<T>(
       for (const p of mine) {
         for (const [k, c] of decodeValue<Array<[unknown, unknown]>>(p.payload)) merged.upsert(k, c, (x) => x, mergeCombiners);
       }
-      supplied.set(b.node, RDD.of([...merged.entries()]));
+      const rdd = RDD.of([...merged.entries()]);
+      for (const node of [b.node, ...b.aliases]) supplied.set(node, rdd);
     } else {
       supplied.set(b.node, RDD.of(mine.flatMap((p) => decodeValue<unknown[]>(p.payload))));
     }
@@ -192,6 +194,10 @@ async function finalizeBatch<T>(
   );
   graph.clearMetadata(batchTime);
 
+  // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
+  // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
+  const every = Math.ceil(METADATA_EVERY_MS / graph.batchDuration.milliseconds) * graph.batchDuration.milliseconds;
+  if ((time - graph.zeroTime!.milliseconds) % every !== 0) return failures;
   await deps.objects.put(
     `${PREFIXES.checkpoint}${pipeline.name}/metadata.json`,
     JSON.stringify({

@@ -17,7 +17,13 @@ import { ValidationError } from "../errors.js";
  *   the chain's elements.
  */
 export type Boundary =
-  | { readonly kind: "partial"; readonly node: CombineByKeyNode<unknown, unknown, unknown>; readonly from: Node }
+  | {
+      readonly kind: "partial";
+      readonly node: CombineByKeyNode<unknown, unknown, unknown>;
+      readonly from: Node;
+      /** Other aggregations of `from` that compute exactly what `node` does (same reduce function): supplied from its parts. */
+      readonly aliases: Array<CombineByKeyNode<unknown, unknown, unknown>>;
+    }
   | { readonly kind: "chunk"; readonly node: Node };
 
 export interface Plan {
@@ -43,12 +49,22 @@ export function planGraph(graph: StreamGraph): Plan {
 
   const stage1 = new Set<Node>();
   const boundaries: Boundary[] = [];
+  // reduceByKey(add) per batch and reduceByKeyAndWindow(add, …) over the same pairs fold the same partials:
+  // one boundary serves both (half the folding in the shard, half the items written).
+  const addPartial = (from: Node, node: CombineByKeyNode<unknown, unknown, unknown>) => {
+    const twin = boundaries.find(
+      (b): b is Extract<Boundary, { kind: "partial" }> =>
+        b.kind === "partial" && b.from === from && node.reduceFn !== undefined && b.node.reduceFn === node.reduceFn && b.node.numPartitions === node.numPartitions,
+    );
+    if (twin) twin.aliases.push(node);
+    else boundaries.push({ kind: "partial", node, from, aliases: [] });
+  };
   const visit = (n: Node) => {
     stage1.add(n);
     let chunk = false;
     for (const c of children.get(n) ?? []) {
       if (c instanceof NarrowNode) visit(c);
-      else if (c instanceof CombineByKeyNode) boundaries.push({ kind: "partial", node: c as CombineByKeyNode<unknown, unknown, unknown>, from: n });
+      else if (c instanceof CombineByKeyNode) addPartial(n, c as CombineByKeyNode<unknown, unknown, unknown>);
       else chunk = true;
     }
     if (chunk) boundaries.push({ kind: "chunk", node: n });

@@ -4,16 +4,15 @@ import { KeyMap } from "../core/keys.js";
 import { UserFunctionError } from "../errors.js";
 import type { Node } from "../graph/node.js";
 import { NarrowNode } from "../graph/ops/narrow.js";
-import { deaggregate } from "../io/kpl.js";
+import { deaggregate, isKplAggregated } from "../io/kpl.js";
 import type { CommitRequest, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 import type { Pipeline, RecordMeta } from "./define-pipeline.js";
-import { type BatchResponse, type InvocationContextLike, type KinesisEventLike, shardIdOf } from "./kinesis-event.js";
+import { type BatchResponse, type InvocationContextLike, type KinesisEventLike, type KinesisRecordLike, shardIdOf } from "./kinesis-event.js";
 import { type Boundary, boundaryId, type Plan } from "./plan.js";
 import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
 
 /** Stop taking new records when less than this is left of the invocation, to commit in time. */
 const DEADLINE_MARGIN_MS = 5_000;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The invocation's commit lost a race (a duplicate delivery committed first, or a probe moved the watermark). */
 export class CommitConflictError extends Error {
@@ -33,7 +32,6 @@ export interface ShardStageResult extends BatchResponse {
   readonly committed: boolean;
 }
 
-type Emission = [boundaryIndex: number, value: unknown];
 
 /**
  * Stage 1 (DESIGN.md): one invocation = one shard's batch of records. Decodes, assigns batch times, runs
@@ -64,8 +62,8 @@ export async function runShardStage<T>(
   const eventTime = props.timestampExtractor;
 
   const boundaries = plan.boundaries;
-  const { push, emissions } = recordPipeline(plan);
-  const folds = new Map<string, Fold>();
+  const emitted = recordPipeline(plan);
+  const folds = new Folds(boundaries);
   const objects: Array<{ key: string; body: string }> = [];
   let deadLetters = 0;
   let late = 0;
@@ -73,86 +71,108 @@ export async function runShardStage<T>(
   let watermark = expected.watermark;
   let lastSeq: string | undefined;
   let stopAt: string | undefined;
+  // Only a user's decoder or extractor reads a record's metadata: don't build it per record otherwise.
+  const needMeta = props.decoder !== undefined || eventTime !== undefined;
 
-  const floorOpen = () => Math.max(Math.floor(watermark / batch) * batch + batch, status.lastFinalized + batch, status.zeroTime + batch);
+  const deadLetter = (k: KinesisRecordLike["kinesis"], reason: string, raw: string, operator: string | undefined, sub?: number) => {
+    deadLetters++;
+    const id = sub === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${sub}`;
+    objects.push({
+      key: `${PREFIXES.deadLetter}${pipeline.name}/${shardId}/${id}.json`,
+      body: JSON.stringify({
+        shardId,
+        sequenceNumber: k.sequenceNumber,
+        subSequenceNumber: sub,
+        partitionKey: k.partitionKey,
+        arrivalTime: Math.round(k.approximateArrivalTimestamp * 1000),
+        operator,
+        error: reason,
+        data: raw,
+      }),
+    });
+  };
 
-  for (const record of records) {
-    const k = record.kinesis;
-    if (committedSeq !== undefined && BigInt(k.sequenceNumber) <= committedSeq) continue;
+  // One user record (a Kinesis record, or one record of a KPL aggregate) through decode, time and the chains.
+  const processUserRecord = (k: KinesisRecordLike["kinesis"], data: Uint8Array, partitionKey: string, subNo: number | undefined) => {
+    const raw = () => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+    if (data.length > maxBytes) {
+      deadLetter(k, `record of ${data.length} bytes is over the limit of ${maxBytes} bytes`, raw(), "decode", subNo);
+      return;
+    }
+    const arrival = Math.round(k.approximateArrivalTimestamp * 1000);
+    const meta: RecordMeta = needMeta
+      ? { shardId, sequenceNumber: k.sequenceNumber, partitionKey, arrivalTime: arrival, ...(subNo === undefined ? {} : { subSequenceNumber: subNo }) }
+      : NO_META;
+    let value: T;
+    let time = arrival;
+    try {
+      value = decode(data, meta);
+      if (eventTime) time = eventTime(value, meta);
+    } catch (e) {
+      deadLetter(k, errorText(e), raw(), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
+      return;
+    }
+    if (!Number.isFinite(time)) {
+      deadLetter(k, `timestampExtractor returned ${String(time)}, not epoch milliseconds`, raw(), "timestampExtractor", subNo);
+      return;
+    }
+    let batchTime = Math.floor(time / batch) * batch + batch;
+    const open = Math.max(Math.floor(watermark / batch) * batch + batch, status.lastFinalized + batch, status.zeroTime + batch);
+    if (batchTime < open) {
+      if (eventTime) {
+        // Older than this shard's watermark or a finalized batch: late, kept aside with its reason.
+        late++;
+        objects.push({
+          key: `${PREFIXES.late}${pipeline.name}/${shardId}/${subNo === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${subNo}`}.json`,
+          body: JSON.stringify({ ...meta, eventTime: time, batchTime, openFrom: open, reason: `event time ${time} belongs to batch ${batchTime}, which this shard's watermark (${watermark}) or the finalizer has passed`, data: raw() }),
+        });
+        return;
+      }
+      // Arrival time: never late — the record joins the first open batch, as Spark puts it in the batch
+      // during which it was received.
+      batchTime = open;
+    }
+    emitted.count = 0;
+    try {
+      emitted.push(value);
+    } catch (e) {
+      deadLetter(k, errorText(e), raw(), e instanceof UserFunctionError ? e.operator : undefined, subNo);
+      return;
+    }
+    for (let i = 0; i < emitted.count; i++) folds.add(emitted.boundary[i], batchTime, emitted.value[i], k.sequenceNumber);
+    watermark = Math.max(watermark, eventTime ? time - lateness : time);
+  };
+
+  // Kinesis delivers a shard's records in sequence order: once one is past the committed number, all are.
+  let pastCommitted = committedSeq === undefined;
+  for (let r = 0; r < records.length; r++) {
+    const k = records[r].kinesis;
+    if (!pastCommitted) {
+      if (BigInt(k.sequenceNumber) <= committedSeq!) continue;
+      pastCommitted = true;
+    }
     if (processed > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
       stopAt = k.sequenceNumber;
       break;
     }
     processed++;
     lastSeq = k.sequenceNumber;
-    const arrival = Math.round(k.approximateArrivalTimestamp * 1000);
-    const where = { shardId, sequenceNumber: k.sequenceNumber, partitionKey: k.partitionKey, arrivalTime: arrival };
-    const deadLetter = (reason: string, raw: string, operator: string | undefined, sub?: number) => {
-      deadLetters++;
-      const id = sub === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${sub}`;
-      objects.push({
-        key: `${PREFIXES.deadLetter}${pipeline.name}/${shardId}/${id}.json`,
-        body: JSON.stringify({ ...where, subSequenceNumber: sub, operator, error: reason, data: raw }),
-      });
-    };
 
-    if (k.data.length % 4 !== 0 || !BASE64.test(k.data)) {
-      deadLetter("record data is not valid base64", k.data, "decode");
+    const bytes = decodeBase64(k.data);
+    if (!bytes) {
+      deadLetter(k, "record data is not valid base64", k.data, "decode");
       continue;
     }
-    const bytes = Buffer.from(k.data, "base64");
+    if (!isKplAggregated(bytes)) {
+      processUserRecord(k, bytes, k.partitionKey, undefined);
+      continue;
+    }
     const unpacked = deaggregate(bytes, k.partitionKey);
     if (!unpacked.ok) {
-      deadLetter(`broken KPL aggregate (${unpacked.code}): ${unpacked.reason}`, k.data, "deaggregate");
+      deadLetter(k, `broken KPL aggregate (${unpacked.code}): ${unpacked.reason}`, k.data, "deaggregate");
       continue;
     }
-    for (const sub of unpacked.records) {
-      const subNo = unpacked.aggregated ? sub.subSequenceNumber : undefined;
-      const raw = () => Buffer.from(sub.data).toString("base64");
-      if (sub.data.length > maxBytes) {
-        deadLetter(`record of ${sub.data.length} bytes is over the limit of ${maxBytes} bytes`, raw(), "decode", subNo);
-        continue;
-      }
-      const meta: RecordMeta = { ...where, partitionKey: sub.partitionKey, ...(subNo === undefined ? {} : { subSequenceNumber: subNo }) };
-      let value: T;
-      let time = arrival;
-      try {
-        value = decode(sub.data, meta);
-        if (eventTime) time = eventTime(value, meta);
-      } catch (e) {
-        deadLetter(errorText(e), raw(), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
-        continue;
-      }
-      if (!Number.isFinite(time)) {
-        deadLetter(`timestampExtractor returned ${String(time)}, not epoch milliseconds`, raw(), "timestampExtractor", subNo);
-        continue;
-      }
-      let batchTime = Math.floor(time / batch) * batch + batch;
-      const open = floorOpen();
-      if (batchTime < open) {
-        if (eventTime) {
-          // Older than this shard's watermark or a finalized batch: late, kept aside with its reason.
-          late++;
-          objects.push({
-            key: `${PREFIXES.late}${pipeline.name}/${shardId}/${subNo === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${subNo}`}.json`,
-            body: JSON.stringify({ ...meta, eventTime: time, batchTime, openFrom: open, reason: `event time ${time} belongs to batch ${batchTime}, which this shard's watermark (${watermark}) or the finalizer has passed`, data: raw() }),
-          });
-          continue;
-        }
-        // Arrival time: never late — the record joins the first open batch, as Spark puts it in the batch
-        // during which it was received.
-        batchTime = open;
-      }
-      emissions.length = 0;
-      try {
-        push(value);
-      } catch (e) {
-        deadLetter(errorText(e), raw(), e instanceof UserFunctionError ? e.operator : undefined, subNo);
-        continue;
-      }
-      for (const [b, v] of emissions) fold(folds, boundaries[b], b, batchTime, v, k.sequenceNumber);
-      watermark = Math.max(watermark, eventTime ? time - lateness : time);
-    }
+    for (const sub of unpacked.records) processUserRecord(k, sub.data, sub.partitionKey, sub.subSequenceNumber);
   }
 
   if (lastSeq === undefined) {
@@ -160,7 +180,7 @@ export async function runShardStage<T>(
   }
 
   const attemptId = (deps.newAttemptId ?? randomUUID)();
-  const parts: Part[] = [...folds.values()].map((f) => ({
+  const parts: Part[] = folds.all().map((f) => ({
     time: f.time,
     nodeId: f.nodeId,
     shardId,
@@ -191,37 +211,69 @@ interface Fold {
   readonly elements?: unknown[];
 }
 
-function fold(folds: Map<string, Fold>, boundary: Boundary, index: number, time: number, value: unknown, seq: string): void {
-  const key = `${index}@${time}`;
-  let f = folds.get(key);
-  if (!f) {
-    f = boundary.kind === "partial"
-      ? { nodeId: boundaryId(boundary), time, firstSeq: seq, combiners: new KeyMap() }
-      : { nodeId: boundaryId(boundary), time, firstSeq: seq, elements: [] };
-    folds.set(key, f);
+/** Partial aggregates and chunks per (boundary, batch time); the last one of each boundary is at hand. */
+class Folds {
+  private readonly byKey = new Map<string, Fold>();
+  private readonly last: Array<Fold | undefined>;
+
+  constructor(private readonly boundaries: readonly Boundary[]) {
+    this.last = boundaries.map(() => undefined);
   }
-  if (boundary.kind === "partial") {
-    const pair = value as [unknown, unknown];
-    f.combiners!.upsert(pair[0], pair[1], boundary.node.createCombiner, boundary.node.mergeValue);
-  } else {
-    f.elements!.push(value);
+
+  add(index: number, time: number, value: unknown, seq: string): void {
+    const boundary = this.boundaries[index];
+    let f = this.last[index];
+    if (f === undefined || f.time !== time) {
+      const key = `${index}@${time}`;
+      f = this.byKey.get(key);
+      if (!f) {
+        f = boundary.kind === "partial"
+          ? { nodeId: boundaryId(boundary), time, firstSeq: seq, combiners: new KeyMap() }
+          : { nodeId: boundaryId(boundary), time, firstSeq: seq, elements: [] };
+        this.byKey.set(key, f);
+      }
+      this.last[index] = f;
+    }
+    if (boundary.kind === "partial") {
+      const pair = value as [unknown, unknown];
+      f.combiners!.upsert(pair[0], pair[1], boundary.node.createCombiner, boundary.node.mergeValue);
+    } else {
+      f.elements!.push(value);
+    }
+  }
+
+  all(): Fold[] {
+    return [...this.byKey.values()];
   }
 }
 
+/** What one record emitted into the boundaries, as two parallel arrays (no tuple per emission). */
+interface Emitted {
+  push: (value: unknown) => void;
+  count: number;
+  readonly boundary: number[];
+  readonly value: unknown[];
+}
+
 /**
- * One record through the narrow chains: a pusher built once from the plan, whose leaves append
- * `[boundary, value]` to `emissions`. A record's emissions are folded only if the whole record went
- * through, so a record whose function throws leaves no trace but its dead letter.
+ * One record through the narrow chains: a pusher built once from the plan, whose leaves append to the
+ * emitted arrays. A record's emissions are folded only if the whole record went through, so a record whose
+ * function throws leaves no trace but its dead letter.
  */
-function recordPipeline(plan: Plan): { push: (value: unknown) => void; emissions: Emission[] } {
-  const emissions: Emission[] = [];
+function recordPipeline(plan: Plan): Emitted {
+  const emitted: Emitted = { push: () => undefined, count: 0, boundary: [], value: [] };
+  const leaf = (i: number) => (v: unknown) => {
+    emitted.boundary[emitted.count] = i;
+    emitted.value[emitted.count] = v;
+    emitted.count++;
+  };
   const sinks = new Map<Node, (value: unknown) => void>();
   const sinkOf = (node: Node): ((value: unknown) => void) => {
     const existing = sinks.get(node);
     if (existing) return existing;
     const targets: Array<(value: unknown) => void> = [];
     plan.boundaries.forEach((b, i) => {
-      if ((b.kind === "partial" && b.from === node) || (b.kind === "chunk" && b.node === node)) targets.push((v) => emissions.push([i, v]));
+      if ((b.kind === "partial" && b.from === node) || (b.kind === "chunk" && b.node === node)) targets.push(leaf(i));
     });
     for (const child of plan.stage1) {
       if (child instanceof NarrowNode && child.parent === node) targets.push(child.step.pipe(sinkOf(child)));
@@ -230,7 +282,18 @@ function recordPipeline(plan: Plan): { push: (value: unknown) => void; emissions
     sinks.set(node, sink);
     return sink;
   };
-  return { push: sinkOf(plan.input), emissions };
+  emitted.push = sinkOf(plan.input);
+  return emitted;
+}
+
+const NO_META = Object.freeze({}) as RecordMeta;
+
+/** The record's bytes, or undefined when the text is not base64 (Buffer.from skips bad characters: compare lengths). */
+function decodeBase64(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  const bytes = Buffer.from(text, "base64");
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return bytes.length === (text.length / 4) * 3 - padding ? bytes : undefined;
 }
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true });

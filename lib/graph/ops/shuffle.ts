@@ -15,6 +15,11 @@ export class CombineByKeyNode<K, V, C> extends Node<[K, C]> {
     readonly mergeCombiners: (a: C, b: C) => C,
     kind: string,
     readonly numPartitions = 1,
+    /**
+     * For reduceByKey: the reduce function itself. Two reduceByKeys of one parent with the same function compute
+     * the same thing, so the serverless shard stage folds and stores them once.
+     */
+    readonly reduceFn?: unknown,
   ) {
     super(parent.graph, kind);
   }
