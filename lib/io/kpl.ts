@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
+// @ts-expect-error the package ships no types for its protobuf model
+import aggCommon from "aws-kinesis-agg/lib/common.js";
 
 /**
  * KPL de-aggregation: one Kinesis record written by the Kinesis Producer Library (or any aggregator that
@@ -26,11 +27,9 @@ interface AggregatedRecord {
 }
 /** protobufjs gives a uint64 as a `Long` when the `long` package is installed, else as a number. */
 type Uint64 = number | { toNumber(): number };
-const AggregatedRecordType = (
-  createRequire(import.meta.url)("aws-kinesis-agg/lib/common.js") as {
-    AggregatedRecord: { decode(bytes: Uint8Array): AggregatedRecord };
-  }
-).AggregatedRecord;
+// A static import, not createRequire: esbuild follows it into the Lambda bundle (a computed require is left
+// out, and the asset has no node_modules to find it in).
+const AggregatedRecordType = (aggCommon as { AggregatedRecord: { decode(bytes: Uint8Array): AggregatedRecord } }).AggregatedRecord;
 
 function index(v: Uint64): number {
   return typeof v === "number" ? v : v.toNumber();

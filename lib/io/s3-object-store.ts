@@ -51,7 +51,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: string | Uint8Array): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body }));
+    // A Buffer with its length: the SDK warns "Stream of unknown length" for an empty string body otherwise.
+    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: bytes, ContentLength: bytes.byteLength }));
   }
 
   async get(key: string): Promise<string | undefined> {

@@ -10,11 +10,12 @@
  * |----------|---------------------------------|--------------------------------------|-------------------------------------------------------------------|
  * | status   | `<pipe>#status`                 | `-`                                  | zeroTime, lastFinalized, graphHash                                |
  * | progress | `<pipe>#progress`               | `<shardId>`                          | seq?, watermark, drained, `c<time>` (string set of attempt ids)   |
- * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload or spill, ttl |
- * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload or spill, expiresAt (ms), ttl                             |
+ * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload/packed/spill, ttl |
+ * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload/packed/spill, expiresAt (ms), ttl                         |
  * | lease    | `<pipe>#lease`                  | `-`                                  | owner, expiresAt (ms)                                             |
  *
- * Spilled payloads (larger than `spillBytes` in UTF-8) are objects named by the item's `spill` attribute:
+ * A payload is `payload` (text) under 1 KB, `packed` (gzip, binary) above, and spilled when even gzipped it is
+ * larger than `spillBytes`: an object named by the item's `spill` attribute:
  * `spill/<pipe>/parts/<time>/p<p>/<nodeId>/<shardId>/<attemptId>` and `spill/<pipe>/mem/<nodeId>/<time>`. The
  * object is written before the item, so an item never points at nothing; an object whose item was never written
  * (a crash in between) is garbage that an S3 lifecycle rule on `spill/` collects.
@@ -27,6 +28,7 @@
  *   item (on AWS and dynalite alike), and a key-only progress item would read as a probe's;
  * - every read is strongly consistent: the finalizer must see the parts and progress a commit just wrote.
  */
+import { gunzipSync, gzipSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
@@ -71,6 +73,9 @@ const MAX_SPILL_BYTES = 390_000;
 const BATCH_WRITE_MAX = 25;
 /** Retries of UnprocessedItems (throttling) before putParts gives up and lets the invocation fail. */
 const UNPROCESSED_RETRIES = 8;
+/** Payloads from this size on are stored gzipped (below it, compression gains less than a write unit). */
+const COMPRESS_FROM_BYTES = 1024;
+
 /** Object store calls in flight at once when spilling or reading spills. */
 const SPILL_CONCURRENCY = 8;
 /** The only finalizer partition until P > 1 is built (the key layout already names it). */
@@ -413,14 +418,22 @@ export class DynamoDbPipelineStore implements PipelineStore {
     }
   }
 
-  private async inlineOrSpill(objectKey: string, payload: string): Promise<{ payload: string } | { spill: string }> {
-    if (Buffer.byteLength(payload, "utf8") <= this.spillBytes) return { payload };
+  /**
+   * Small payloads inline as text; larger ones gzipped into a binary attribute (JSON of keys and counts shrinks
+   * 3-5x, and DynamoDB bills writes per KB); what is still over `spillBytes` goes to the object store.
+   */
+  private async inlineOrSpill(objectKey: string, payload: string): Promise<{ payload: string } | { packed: Uint8Array } | { spill: string }> {
+    const size = Buffer.byteLength(payload, "utf8");
+    if (size < COMPRESS_FROM_BYTES && size <= this.spillBytes) return { payload };
+    const packed = gzipSync(payload, { level: 6 });
+    if (packed.length <= this.spillBytes) return { packed };
     await this.objects.put(objectKey, payload);
     return { spill: objectKey };
   }
 
   private async payloadOf(item: Item): Promise<string> {
     if (typeof item.payload === "string") return item.payload;
+    if (item.packed instanceof Uint8Array) return gunzipSync(item.packed).toString("utf8");
     const key = item.spill as string;
     const body = await this.objects.get(key);
     if (body === undefined) {

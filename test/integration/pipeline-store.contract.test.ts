@@ -3,6 +3,7 @@
  * Conditional writes are semantics, so they are checked against the emulator, not a mock. Every test gets a
  * store of its own — a fresh pipeline name on one shared table — which also exercises the pipeline prefix.
  */
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   CreateTableCommand,
@@ -329,7 +330,8 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
 
     it("keeps a 1 MB payload whole, spilled to the object store", async () => {
       const { store, spilled } = make();
-      const big = JSON.stringify(["é".repeat(300_000), "x".repeat(400_000)]); // ~1 MB in UTF-8
+      // Random text does not compress: ~1 MB even gzipped.
+      const big = JSON.stringify(["é" + randomBytes(350_000).toString("base64"), randomBytes(300_000).toString("base64")]);
       const parts = [part({ payload: big }), part({ attemptId: "small" })];
       await store.putParts(parts);
       expect(await store.getParts(1000)).toEqual(parts);
@@ -358,8 +360,11 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
       expect(await store.getMemory("window-3", 1000)).toBe("[1,2,3]");
       expect(await store.getMemory("window-3", 2000)).toBe("[4]");
       expect(await store.getMemory("window-4", 1000)).toBe("[5]");
-      const big = `["${"m".repeat(1 << 20)}"]`;
+      const big = `["${randomBytes(1 << 19).toString("base64")}"]`; // incompressible: spilled even gzipped
       await store.putMemory("window-3", 3000, big, Date.now() + 60_000);
+      const compressible = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => [`word-${i % 500}`, i])); // ~400 KB, gzips small: stays in the item
+      await store.putMemory("window-3", 4000, compressible, Date.now() + 60_000);
+      expect(await store.getMemory("window-3", 4000)).toBe(compressible);
       expect(await store.getMemory("window-3", 3000)).toBe(big);
       if (spilled) expect(await spilled()).toEqual(["mem/window-3/000000000003000"]);
     });
