@@ -33,6 +33,12 @@ export interface PipelineProps<T> {
   /** A decoded record larger than this goes to the dead-letter prefix. @default 1 MiB (Kinesis' own limit) */
   readonly maxRecordBytes?: number;
   /**
+   * When the pipeline's batches start (epoch ms; aligned down to the slides). Records before it join the first
+   * batch (arrival time) or are late (event time) — set it early to replay old data in event time.
+   * @default - the first tick or the first record (less `allowedLateness`), whichever comes first
+   */
+  readonly startTime?: number;
+  /**
    * How long a shard must have nothing new before the ticker lets its watermark follow the clock.
    * @default Seconds(2)
    */

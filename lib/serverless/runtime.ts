@@ -37,6 +37,8 @@ export class PipelineRuntime<T> {
 
   /** The schedule: probe quiet and ended shards, then finalize what became complete. */
   async tick(context?: InvocationContextLike): Promise<{ probe: TickResult; finalized: FinalizeResult }> {
+    // A pipeline starts at its first tick or its first record, whichever comes first (as a Spark context starts
+    // on start()); `startTime` sets it instead, e.g. to replay old data in event time.
     if (!(await this.deps.store.getStatus())) await this.createStatus(this.deps.now());
     const probe = await probeShards(this.pipeline, this.deps);
     return { probe, finalized: await this.finalize(context) };
@@ -97,10 +99,23 @@ export class PipelineRuntime<T> {
     // starts there): the first batch must leave room for it, or whether it is late would depend on whether
     // Lambda happened to deliver it in the first invocation.
     const slack = timestampExtractor ? (allowedLateness?.milliseconds ?? 0) : 0;
-    const zeroTime = Math.floor((earliest - slack) / batch) * batch;
+    // Aligned to every slide of the graph (their least common multiple), so window ends and slide boundaries
+    // fall on multiples of their slide since the epoch, as DESIGN.md's Time says — not on the first record.
+    const align = this.pipeline
+      .instantiate(0)
+      .ssc.graph.reachable()
+      .reduce((l, n) => lcm(l, n.slideDuration.milliseconds), batch);
+    const zeroTime = Math.floor((this.pipeline.props.startTime ?? earliest - slack) / align) * align;
     const graphHash = this.pipeline.instantiate(zeroTime).ssc.graph.hash();
     const status = { zeroTime, lastFinalized: zeroTime, graphHash };
     if (await this.deps.store.createStatus(status)) return status;
     return (await this.deps.store.getStatus())!;
   }
+}
+
+function lcm(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y !== 0) [x, y] = [y, x % y];
+  return (a / x) * b;
 }
