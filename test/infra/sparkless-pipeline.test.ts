@@ -104,8 +104,8 @@ describe("SparklessPipeline with the defaults", () => {
         BisectBatchOnFunctionError: true,
         MaximumRetryAttempts: 10,
         MaximumRecordAgeInSeconds: 12 * 3600,
-        BatchSize: 100,
-        MaximumBatchingWindowInSeconds: 1,
+        BatchSize: 10_000,
+        MaximumBatchingWindowInSeconds: 5,
         ParallelizationFactor: 1,
         MetricsConfig: { Metrics: ["EventCount"] },
       });
@@ -452,11 +452,12 @@ describe("SparklessPipeline options", () => {
 
   it.each([
     [500, 0],
-    [9_999, 0],
-    [10_000, 1],
-    [60_000, 6],
+    [1_999, 0],
+    [5_000, 2],
+    [10_000, 5],
+    [60_000, 30],
     [3_600_000, 300],
-  ])("batches for a tenth of a %i ms batch interval in whole seconds (%i s)", (batchIntervalMs, seconds) => {
+  ])("batches for half of a %i ms batch interval in whole seconds (%i s)", (batchIntervalMs, seconds) => {
     expect(defaultBatchingWindow(batchIntervalMs).toSeconds()).toBe(seconds);
     const { template } = build({ pipeline: { ...PIPELINE, batchIntervalMs } });
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { MaximumBatchingWindowInSeconds: seconds });
