@@ -9,7 +9,7 @@ import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { main } from "../../lib/local/cli/index.js";
 import { SAMPLE_PARAGRAPHS } from "../../lib/local/cli/sample-data.js";
-import type { LocalStackOptions, StackEvent, StartLocalStack } from "../../lib/local/cli/stack-contract.js";
+import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../lib/local/cli/stack-contract.js";
 import type { StackFile } from "../../lib/local/cli/stack-file.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
 import { useEmulators } from "../support/emulators.js";
@@ -38,7 +38,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
  * test its onEvent so the test plays the running stack's part.
  */
 function fakeStack() {
-  const state = { options: undefined as LocalStackOptions | undefined, stopped: 0, emit: (_e: StackEvent) => {} };
+  const state = { options: undefined as LocalStackOptions | undefined, stopped: 0, emit: (_e: LocalStackEvent) => {} };
   const start: StartLocalStack = async (options) => {
     state.options = options;
     state.emit = options.onEvent!;
@@ -128,9 +128,29 @@ describe("sparkless local up", () => {
       type: "output",
       pipeline: "word-count",
       bucket: "wc-bucket",
-      directory: "output/word-count/word-count/batch-1700000005000.txt",
+      directory: "output/word-count/word-count/batch-1700000005000.txt/",
       keys: ["output/word-count/word-count/batch-1700000005000.txt/part-00000", "output/word-count/word-count/batch-1700000005000.txt/_SUCCESS"],
     });
+    emit({
+      type: "output",
+      pipeline: "word-count",
+      bucket: "wc-bucket",
+      directory: "output/word-count/word-count/totals-1700000005000.txt/",
+      keys: ["output/word-count/word-count/totals-1700000005000.txt/part-00000", "output/word-count/word-count/totals-1700000005000.txt/_SUCCESS"],
+    });
+    // A sandbox's Node.js warning: the AWS SDK's is left out; another shows its first line, once.
+    for (const fn of ["wc-shard", "wc-ticker"]) {
+      for (const line of [
+        "(node:123) Warning: NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)",
+        "will require node >=22.",
+        "(Use `node --trace-warnings ...` to show where the warning was created)",
+        "(node:124) [DEP0005] DeprecationWarning: Buffer() is deprecated",
+        "(Use `node --trace-deprecation ...` to show where the warning was created)",
+        "(Use `node --trace-warnings ...` to show where the warning was created)",
+      ]) {
+        emit({ type: "log", functionName: fn, stream: "stderr", line });
+      }
+    }
     // A failing batch retried: the invocation's error and the poller's warning about it, three times over.
     for (const id of ["0b7c5a3e-1111-4d2b-9e0f-000000000001", "0b7c5a3e-1111-4d2b-9e0f-000000000002", "0b7c5a3e-1111-4d2b-9e0f-000000000003"]) {
       const error = `wc-shard (${id}): Runtime.ImportModuleError: Cannot find module 'x'\nRequire stack:\n- /asset/index.mjs`;
@@ -156,12 +176,16 @@ describe("sparkless local up", () => {
     expect(out).toContain("pipeline word-count: stream wc-stream, table wc-table, bucket wc-bucket\n");
     expect(out).toContain("-------------------------------------------\nTime: 1700000005000 ms\n-------------------------------------------\n(a,2)\n(stream,1)\n\n");
     expect(out).toContain("batch 1700000005000 ms (22:13:25Z) finalized · lag shard 0: 120 ms, shard 1: 0 ms\n");
-    expect(out).toContain("  → s3://wc-bucket/output/word-count/word-count/batch-1700000005000.txt/ (1 part)\n");
+    expect(out).toContain("  → s3://wc-bucket/output/word-count/word-count/{batch,totals}-1700000005000.txt/\n");
     expect(out.match(/Cannot find module/g)).toHaveLength(1);
     expect(out).toContain("wc-shard: invocation failed on shardId-000000000001: wc-shard (0b7c5a3e-1111-4d2b-9e0f-000000000001): Runtime.ImportModuleError: Cannot find module 'x'\n");
     expect(out).toContain("wc-shard: sparkless: batch 1700000010000 ms: boom\n");
     expect(out).toContain("✗ dead letter s3://wc-bucket/dead-letter/word-count/shardId-000000000000/1.json\n");
     expect(out).not.toContain("CloudWatchMetrics");
+    expect(out).not.toContain("NodeVersionSupportWarning");
+    expect(out).not.toContain("will require node");
+    expect(out.match(/DeprecationWarning/g)).toEqual(["DeprecationWarning"]);
+    expect(out).toContain("wc-shard: [DEP0005] DeprecationWarning: Buffer() is deprecated\n");
     expect(out).toMatch(/sparkless: stopping the embedded stack \.\.\.\nsparkless: stopped; nothing is left running\. Data is kept in up /);
 
     // Every sample line is on the stream, once.
@@ -171,9 +195,10 @@ describe("sparkless local up", () => {
     expect(records.map((r) => r.data).sort()).toEqual(SAMPLE_PARAGRAPHS.flat().slice().sort());
 
     // What tail reads: the function's every line, and the start-up lines in full.
-    expect(readFileSync(join(stateDir, "logs", "wc-shard.log"), "utf8")).toBe(
-      '{"_aws":{"CloudWatchMetrics":[]}}\n-------------------------------------------\nsparkless: batch 1700000010000 ms: boom\n',
-    );
+    const log = readFileSync(join(stateDir, "logs", "wc-shard.log"), "utf8");
+    expect(log).toMatch(/^\{"_aws":\{"CloudWatchMetrics":\[\]\}\}\n-{43}\n\(node:123\) Warning: NodeVersionSupportWarning: The AWS SDK for JavaScript \(v3\)\nwill require node >=22\.\n/);
+    expect(log).toContain("(node:124) [DEP0005] DeprecationWarning: Buffer() is deprecated\n");
+    expect(log.endsWith("sparkless: batch 1700000010000 ms: boom\n")).toBe(true);
     expect(readFileSync(join(stateDir, "logs", "local-stack.log"), "utf8")).toContain("sparkless:   - nor there\n");
   });
 

@@ -1,11 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { CreateStreamCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kinesisClient } from "../../lib/io/aws-clients.js";
 import { main } from "../../lib/local/cli/index.js";
 import { testIo } from "../support/cli.js";
+import { useKinesisMock } from "../support/emulators.js";
 
 const WORD_COUNT = resolve("functions/word-count.ts");
+const kinesisMock = useKinesisMock();
 let dir: string;
 
 beforeAll(() => {
@@ -76,11 +80,41 @@ describe("sparkless run", () => {
     expect(existsSync(join(dir, "progress-out", "word-count"))).toBe(true);
   });
 
+  it("reads a Kinesis stream from its start with --kinesis --from-start", async () => {
+    const kinesis = kinesisClient({ endpoint: kinesisMock.endpoint });
+    await kinesis.send(new CreateStreamCommand({ StreamName: "run-input", ShardCount: 2 }));
+    await kinesis.send(
+      new PutRecordsCommand({ StreamName: "run-input", Records: ["kinesis shard", "shard shard"].map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${i}` })) }),
+    );
+    kinesis.destroy();
+    const t = testIo({ cwd: dir });
+
+    const code = await main(["run", WORD_COUNT, "--kinesis", "run-input", "--from-start", "--batches", "2", "--endpoint", kinesisMock.endpoint], t.io);
+
+    expect(code).toBe(0);
+    expect(t.stderr()).toContain(`input: Kinesis stream run-input on ${kinesisMock.endpoint} from its start, 2 batches`);
+    // The shard readers fetch in the background: each record is in the first batch or the second.
+    const totals: Record<string, number> = {};
+    for (const [, lines] of blocks(t.stdout())) {
+      for (const l of lines) {
+        const [, word, n] = /^\((.*),(\d+)\)$/.exec(l)!;
+        totals[word!] = (totals[word!] ?? 0) + Number(n);
+      }
+    }
+    expect(totals).toEqual({ kinesis: 1, shard: 3 });
+  });
+
   it("fails if the module exports no pipeline", async () => {
     writeFileSync(join(dir, "nothing.ts"), "export const x = 1;\n");
     const t = testIo({ cwd: dir });
     expect(await main(["run", "nothing.ts"], t.io)).toBe(2);
     expect(t.stderr()).toBe('sparkless: nothing.ts exports no Pipeline: export the result of definePipeline(...), e.g. `export const wordCount = definePipeline("word-count", ...)`\n');
+  });
+
+  it("fails if --socket is not host:port", async () => {
+    const t = testIo({ cwd: dir });
+    expect(await main(["run", WORD_COUNT, "--socket", "9999"], t.io)).toBe(2);
+    expect(t.stderr()).toBe('sparkless: --socket takes host:port, e.g. localhost:9999, got "9999"\n');
   });
 
   it("fails if two inputs are given", async () => {

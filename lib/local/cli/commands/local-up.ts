@@ -23,7 +23,7 @@ import { CliError, aborted, count, plural, sleep, type CliIo, type CommandContex
 import { RecordPutter } from "../put-records.js";
 import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS } from "../sample-data.js";
 import { Screen } from "../screen.js";
-import { loadStartLocalStack, sparkBlock, type ShardLag, type StackEvent, type StartLocalStack } from "../stack-contract.js";
+import { loadStartLocalStack, sparkBlock, type LocalStackEvent, type ShardLag, type StartLocalStack } from "../stack-contract.js";
 import { isStackRunning, pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
 import { positiveInt } from "./status.js";
 
@@ -162,6 +162,11 @@ class LiveView {
   private invocations = 0;
   private failed = 0;
   private lastBatch: number | undefined;
+  private outputs: string[] = [];
+  private outputsBucket = "";
+  private outputsFlush: NodeJS.Immediate | undefined;
+  /** Per function: inside a multi-line Node.js process warning on stderr. */
+  private readonly inNodeWarning = new Set<string>();
   /** Failures by what they say (request ids left out): shown once, then counted, so a failing retry loop is one line. */
   private readonly problems = new Map<string, { count: number; shownAt: number; shownCount: number }>();
   /** Per mapping, the last lag it reported. */
@@ -193,12 +198,12 @@ class LiveView {
     );
   }
 
-  event(e: StackEvent): void {
+  event(e: LocalStackEvent): void {
     switch (e.type) {
       case "log":
         this.file(e.functionName).write(e.line + "\n");
         // stdout is print() blocks (shown from "printed") and JSON metrics; stderr is worth a look.
-        if (e.stream === "stderr") this.problem(e.line, `${e.functionName}: ${e.line}`);
+        if (e.stream === "stderr") this.stderrLine(e.functionName, e.line);
         break;
       case "printed":
         this.screen.print(sparkBlock(e.time, e.lines));
@@ -225,7 +230,10 @@ class LiveView {
         this.drawStatus();
         break;
       case "output":
-        this.screen.print(`  → s3://${e.bucket}/${e.directory.replace(/\/?$/, "/")} (${plural(e.keys.filter((k) => /\/part-[^/]*$/.test(k)).length, "part")})`);
+        // A batch's outputs arrive together, one event each: one line for them all.
+        this.outputs.push(e.directory);
+        this.outputsBucket = e.bucket;
+        this.outputsFlush ??= setImmediate(() => this.flushOutputs());
         break;
       case "lag":
         this.lag.set(e.mapping, e.shards);
@@ -260,6 +268,32 @@ class LiveView {
     } finally {
       client.destroy();
     }
+  }
+
+  private flushOutputs(): void {
+    this.outputsFlush = undefined;
+    const dirs = this.outputs;
+    this.outputs = [];
+    if (dirs.length > 0) this.screen.print(`  → s3://${this.outputsBucket}/${compactDirectories(dirs)}`);
+  }
+
+  /**
+   * A function's stderr. A Node.js process warning spans several lines (message, advice, "(Use `node
+   * --trace-warnings ...`"): its first line is shown once per kind, the rest only logged. The AWS SDK's notice
+   * that releases from 2027 need Node.js 22 is left out altogether, as bin/sparkless.mjs does for the CLI.
+   */
+  private stderrLine(functionName: string, line: string): void {
+    if (this.inNodeWarning.has(functionName)) {
+      if (line.startsWith("(Use `node --trace-warnings")) this.inNodeWarning.delete(functionName);
+      return;
+    }
+    const warning = /^\(node:\d+\) (.*Warning: .*)$/.exec(line);
+    if (warning) {
+      this.inNodeWarning.add(functionName);
+      if (!warning[1]!.includes("NodeVersionSupportWarning")) this.problem(warning[1]!, `${functionName}: ${warning[1]}`);
+      return;
+    }
+    this.problem(line, `${functionName}: ${line}`);
   }
 
   /**
@@ -316,6 +350,8 @@ class LiveView {
   }
 
   async close(): Promise<void> {
+    if (this.outputsFlush) clearImmediate(this.outputsFlush);
+    this.flushOutputs();
     await Promise.all([...this.logFiles.values()].map((f) => new Promise<void>((resolve) => f.end(() => resolve()))));
     this.logFiles.clear();
   }
@@ -335,4 +371,28 @@ export function problemKey(text: string): string {
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "")
     .replace(/^.*\(\): /, "")
     .replace(/\)$/, "");
+}
+
+/**
+ * Output directories in one line, those of one batch folded as a shell would write them:
+ * `output/word-count/word-count/{batch,totals,window}-1718000005000.txt/`.
+ */
+export function compactDirectories(directories: readonly string[]): string {
+  const groups = new Map<string, { parent: string; names: string[]; rest: string }>();
+  const single: string[] = [];
+  for (const d of directories) {
+    const dir = d.replace(/\/?$/, "/");
+    const m = /^(.*\/)?([^/]+)(-\d+(?:\.[^/]*)?\/)$/.exec(dir);
+    if (!m) {
+      single.push(dir);
+      continue;
+    }
+    const [, parent = "", name, rest] = m;
+    const key = parent + "\0" + rest;
+    const g = groups.get(key);
+    if (g) g.names.push(name!);
+    else groups.set(key, { parent, names: [name!], rest: rest! });
+  }
+  const folded = [...groups.values()].map((g) => `${g.parent}${g.names.length > 1 ? `{${g.names.join(",")}}` : g.names[0]}${g.rest}`);
+  return [...folded, ...single].join(", ");
 }
