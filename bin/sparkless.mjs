@@ -7,6 +7,14 @@ import { register } from "tsx/esm/api";
 // not actionable while package.json says node >= 20; keep it out of the CLI's output unless asked for.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+// `sparkless tail | head`: a reader that went away ends the command quietly, as for any Unix tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
+
 register();
 const { main } = await import("../lib/local/cli/index.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -170,10 +170,11 @@ describe("sparkless local up", () => {
     const out = t.stdout();
     expect(out).toContain(
       "sparkless: emulators up\nsparkless: local stack ready (.sparkless/stack.json); Ctrl-C stops it\n" +
-        `sparkless: what was deployed, and the 2 ways the local stack differs from AWS: ${join("up", "logs", "local-stack.log")} (and docs/localstack.md)\n`,
+        `sparkless: what was deployed, and the 2 ways the local stack differs from AWS: ${join("up", "logs", "local-stack.log")}\n`,
     );
     expect(out).not.toContain("no bisection here");
     expect(out).toContain("pipeline word-count: stream wc-stream, table wc-table, bucket wc-bucket\n");
+    expect(out).toContain("  push lines:     npx sparkless push --state-dir up < some.txt\n");
     expect(out).toContain("-------------------------------------------\nTime: 1700000005000 ms\n-------------------------------------------\n(a,2)\n(stream,1)\n\n");
     expect(out).toContain("batch 1700000005000 ms (22:13:25Z) finalized · lag shard 0: 120 ms, shard 1: 0 ms\n");
     expect(out).toContain("  → s3://wc-bucket/output/word-count/word-count/{batch,totals}-1700000005000.txt/\n");

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { CreateStreamCommand, KinesisClient, PutRecordsCommand, type PutRecordsCommandOutput } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
@@ -175,6 +176,20 @@ describe("sparkless push", () => {
     expect(t.stderr()).toContain("sparkless: line 5: skipped: no field user.id to use as the partition key");
     const got = await readAllRecords(kinesis, stream);
     expect(got.map((r) => [r.partitionKey, JSON.parse(r.data).n])).toEqual([["u1", 1], ["u2", 2]]);
+  });
+
+  it("sends what was read and exits 130 when interrupted while waiting for more input", async () => {
+    const stream = await createStream("push-interrupted", 1);
+    const stdin = new PassThrough();
+    const t = testIo({ cwd: dir, stdin });
+    const pushing = main(["push", stream, "--endpoint", emu.endpoint], t.io);
+    stdin.write("first\nsecond\n"); // and nothing more: a terminal waiting for its user
+    await new Promise((r) => setTimeout(r, 200));
+    t.interrupt();
+    expect(await pushing).toBe(130);
+    expect(t.stdout()).toMatch(/^pushed 2 records /);
+    expect(t.stderr()).toBe("sparkless: interrupted after line 2\n");
+    expect((await readAllRecords(kinesis, stream)).map((r) => r.data)).toEqual(["first", "second"]);
   });
 
   it("fails if a field partition key is asked of text lines", async () => {

@@ -6,14 +6,14 @@ import type { CliIo } from "../../lib/local/cli/io.js";
 import type { StackFile } from "../../lib/local/cli/stack-file.js";
 
 /** A CliIo that collects what a command writes, with a stop button (Ctrl-C) and optional stdin. */
-export function testIo(options: { cwd: string; stdin?: string; env?: Record<string, string | undefined>; tty?: boolean }) {
+export function testIo(options: { cwd: string; stdin?: string | NodeJS.ReadableStream; env?: Record<string, string | undefined>; tty?: boolean }) {
   const out: string[] = [];
   const err: string[] = [];
   const controller = new AbortController();
   const io: CliIo = {
     stdout: { write: (s: string) => void out.push(s), isTTY: options.tty ?? false, columns: 120 },
     stderr: { write: (s: string) => void err.push(s), isTTY: false },
-    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    stdin: typeof options.stdin === "object" ? options.stdin : Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     // Only what the test gives: the developer's AWS_ENDPOINT_URL or AWS_PROFILE must not leak into a test.
     env: options.env ?? {},
     cwd: options.cwd,

@@ -41,7 +41,7 @@ export class CliError extends SparklessError {
   }
 }
 
-/** The process' own streams and signals. Ctrl-C once asks the command to stop; a second time exits at once. */
+/** The process' own streams and signals. Ctrl-C (or SIGTERM, SIGHUP) once asks the command to stop; a second time exits at once. */
 export function processIo(): CliIo & { dispose(): void } {
   const controller = new AbortController();
   let interrupts = 0;
@@ -53,8 +53,9 @@ export function processIo(): CliIo & { dispose(): void } {
     }
     controller.abort(new CliError("Interrupted", `stopped by ${signal}`, 130));
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // SIGHUP: the terminal went away; stop as cleanly as for Ctrl-C (kinesis-mock would die with us anyway).
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of signals) process.on(s, onSignal);
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -63,8 +64,7 @@ export function processIo(): CliIo & { dispose(): void } {
     cwd: process.cwd(),
     signal: controller.signal,
     dispose: () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      for (const s of signals) process.off(s, onSignal);
     },
   };
 }

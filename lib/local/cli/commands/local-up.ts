@@ -74,7 +74,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
   const view = new LiveView(screen, join(stateDir, "logs"), shown);
 
   const began = Date.now();
-  screen.print(`sparkless: starting the embedded stack (state in ${shown}${opts.fresh ? ", starting fresh" : ""}); the first start synthesizes the CDK app, which takes a while`);
+  screen.print(`sparkless: starting the embedded stack (state in ${shown}${opts.fresh ? ", starting fresh" : ""})`);
   let handle;
   try {
     handle = await start({
@@ -109,11 +109,13 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
     } else {
       const stop = AbortSignal.any([io.signal, loops.signal]);
       tasks.push(view.followDeadLetters(file, pipeline, stop, deps.pollIntervalMs ?? 1000));
+      // The other commands find this stack through its state directory: name it when it is not the default.
+      const sd = opts.stateDir !== undefined && stateDirOf(io.cwd, undefined) !== stateDir ? ` --state-dir ${shown}` : "";
       screen.print(
         `pipeline ${pipeline.name}: stream ${pipeline.stream}, table ${pipeline.table}, bucket ${pipeline.bucket}\n\n` +
-          `  push lines:     npx sparkless push < some.txt\n` +
-          `  follow output:  npx sparkless tail\n` +
-          `  progress:       npx sparkless status\n` +
+          `  push lines:     npx sparkless push${sd} < some.txt\n` +
+          `  follow output:  npx sparkless tail${sd}\n` +
+          `  progress:       npx sparkless status${sd}\n` +
           `  stop:           Ctrl-C\n`,
       );
       if (opts.sample) tasks.push(pushSample(file, pipeline, screen, stop, deps.sampleIntervalMs ?? SAMPLE_ROUND_INTERVAL_MS));
@@ -193,7 +195,7 @@ class LiveView {
     const where = join(this.shownStateDir, "logs", "local-stack.log");
     this.screen.print(
       limitations > 0
-        ? `sparkless: what was deployed, and the ${plural(limitations, "way")} the local stack differs from AWS: ${where} (and docs/localstack.md)`
+        ? `sparkless: what was deployed, and the ${plural(limitations, "way")} the local stack differs from AWS: ${where}`
         : `sparkless: what was deployed: ${where}`,
     );
   }

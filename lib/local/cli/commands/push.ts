@@ -53,7 +53,7 @@ code is 1 if any record was not put.`,
     });
 }
 
-/** The push itself; returns the exit code (1 if any record was skipped or failed). */
+/** The push itself; returns the exit code: 1 if any record was not put, 130 if interrupted (what was read is sent). */
 export async function push(io: CliIo, streamArg: string | undefined, fileArg: string | undefined, opts: PushOptions): Promise<number> {
   const { stream, file, conn, where } = resolveStream(io, streamArg, fileArg, opts);
   const json = opts.json === true;
@@ -118,6 +118,9 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
 
   const input = path ? createReadStream(path) : io.stdin;
   const lines = createInterface({ input, crlfDelay: Infinity });
+  // Ctrl-C while waiting for a line (a terminal, a slow pipe): end the loop now; what was read is still sent.
+  const stop = () => lines.close();
+  io.signal.addEventListener("abort", stop, { once: true });
   try {
     for await (const line of lines) {
       lineNo++;
@@ -148,8 +151,8 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
     }
     await putter.flush();
   } finally {
+    io.signal.removeEventListener("abort", stop);
     lines.close();
-    bar?.update(size ?? 0);
     bar?.stop();
     own?.destroy();
   }
@@ -176,7 +179,7 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
     io.stderr.write(`sparkless: ${plural(notPut, "record was", "records were")} not put (${parts.join(", ")}): see the lines above\n`);
   }
   if (io.signal.aborted) io.stderr.write(`sparkless: interrupted after line ${lineNo}\n`);
-  return notPut > 0 || io.signal.aborted ? 1 : 0;
+  return io.signal.aborted ? 130 : notPut > 0 ? 1 : 0;
 }
 
 /**
