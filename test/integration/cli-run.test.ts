@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CreateStreamCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
+import { startArgv } from "../../lib/local/cli/commands/start.js";
 import { main } from "../../lib/local/cli/index.js";
 import { testIo } from "../support/cli.js";
 import { useKinesisMock } from "../support/emulators.js";
@@ -111,10 +113,10 @@ describe("sparkless run", () => {
     expect(t.stderr()).toBe('sparkless: nothing.ts exports no Pipeline: export the result of definePipeline(...), e.g. `export const wordCount = definePipeline("word-count", ...)`\n');
   });
 
-  it("fails if --socket is not host:port", async () => {
+  it("fails if --socket is not [host:]port", async () => {
     const t = testIo({ cwd: dir });
-    expect(await main(["run", WORD_COUNT, "--socket", "9999"], t.io)).toBe(2);
-    expect(t.stderr()).toBe('sparkless: --socket takes host:port, e.g. localhost:9999, got "9999"\n');
+    expect(await main(["run", WORD_COUNT, "--socket", "localhost:"], t.io)).toBe(2);
+    expect(t.stderr()).toBe('sparkless: --socket takes [host:]port, e.g. 9999 or localhost:9999, got "localhost:"\n');
   });
 
   it("fails if two inputs are given", async () => {
@@ -128,4 +130,36 @@ describe("sparkless run", () => {
     expect(await main(["run", WORD_COUNT, "--dir", "missing"], t.io)).toBe(2);
     expect(t.stderr()).toContain(`sparkless: textFileStream directory ${join(dir, "missing")} does not exist or is not a directory\n`);
   });
+});
+
+describe("npm start (sparkless start)", () => {
+  it("is `local up` without a source, and the local engine on the example with one", () => {
+    expect(startArgv([])).toEqual(["local", "up"]);
+    expect(startArgv(["--fresh"])).toEqual(["local", "up", "--fresh"]);
+    expect(startArgv(["--socket", "9999", "--progress"])).toEqual(["run", "functions/word-count.ts", "--socket", "9999", "--progress"]);
+    expect(startArgv(["--dir=./incoming"])).toEqual(["run", "functions/word-count.ts", "--dir=./incoming"]);
+  });
+
+  it("counts the words a TCP server on a bare port sends (npm start -- --socket 9999, as with nc -lk 9999)", async () => {
+    // The source reconnects when a server closes: send the text once, then keep later connections open and quiet.
+    let sent = false;
+    const open: Array<import("node:net").Socket> = [];
+    const server = createServer((socket) => {
+      if (sent) return void open.push(socket);
+      sent = true;
+      socket.end("to be or not to be\n");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const t = testIo({ cwd: resolve(".") });
+      const code = await main(["start", "--socket", String(port), "--batches", "1"], t.io);
+      expect(code, t.stderr()).toBe(0);
+      const [[, elements]] = blocks(t.stdout()) as [[number, string[]]];
+      expect(elements.sort()).toEqual(["(be,2)", "(not,1)", "(or,1)", "(to,2)"]);
+    } finally {
+      for (const s of open) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  }, 20_000);
 });

@@ -7,6 +7,7 @@
  *     sparkless tail [--pipeline P] [--from-start]
  *     sparkless status [--pipeline P] [--json]
  *     sparkless run <pipeline-module> [--socket host:port | --dir path | --kinesis stream | --generated]
+ *     sparkless start [...]    what npm start runs: `local up`, or `run functions/word-count.ts` with a source flag
  *
  * `main(argv, io)` runs one command line against injected I/O and resolves with the exit code, so tests call
  * it in-process; `bin/sparkless.mjs` calls it with the process' own.
@@ -18,6 +19,7 @@ import { localCommand } from "./commands/local.js";
 import type { LocalUpDeps } from "./commands/local-up.js";
 import { pushCommand } from "./commands/push.js";
 import { runCommand } from "./commands/run.js";
+import { startCommand } from "./commands/start.js";
 import { statusCommand } from "./commands/status.js";
 import { tailCommand } from "./commands/tail.js";
 import { CliError, processIo, type CliIo, type CommandContext } from "./io.js";
@@ -46,6 +48,7 @@ export function buildProgram(ctx: CommandContext, deps: MainDeps = {}): Command 
     .addCommand(tailCommand(ctx))
     .addCommand(statusCommand(ctx))
     .addCommand(runCommand(ctx))
+    .addCommand(startCommand(ctx, (argv) => main(argv, ctx.io, deps)))
     .addHelpText(
       "after",
       `

@@ -45,7 +45,7 @@ export function runCommand(ctx: CommandContext): Command {
   return new Command("run")
     .description("run a pipeline module on the local engine (system clock), fed by a socket, a directory, a Kinesis stream or sample lines")
     .argument("<pipeline-module>", "a module exporting a Pipeline (definePipeline), e.g. functions/word-count.ts")
-    .option("--socket <host:port>", "read lines from a TCP server (try: nc -lk 9999)")
+    .option("--socket <[host:]port>", "read lines from a TCP server (try: nc -lk 9999)")
     .option("--dir <path>", "read the lines of new files moved into a directory (textFileStream)")
     .option("--kinesis <stream>", "read a Kinesis stream (the local stack's when one runs, else --endpoint / AWS)")
     .option("--generated", "sample lines, --lines per batch (the default input)")
@@ -164,9 +164,10 @@ function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions):
   if (chosen.length > 1) throw new CliError("TooManyInputs", `choose one input: ${chosen.map((c) => `--${c}`).join(", ")} were given`, 2);
   const decoder = pipeline.props.decoder;
   if (opts.socket !== undefined) {
-    const m = /^(.*):(\d+)$/.exec(opts.socket);
-    if (!m || m[1] === "") throw new CliError("BadSocket", `--socket takes host:port, e.g. localhost:9999, got "${opts.socket}"`, 2);
-    const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+    // A bare port means this machine, as `nc -lk 9999` listens on it.
+    const m = /^(?:(.*):)?(\d+)$/.exec(opts.socket);
+    if (!m || m[1] === "") throw new CliError("BadSocket", `--socket takes [host:]port, e.g. 9999 or localhost:9999, got "${opts.socket}"`, 2);
+    const host = (m[1] ?? "localhost").replace(/^\[(.*)\]$/, "$1");
     return { source: decoded(new SocketTextSource(host, Number(m[2]), { maxConnectAttempts: Infinity }), decoder), description: `socket ${opts.socket}` };
   }
   if (opts.dir !== undefined) {
