@@ -153,7 +153,7 @@ describe("npm start (sparkless start)", () => {
     const port = (server.address() as { port: number }).port;
     try {
       const t = testIo({ cwd: resolve(".") });
-      const code = await main(["start", "--socket", String(port), "--batches", "1"], t.io);
+      const code = await main(["start", "--socket", String(port), "--batches", "1", "--output-dir", dir], t.io);
       expect(code, t.stderr()).toBe(0);
       const [[, elements]] = blocks(t.stdout()) as [[number, string[]]];
       expect(elements.sort()).toEqual(["(be,2)", "(not,1)", "(or,1)", "(to,2)"]);
