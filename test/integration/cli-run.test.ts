@@ -138,6 +138,7 @@ describe("npm start (sparkless start)", () => {
     expect(startArgv(["--fresh"])).toEqual(["local", "up", "--fresh"]);
     expect(startArgv(["--socket", "9999", "--progress"])).toEqual(["run", "functions/word-count.ts", "--socket", "9999", "--progress"]);
     expect(startArgv(["--dir=./incoming"])).toEqual(["run", "functions/word-count.ts", "--dir=./incoming"]);
+    expect(startArgv(["--progress"])).toEqual(["run", "functions/word-count.ts", "--progress"]);
   });
 
   it("counts the words a TCP server on a bare port sends (npm start -- --socket 9999, as with nc -lk 9999)", async () => {

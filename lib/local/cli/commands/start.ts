@@ -10,7 +10,9 @@ import type { CommandContext } from "../io.js";
 /** The example pipeline's module, as `run` takes it. */
 export const EXAMPLE_PIPELINE = "functions/word-count.ts";
 
-const ENGINE_FLAGS = /^--(socket|dir|kinesis|generated)(=|$)/;
+// --progress is the local engine's listener (issue: a live line per batch), so it picks the engine too, on
+// generated lines unless a source is named.
+const ENGINE_FLAGS = /^--(socket|dir|kinesis|generated|progress)(=|$)/;
 
 /** The command line `start` stands for: `local up …` or `run <example> …`. */
 export function startArgv(args: readonly string[]): string[] {
@@ -34,7 +36,7 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
             "  --dir path             … reading new files moved into a directory",
             "  --kinesis stream       … reading a Kinesis stream",
             "  --generated            … over generated lines",
-            "  --progress             with a source: one live status line per batch",
+            "  --progress             the local engine with one live status line per batch (generated lines unless a source is named)",
             "",
           ].join("\n"),
         );
