@@ -97,6 +97,15 @@ export class Pipeline<T> {
     return ssc;
   }
 
+  /**
+   * As `on`, recovering from the checkpoint in `checkpointDir` when there is one (Spark's getOrCreate): the
+   * same zero time, state, windows and source position, then the batches that were pending or fell due
+   * while the program was down.
+   */
+  getOrCreate(checkpointDir: string, source: Source<T>, options: { clock?: import("../exec/clock.js").Clock; out?: (text: string) => void } = {}): StreamingContext {
+    return StreamingContext.getOrCreate(checkpointDir, () => this.on(source, { ...options, checkpointDir }));
+  }
+
   /** Builds and starts the graph at `zeroTime` without a scheduler: the serverless runtime drives it batch by batch. */
   instantiate(zeroTime: number, out?: (text: string) => void): BuiltPipeline<T> {
     const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, clock: new ManualClock(zeroTime), ...(out ? { out } : {}) });

@@ -51,7 +51,7 @@ export function runCommand(ctx: CommandContext): Command {
     .option("--generated", "sample lines, --lines per batch (the default input)")
     .addOption(new Option("--batches <n>", "stop after this many batches (default: run until Ctrl-C)").argParser(positiveInt("--batches")))
     .option("--progress", "a one-line status after each batch")
-    .option("--checkpoint <dir>", "checkpoint directory (default: a temporary one, removed at exit)")
+    .option("--checkpoint <dir>", "checkpoint directory, recovered from when it holds a checkpoint (default: a temporary one, removed at exit)")
     .option("--pipeline <name>", "which pipeline, when the module exports several")
     .option("--output-dir <dir>", "where saveAsTextFiles writes its directories (default: the working directory, as Spark)")
     .option("--existing-files", "with --dir: also read the files already there (Spark's newFilesOnly = false)")
@@ -76,7 +76,10 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
   const progress = opts.progress ? new ProgressLine({ stream: io.stdout }) : undefined;
   const out = progress ? progress.write : (text: string) => void io.stdout.write(text);
 
-  const ssc = pipeline.on(source, { clock: new SystemClock(), out, checkpointDir });
+  // A checkpoint directory the user named is one to come back to: recover from it when it holds a checkpoint.
+  const ssc = opts.checkpoint !== undefined
+    ? pipeline.getOrCreate(checkpointDir, source, { clock: new SystemClock(), out })
+    : pipeline.on(source, { clock: new SystemClock(), out, checkpointDir });
   // saveAsTextFiles paths are relative: Spark resolves them against the working directory; so do we, against ours.
   ssc.graph.writeBatch = (path, partitions) => writeBatchDirectory(isAbsolute(path) ? path : resolve(outputDir, path), partitions);
 
