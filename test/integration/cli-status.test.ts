@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { CreateStreamCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +10,7 @@ import { main } from "../../lib/local/cli/index.js";
 import type { PipelineStatusReport } from "../../lib/local/cli/pipeline-status.js";
 import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
 import { testIo, writeStackFile } from "../support/cli.js";
-import { useEmulators } from "../support/emulators.js";
+import { useEmulators, createPipelineTable } from "../support/emulators.js";
 
 const emu = useEmulators();
 const STREAM = "status-stream";
@@ -35,20 +34,7 @@ beforeAll(async () => {
   const ddb = dynamoDbClient({ endpoint: emu.dynamodb.endpoint });
   const s3 = s3Client({ endpoint: emu.s3.endpoint });
   await kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 2 }));
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
+  await createPipelineTable(ddb, TABLE);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 
   // 5 records to the first shard, 3 to the second (explicit hash keys at the bottom and top of the range).

@@ -6,13 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { createPipelineTable } from "../support/emulators.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
@@ -35,20 +35,7 @@ beforeAll(async () => {
   ddb = dynamoDbClient({ endpoint: dynalite.endpoint });
   s3 = s3Client({ endpoint: s3rver.endpoint });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
-      ],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
+  await createPipelineTable(ddb, TABLE);
   try {
     await ddb.send(
       new UpdateTimeToLiveCommand({ TableName: TABLE, TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true } }),

@@ -15,7 +15,7 @@ import {
   PutRecordsCommand,
   SplitShardCommand,
 } from "@aws-sdk/client-kinesis";
-import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
@@ -28,7 +28,7 @@ import { KinesisShardDirectory } from "../../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
 import type { PipelineStore } from "../../lib/state/pipeline-store.js";
-import { useEmulators } from "../support/emulators.js";
+import { useEmulators, createPipelineTable } from "../support/emulators.js";
 import { lambdaContext, printedBlocks, runLocal, serverlessFiles, timedContext } from "../serverless/support.js";
 
 const emu = useEmulators();
@@ -48,20 +48,7 @@ beforeAll(async () => {
   s3 = s3Client({ endpoint: emu.s3.endpoint });
   await Promise.all([
     s3.send(new CreateBucketCommand({ Bucket: BUCKET })),
-    ddb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    ),
+    createPipelineTable(ddb, TABLE),
     kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 2 })), // ACTIVE at once (CREATE_STREAM_DURATION 0)
   ]);
 });

@@ -1,3 +1,4 @@
+import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import { startEmulators, startKinesisMock, type Emulators, type RunningEmulator } from "../../lib/local/emulators/index.js";
 
@@ -45,4 +46,22 @@ export function useKinesisMock(): RunningEmulator {
     },
     stop: () => running?.stop() ?? Promise.resolve(),
   };
+}
+
+/** The pipeline table as the SparklessPipeline construct defines it: `pk` and `sk` strings, on demand. */
+export function createPipelineTable(client: DynamoDBClient, tableName: string): Promise<unknown> {
+  return client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
 }
