@@ -94,26 +94,28 @@ export async function runShardStage<T>(
 
   // One user record (a Kinesis record, or one record of a KPL aggregate) through decode, time and the chains.
   const processUserRecord = (k: KinesisRecordLike["kinesis"], data: Uint8Array, partitionKey: string, subNo: number | undefined) => {
-    const raw = () => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
     if (data.length > maxBytes) {
-      deadLetter(k, `record of ${data.length} bytes is over the limit of ${maxBytes} bytes`, raw(), "decode", subNo);
+      deadLetter(k, `record of ${data.length} bytes is over the limit of ${maxBytes} bytes`, base64Of(data), "decode", subNo);
       return;
     }
     const arrival = Math.round(k.approximateArrivalTimestamp * 1000);
-    const meta: RecordMeta = needMeta
-      ? { shardId, sequenceNumber: k.sequenceNumber, partitionKey, arrivalTime: arrival, ...(subNo === undefined ? {} : { subSequenceNumber: subNo }) }
-      : NO_META;
+    let meta: RecordMeta = NO_META;
+    if (needMeta) {
+      meta = subNo === undefined
+        ? { shardId, sequenceNumber: k.sequenceNumber, partitionKey, arrivalTime: arrival }
+        : { shardId, sequenceNumber: k.sequenceNumber, partitionKey, arrivalTime: arrival, subSequenceNumber: subNo };
+    }
     let value: T;
     let time = arrival;
     try {
       value = decode(data, meta);
       if (eventTime) time = eventTime(value, meta);
     } catch (e) {
-      deadLetter(k, errorText(e), raw(), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
+      deadLetter(k, errorText(e), base64Of(data), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
       return;
     }
     if (!Number.isFinite(time)) {
-      deadLetter(k, `timestampExtractor returned ${String(time)}, not epoch milliseconds`, raw(), "timestampExtractor", subNo);
+      deadLetter(k, `timestampExtractor returned ${String(time)}, not epoch milliseconds`, base64Of(data), "timestampExtractor", subNo);
       return;
     }
     let batchTime = Math.floor(time / batch) * batch + batch;
@@ -124,7 +126,7 @@ export async function runShardStage<T>(
         late++;
         objects.push({
           key: `${PREFIXES.late}${pipeline.name}/${shardId}/${subNo === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${subNo}`}.json`,
-          body: JSON.stringify({ ...meta, eventTime: time, batchTime, openFrom: open, reason: `event time ${time} belongs to batch ${batchTime}, which this shard's watermark (${watermark}) or the finalizer has passed`, data: raw() }),
+          body: JSON.stringify({ ...meta, eventTime: time, batchTime, openFrom: open, reason: `event time ${time} belongs to batch ${batchTime}, which this shard's watermark (${watermark}) or the finalizer has passed`, data: base64Of(data) }),
         });
         return;
       }
@@ -136,7 +138,7 @@ export async function runShardStage<T>(
     try {
       emitted.push(value);
     } catch (e) {
-      deadLetter(k, errorText(e), raw(), e instanceof UserFunctionError ? e.operator : undefined, subNo);
+      deadLetter(k, errorText(e), base64Of(data), e instanceof UserFunctionError ? e.operator : undefined, subNo);
       return;
     }
     for (let i = 0; i < emitted.count; i++) folds.add(emitted.boundary[i], batchTime, emitted.value[i], k.sequenceNumber);
@@ -287,6 +289,10 @@ function recordPipeline(plan: Plan): Emitted {
 }
 
 const NO_META = Object.freeze({}) as RecordMeta;
+
+function base64Of(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+}
 
 /** The record's bytes, or undefined when the text is not base64 (Buffer.from skips bad characters: compare lengths). */
 function decodeBase64(text: string): Buffer | undefined {
