@@ -1,0 +1,39 @@
+/**
+ * DESIGN.md "Layout": lib/ is floors, each importing only those below it, and never Lambda's types or
+ * aws-cdk-lib. Checked on the source text, so a new file cannot slip an upward import in.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const LIB = join(import.meta.dirname, "../../lib");
+const FLOOR: Record<string, number> = { core: 0, io: 0, state: 0, graph: 1, exec: 2, api: 3, serverless: 4, local: 5 };
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+const files = sources(LIB).map((path) => ({ path: relative(LIB, path), text: readFileSync(path, "utf8") }));
+const imports = (text: string) => [...text.matchAll(/(?:from|import)\s+"([^"]+)"/g)].map((m) => m[1]!);
+
+describe("lib/ layout", () => {
+  it("imports no Lambda event types and no aws-cdk-lib", () => {
+    const offenders = files.filter((f) => imports(f.text).some((i) => i === "aws-lambda" || i.startsWith("aws-cdk-lib")));
+    expect(offenders.map((f) => f.path)).toEqual([]);
+  });
+
+  it("imports nothing from a higher floor", () => {
+    const upward: string[] = [];
+    for (const f of files) {
+      const floor = FLOOR[f.path.split("/")[0]!];
+      if (floor === undefined) continue;
+      for (const i of imports(f.text).filter((i) => i.startsWith("."))) {
+        const target = normalize(join(dirname(f.path), i)).split("/")[0]!;
+        if ((FLOOR[target] ?? -1) > floor) upward.push(`${f.path} -> ${i}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
