@@ -492,23 +492,6 @@ describe("SparklessPipeline options", () => {
     expect(nagViolations(stack)).toEqual([]);
   });
 
-  it("creates one finalizer per partition, each knowing its partition, all invocable by the shard handler", () => {
-    const { stack, pipeline, template } = build({ finalizerPartitions: 3 });
-    expect(pipeline.finalizerFunctions).toHaveLength(3);
-    expect(pipeline.finalizerFunctions.map((fn) => fn.node.id)).toEqual(["FinalizerFunction", "FinalizerFunction1", "FinalizerFunction2"]);
-    pipeline.finalizerFunctions.forEach((fn, p) => {
-      const resource = template.toJSON().Resources[logicalIdOf(stack, fn)];
-      expect(resource.Properties.Environment.Variables).toMatchObject({ SPARKLESS_PARTITION: String(p), SPARKLESS_PARTITIONS: "3" });
-      expect(resource.Properties.ReservedConcurrentExecutions).toBe(1);
-    });
-    const names = pipeline.finalizerFunctions.map((fn) => ({ Ref: logicalIdOf(stack, fn) }));
-    const shard = template.toJSON().Resources[logicalIdOf(stack, pipeline.shardFunction)];
-    expect(shard.Properties.Environment.Variables.SPARKLESS_FINALIZER_FUNCTION).toEqual({ "Fn::Join": ["", [names[0], ",", names[1], ",", names[2]]] });
-    const invoke = statementsOf(stack, template, pipeline.shardFunction).find((statement) => statement.Action.includes("lambda:InvokeFunction"));
-    expect(invoke!.Resource).toEqual(pipeline.finalizerFunctions.map((fn) => ({ "Fn::GetAtt": [logicalIdOf(stack, fn), "Arn"] })));
-    expect(nagViolations(stack)).toEqual([]);
-  });
-
   it("can leave the finalizers' concurrency unreserved (accounts with a low concurrency quota)", () => {
     const { template } = build({ reserveFinalizerConcurrency: false });
     for (const [, fn] of resourcesOf(template, "AWS::Lambda::Function")) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
@@ -656,6 +639,10 @@ describe("SparklessPipeline validation", () => {
 
   it("fails if finalizerPartitions is 0", () => {
     fails({ finalizerPartitions: 0 }, "InvalidFinalizerPartitions", /finalizerPartitions must be a whole number from 1 to 64 \(received 0\)/);
+  });
+
+  it("fails if finalizerPartitions is above 1, which the runtime does not split keys for yet", () => {
+    fails({ finalizerPartitions: 3 }, "FinalizerPartitionsNotSupported", /finalizerPartitions above 1 is not supported yet \(received 3\)/);
   });
 
   it("fails if memorySize is below 128 MiB", () => {
