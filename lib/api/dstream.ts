@@ -75,15 +75,15 @@ export class DStream<T> {
   // ---- narrow transformations ----
 
   map<U>(fn: (value: T) => U): DStream<U> {
-    return new DStream(new NarrowNode(this.node, mapStep(fn, "map"), "map"));
+    return new DStream(new NarrowNode(this.node, (label) => mapStep(fn, label), "map"));
   }
 
   flatMap<U>(fn: (value: T) => Iterable<U>): DStream<U> {
-    return new DStream(new NarrowNode(this.node, flatMapStep(fn, "flatMap"), "flatMap"));
+    return new DStream(new NarrowNode(this.node, (label) => flatMapStep(fn, label), "flatMap"));
   }
 
   filter(fn: (value: T) => boolean): DStream<T> {
-    return new DStream(new NarrowNode(this.node, filterStep(fn, "filter"), "filter"));
+    return new DStream(new NarrowNode(this.node, (label) => filterStep(fn, label), "filter"));
   }
 
   /** `fn` gets each partition's elements as an array and returns the new partition's. */
@@ -247,11 +247,11 @@ export class DStream<T> {
   // ---- pair operations ----
 
   mapValues<K, V, W>(this: DStream<[K, V]>, fn: (value: V) => W): DStream<[K, W]> {
-    return new DStream(new NarrowNode(this.node, mapValuesStep<K, V, W>(fn, "mapValues"), "mapValues"));
+    return new DStream(new NarrowNode(this.node, (label) => mapValuesStep<K, V, W>(fn, label), "mapValues"));
   }
 
   flatMapValues<K, V, W>(this: DStream<[K, V]>, fn: (value: V) => Iterable<W>): DStream<[K, W]> {
-    return new DStream(new NarrowNode(this.node, flatMapValuesStep<K, V, W>(fn, "flatMapValues"), "flatMapValues"));
+    return new DStream(new NarrowNode(this.node, (label) => flatMapValuesStep<K, V, W>(fn, label), "flatMapValues"));
   }
 
   combineByKey<K, V, C>(
@@ -394,7 +394,7 @@ export class DStream<T> {
 export class MapWithStateDStream<K, S, E> extends DStream<E> {
   /** @internal */
   constructor(readonly stateNode: MapWithStateNode<K, unknown, S, E>) {
-    super(new NarrowNode(stateNode, flatMapStep((r: StateRecord<K, S, E>) => r.mapped, "mapWithState"), "mappedData"));
+    super(new NarrowNode(stateNode, (label) => flatMapStep((r: StateRecord<K, S, E>) => r.mapped, label), "mappedData"));
   }
 
   /** Every key's state after each batch, as `[key, state]`. */
@@ -402,11 +402,12 @@ export class MapWithStateDStream<K, S, E> extends DStream<E> {
     return new DStream(
       new NarrowNode(
         this.stateNode,
-        flatMapStep((r: StateRecord<K, S, E>) => {
-          const out: Array<[K, S]> = [];
-          r.states.forEach((s, k) => out.push([k, s.state]));
-          return out;
-        }, "stateSnapshots"),
+        (label) =>
+          flatMapStep((r: StateRecord<K, S, E>) => {
+            const out: Array<[K, S]> = [];
+            r.states.forEach((s, k) => out.push([k, s.state]));
+            return out;
+          }, label),
         "stateSnapshots",
       ),
     );

@@ -6,8 +6,12 @@ import { Node } from "../node.js";
 
 /** map, flatMap, filter, mapValues, flatMapValues: one step applied to each element. */
 export class NarrowNode<T, U> extends Node<U> {
-  constructor(readonly parent: Node<T>, readonly step: Step<T, U>, kind: string) {
+  readonly step: Step<T, U>;
+
+  /** `makeStep` gets the operator's label ("map at wordcount.ts:12") for the errors its function raises. */
+  constructor(readonly parent: Node<T>, makeStep: (label: string) => Step<T, U>, kind: string) {
     super(parent.graph, kind);
+    this.step = makeStep(this.label);
   }
 
   get dependencies(): ReadonlyArray<Node> {
