@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { printBlockParser } from "../../lib/local/stack/index.js";
 import { checkWordCount } from "./word-count-check.js";
 
