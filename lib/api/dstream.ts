@@ -314,7 +314,10 @@ export class DStream<T> {
     d?: Duration | ReduceByKeyAndWindowOptions<K, V>,
     e?: ReduceByKeyAndWindowOptions<K, V>,
   ): DStream<[K, V]> {
-    const reduced = this.reduceByKey(fn).node as CombineByKeyNode<K, V, V>;
+    // A named window names its per-batch side too, so both ids (and the parts and panes stored under them)
+    // stay put when unrelated operators are added.
+    const name = (d instanceof Duration ? e : d)?.name ?? (c instanceof Duration || c === undefined ? undefined : c.name);
+    const reduced = new CombineByKeyNode<K, V, V>(this.node, (v) => v, fn, fn, "reduceByKey", 1, fn, name === undefined ? undefined : `${name}.batch`);
     if (b instanceof Duration) {
       const options = (d instanceof Duration ? e : d) ?? (c instanceof Duration ? undefined : c);
       const slide = c instanceof Duration ? c : this.slideDuration;

@@ -31,8 +31,9 @@ function formatParameter(key: string, value: unknown): string {
  * The differences between the graph a checkpoint was written by and the one the factory built, one
  * sentence each ("window duration of reduceByKeyAndWindow-1 changed from 4000 ms to 6000 ms"). Empty when
  * they match. Nodes are matched by id; the order nodes were created in does not matter beyond their ids.
+ * `sharedOnly` leaves out added and removed nodes: what changed in the nodes both graphs have.
  */
-export function describeChanges(before: GraphShape, after: GraphShape): string[] {
+export function describeChanges(before: GraphShape, after: GraphShape, options: { sharedOnly?: boolean } = {}): string[] {
   const changes: string[] = [];
   if (before.graph.batchDurationMs !== after.graph.batchDurationMs) {
     changes.push(`batch interval changed from ${before.graph.batchDurationMs} ms to ${after.graph.batchDurationMs} ms`);
@@ -40,12 +41,12 @@ export function describeChanges(before: GraphShape, after: GraphShape): string[]
   const old = new Map(before.graph.nodes.map((n) => [n.id, n]));
   const now = new Map(after.graph.nodes.map((n) => [n.id, n]));
   for (const [id, n] of old) {
-    if (!now.has(id)) changes.push(`${id} (${n.kind}) was removed`);
+    if (!now.has(id) && !options.sharedOnly) changes.push(`${id} (${n.kind}) was removed`);
   }
   for (const [id, n] of now) {
     const o = old.get(id);
     if (!o) {
-      changes.push(`${id} (${n.kind}${n.parents.length ? ` of ${n.parents.join(", ")}` : ""}) was added`);
+      if (!options.sharedOnly) changes.push(`${id} (${n.kind}${n.parents.length ? ` of ${n.parents.join(", ")}` : ""}) was added`);
       continue;
     }
     changes.push(...nodeChanges(o, n));

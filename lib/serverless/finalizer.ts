@@ -3,10 +3,11 @@ import { decodeValue, encodeValue } from "../core/codec.js";
 import { Time } from "../core/duration.js";
 import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
-import { CheckpointError, UserFunctionError, ValidationError } from "../errors.js";
+import { UserFunctionError, ValidationError } from "../errors.js";
 import type { Node } from "../graph/node.js";
-import type { Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
+import type { Part, ShardProgress } from "../state/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
+import { adoptGraph } from "./graph-compat.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
 const LEASE_MS = 60_000;
@@ -50,7 +51,7 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
   if (!(await deps.store.acquireLease(owner, deps.now(), LEASE_MS))) return { finalized, stopped: "leased", failures };
   try {
     const built = pipeline.instantiate(status.zeroTime, deps.log);
-    checkGraph(pipeline, built, status);
+    status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
     const batch = pipeline.props.batchInterval.milliseconds;
     const shards = await deps.shards.list();
     for (;;) {
@@ -81,18 +82,6 @@ export function isComplete(time: number, shards: readonly ShardInfo[], progress:
     const p = byId.get(s.shardId);
     return p !== undefined && (p.drained || p.watermark >= time);
   });
-}
-
-/** Refuses to run a graph other than the one the pipeline was started with (stored state would change meaning). */
-export function checkGraph<T>(pipeline: Pipeline<T>, built: BuiltPipeline<T>, status: PipelineStatus): void {
-  const hash = built.ssc.graph.hash();
-  if (status.graphHash !== hash) {
-    throw new CheckpointError(
-      "GraphChanged",
-      `pipeline "${pipeline.name}" was started with graph ${status.graphHash} and this deployment's graph is ${hash}: its operators or their parameters changed, so stored windows and state no longer mean what the new code expects. Deploy it under a new pipeline name to start fresh (see checkpoint/${pipeline.name}/metadata.json for the graph it was started with).`,
-      { stored: status.graphHash, current: hash },
-    );
-  }
 }
 
 async function finalizeBatch<T>(

@@ -1,7 +1,8 @@
 import type { InvocationContextLike, KinesisEventLike, BatchResponse } from "./kinesis-event.js";
 import { shardIdOf } from "./kinesis-event.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
-import { checkGraph, finalizeReady, type FinalizeResult } from "./finalizer.js";
+import { finalizeReady, type FinalizeResult } from "./finalizer.js";
+import { adoptGraph, recordGraph } from "./graph-compat.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { runShardStage, type ShardStageResult } from "./shard-stage.js";
 import { probeShards, type TickResult } from "./ticker.js";
@@ -27,7 +28,7 @@ export class PipelineRuntime<T> {
   async handleShardEvent(event: KinesisEventLike, context: InvocationContextLike): Promise<BatchResponse & { stage: ShardStageResult; finalized?: FinalizeResult }> {
     if (event.Records.length === 0) return { batchItemFailures: [], stage: { batchItemFailures: [], processed: 0, deadLetters: 0, late: 0, watermark: 0, committed: false } };
     const status = await this.status(event);
-    const stage = await runShardStage(this.pipeline, this.plan(status), status, this.deps, event, context);
+    const stage = await runShardStage(this.pipeline, await this.plan(status), status, this.deps, event, context);
     let finalized: FinalizeResult | undefined;
     if (stage.committed && stage.watermark >= status.lastFinalized + this.pipeline.props.batchInterval.milliseconds) {
       finalized = await this.finalize(context);
@@ -57,12 +58,12 @@ export class PipelineRuntime<T> {
    * The plan for the pipeline's zero time, refusing a graph other than the one the pipeline was started with:
    * the shard stage must not commit records computed by changed functions that the finalizer will refuse to merge.
    */
-  private plan(status: PipelineStatus): Plan {
+  private async plan(status: PipelineStatus): Promise<Plan> {
     if (this.planCache?.zeroTime !== status.zeroTime) {
       const built = this.pipeline.instantiate(status.zeroTime);
       this.planCache = { zeroTime: status.zeroTime, built, graphHash: built.ssc.graph.hash() };
     }
-    if (this.planCache.graphHash !== status.graphHash) checkGraph(this.pipeline, this.planCache.built, status);
+    if (this.planCache.graphHash !== status.graphHash) await adoptGraph(this.pipeline, this.planCache.built.ssc.graph, status, this.deps);
     return this.planCache.built.plan;
   }
 
@@ -106,8 +107,9 @@ export class PipelineRuntime<T> {
       .ssc.graph.reachable()
       .reduce((l, n) => lcm(l, n.slideDuration.milliseconds), batch);
     const zeroTime = Math.floor((this.pipeline.props.startTime ?? earliest - slack) / align) * align;
-    const graphHash = this.pipeline.instantiate(zeroTime).ssc.graph.hash();
-    const status = { zeroTime, lastFinalized: zeroTime, graphHash };
+    const graph = this.pipeline.instantiate(zeroTime).ssc.graph;
+    const status = { zeroTime, lastFinalized: zeroTime, graphHash: graph.hash() };
+    await recordGraph(this.pipeline as Pipeline<unknown>, graph, this.deps);
     if (await this.deps.store.createStatus(status)) return status;
     return (await this.deps.store.getStatus())!;
   }

@@ -162,6 +162,19 @@ export class DynamoDbPipelineStore implements PipelineStore {
     );
   }
 
+  async replaceGraphHash(from: string, to: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.statusKey,
+        UpdateExpression: "SET #gh = :to",
+        ConditionExpression: "#gh = :from",
+        ExpressionAttributeNames: { "#gh": "graphHash" },
+        ExpressionAttributeValues: { ":to": to, ":from": from },
+      }),
+    );
+  }
+
   // ---- shard progress ----
 
   private get progressPk() {

@@ -71,6 +71,14 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
+  replaceGraphHash(from: string, to: string): Promise<boolean> {
+    return this.faults.run("replaceGraphHash", () => {
+      if (!this.status || this.status.graphHash !== from) return false;
+      this.status = { ...this.status, graphHash: to };
+      return true;
+    });
+  }
+
   getProgress(shardId: string): Promise<ShardProgress | undefined> {
     return this.faults.run("getProgress", () => {
       const p = this.progress.get(shardId);

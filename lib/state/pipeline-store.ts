@@ -57,6 +57,8 @@ export interface PipelineStore {
   createStatus(status: PipelineStatus): Promise<boolean>;
   /** Conditional: only if `lastFinalized` is still `from`. False otherwise. */
   advanceStatus(from: number, to: number): Promise<boolean>;
+  /** Conditional: only if the status's `graphHash` is still `from` (a deploy whose graph is compatible). */
+  replaceGraphHash(from: string, to: string): Promise<boolean>;
 
   getProgress(shardId: string): Promise<ShardProgress | undefined>;
   listProgress(): Promise<ShardProgress[]>;

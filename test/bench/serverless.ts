@@ -180,6 +180,10 @@ class CountingStore implements PipelineStore {
     this.count("advanceStatus", 1, 1);
     return this.inner.advanceStatus(from, to);
   }
+  async replaceGraphHash(from: string, to: string): Promise<boolean> {
+    this.count("replaceGraphHash", 1, 1);
+    return this.inner.replaceGraphHash(from, to);
+  }
   async getProgress(shardId: string): Promise<ShardProgress | undefined> {
     const p = await this.inner.getProgress(shardId);
     this.count("getProgress", 1, 0, rruOf(progressBytes(p)));

@@ -108,6 +108,15 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
       const won = await Promise.all([store.advanceStatus(0, 1000), store.advanceStatus(0, 1000), store.advanceStatus(0, 1000)]);
       expect(won.filter(Boolean)).toHaveLength(1);
     });
+
+    it("replaces the graph hash only from the expected one, keeping the rest", async () => {
+      const { store } = make();
+      expect(await store.replaceGraphHash("h1", "h2")).toBe(false); // no status yet
+      await store.createStatus({ zeroTime: 0, lastFinalized: 3000, graphHash: "h1" });
+      expect(await store.replaceGraphHash("h0", "h2")).toBe(false);
+      expect(await store.replaceGraphHash("h1", "h2")).toBe(true);
+      expect(await store.getStatus()).toEqual({ zeroTime: 0, lastFinalized: 3000, graphHash: "h2" });
+    });
   });
 
   describe("commit", () => {

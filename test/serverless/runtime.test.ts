@@ -272,8 +272,10 @@ describe("a redeploy with another graph under the same pipeline name", () => {
     const error = await after.tick().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error).toMatchObject({ code: "GraphChanged", details: { stored: stored.graphHash } });
-    expect((error as Error).message).toMatch(/pipeline "rt" was started with graph [0-9a-f]{16} and this deployment's graph is [0-9a-f]{16}/);
-    expect((error as Error).message).toMatch(/Deploy it under a new pipeline name/);
+    expect((error as Error).message).toMatch(/pipeline "rt" runs graph [0-9a-f]{16} and this deployment's graph [0-9a-f]{16} changes what its stored windows and state mean/);
+    // The output that used to read the per-batch counts now reads the window: the same id, another meaning.
+    expect((error as Error).message).toMatch(/parents of saveAsTextFiles-1 changed from \[reduceByKey-1\] to \[reduceByKeyAndWindow-1\]/);
+    expect((error as Error).message).toMatch(/deploy under a new pipeline name to start fresh/);
     expect((await before.memory.getStatus())!.lastFinalized).toBe(stored.lastFinalized);
   });
 
@@ -285,6 +287,50 @@ describe("a redeploy with another graph under the same pipeline name", () => {
     const after = new PipelineRuntime(changed, { ...before.runtime.deps });
     await expect(after.handleShardEvent(kinesisEvent(recs.slice(1)), lambdaContext())).rejects.toMatchObject({ name: "CheckpointError", code: "GraphChanged" });
     expect(await before.memory.getProgress(shardName(0))).toEqual(progress);
+  });
+});
+
+describe("a redeploy that only adds operators", () => {
+  const extended = definePipeline("rt", { batchInterval: Seconds(1), idleAfter: Seconds(1) }, (lines) => {
+    const counts = lines.map((w) => [w, 1] as [string, number]).reduceByKey(add);
+    counts.saveAsTextFiles("out/counts");
+    lines.saveAsTextFiles("out/raw");
+    lines.print();
+    counts.filter(([w]) => w !== "b").saveAsTextFiles("out/not-b"); // new, on the finalizer's side of existing parts
+  });
+
+  it("is adopted: the status moves to the new graph and batches go on, the new output included", async () => {
+    const before = harness(words, stream([["a", "b", "c"]]));
+    const recs = before.shards.records.get(shardName(0))!;
+    await before.deliver(recs.slice(0, 1));
+    const started = (await before.memory.getStatus())!;
+    const after = new PipelineRuntime(extended, { ...before.runtime.deps });
+    await after.handleShardEvent(kinesisEvent(recs.slice(1)), lambdaContext());
+    const status = (await before.memory.getStatus())!;
+    expect(status.graphHash).not.toBe(started.graphHash);
+    expect(status.graphHash).toBe(extended.instantiate(status.zeroTime).ssc.graph.hash());
+    before.clock.now = T0 + 10 * B;
+    await after.tick();
+    const files = await serverlessFiles(before.objects, "rt", Number.MAX_SAFE_INTEGER);
+    expect(files.get(`out/counts-${T0 + B}`)).toBe("(a,1)\n(b,1)\n(c,1)\n");
+    expect(files.get(`out/not-b-${T0 + B}`)).toBe("(a,1)\n(c,1)\n"); // the record committed before the deploy included
+    expect(before.logs.some((l) => /now runs graph [0-9a-f]{16} \(was [0-9a-f]{16}/.test(l))).toBe(true);
+  });
+});
+
+describe("a redeploy that adds a crossing from the shard stage", () => {
+  const branched = definePipeline("rt", { batchInterval: Seconds(1), idleAfter: Seconds(1) }, (lines) => {
+    lines.map((w) => [w, 1] as [string, number]).reduceByKey(add).saveAsTextFiles("out/counts");
+    lines.saveAsTextFiles("out/raw");
+    lines.print();
+    lines.count().saveAsTextFiles("out/sizes"); // new, and it needs parts the running shards never wrote
+  });
+  it("is refused: the records committed before it wrote no part for it, so its first batches would be short", async () => {
+    const before = harness(words, stream([["a", "b"]]));
+    const recs = before.shards.records.get(shardName(0))!;
+    await before.deliver(recs.slice(0, 1));
+    const after = new PipelineRuntime(branched, { ...before.runtime.deps });
+    await expect(after.handleShardEvent(kinesisEvent(recs.slice(1)), lambdaContext())).rejects.toThrow(/map-2 would be a new crossing from the shard stage to the finalizer/);
   });
 });
 

@@ -20,8 +20,9 @@ export class CombineByKeyNode<K, V, C> extends Node<[K, C]> {
      * the same thing, so the serverless shard stage folds and stores them once.
      */
     readonly reduceFn?: unknown,
+    name?: string,
   ) {
-    super(parent.graph, kind);
+    super(parent.graph, kind, name);
   }
 
   get dependencies(): ReadonlyArray<Node> {
