@@ -42,3 +42,15 @@ export function tempCheckpointDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "sparkless-example-"));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same numbers on every platform. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -20,22 +20,11 @@
  */
 import type { Clock, Source } from "sparkless";
 import { ManualClock, Seconds, StreamingContext } from "sparkless";
-import { isMain, stdout, tempCheckpointDir } from "./support.js";
+import { isMain, stdout, tempCheckpointDir, mulberry32 } from "./support.js";
 
 /** Ten words, so that print()'s ten lines show every count. */
 export const VOCABULARY = ["spark", "stream", "batch", "window", "state", "lambda", "kinesis", "shard", "key", "value"] as const;
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same numbers on every platform. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The lines of the `batchIndex`-th batch (0-based): `linesPerBatch` lines of 2–5 words of the vocabulary,

@@ -13,6 +13,7 @@
  *
  * Only printed; nothing asserts on time or money.
  */
+import { mulberry32 } from "../../examples/support.js";
 import { gzipSync } from "node:zlib";
 import { Seconds, Milliseconds } from "../../lib/core/duration.js";
 import { decodeValue } from "../../lib/core/codec.js";
@@ -60,16 +61,6 @@ function benchPipeline(batchMs: number): Pipeline<Rec> {
   );
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (() => {
   const random = mulberry32(7);

@@ -3,22 +3,13 @@
  * `Map<string, number>`: one batch of 1,000,000 lines of 5–8 words from a vocabulary of 1000, fed through
  * queueStream on a ManualClock; timed from the clock's advance to the end of the batch.
  */
+import { mulberry32 } from "../../examples/support.js";
 import { ManualClock, Seconds, StreamingContext } from "../../lib/index.js";
 import type { Benchmark, BenchmarkFactory } from "./harness.js";
 
 const VOCABULARY_SIZE = 1000;
 const FULL_LINES = 1_000_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` lines of 5–8 words, each word one of `VOCABULARY_SIZE` made-up words of 3–9 letters (seeded). */
 export function generateLines(n: number, seed = 1): { lines: string[]; words: number } {
