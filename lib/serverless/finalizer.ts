@@ -53,13 +53,18 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
     const built = pipeline.instantiate(status.zeroTime, deps.log);
     status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
     const batch = pipeline.props.batchInterval.milliseconds;
-    const shards = await deps.shards.list();
+    let shards = await deps.shards.list();
     for (;;) {
       if (options.maxBatches !== undefined && finalized.length >= options.maxBatches) return { finalized, stopped: "max", failures };
       if (options.deadline !== undefined && deps.now() > options.deadline) return { finalized, stopped: "deadline", failures };
       const time: number = status.lastFinalized + batch;
       const progress = await deps.store.listProgress();
+      // A shard listed open that is now drained was split or merged after the listing: its children exist
+      // and may hold records of this batch, so look again before calling the batch complete.
+      if (progress.some((p) => p.drained && shards.some((s) => s.shardId === p.shardId && !s.closed))) shards = await deps.shards.list();
       if (!isComplete(time, shards, progress)) return { finalized, stopped: "incomplete", failures };
+      // Every shard drained (a stream that was merged away or deleted) completes every batch: not past the clock.
+      if (time > deps.now() && !progress.some((p) => !p.drained && p.watermark >= time)) return { finalized, stopped: "incomplete", failures };
       // Keep the lease for the length of a batch; a finalizer that lost it stops at the status condition.
       await deps.store.acquireLease(owner, deps.now(), LEASE_MS);
       failures.push(...(await finalizeBatch(pipeline, built, deps, time, progress)));
