@@ -31,7 +31,13 @@ export class PipelineRuntime<T> {
     const stage = await runShardStage(this.pipeline, await this.plan(status), status, this.deps, event, context);
     let finalized: FinalizeResult | undefined;
     if (stage.committed && stage.watermark >= status.lastFinalized + this.pipeline.props.batchInterval.milliseconds) {
-      finalized = await this.finalize(context);
+      // The records are committed: a failing finalization must not fail this invocation (Lambda would retry a
+      // batch with nothing left to do, and discard it after its retries). The ticker finalizes again.
+      try {
+        finalized = await this.finalize(context);
+      } catch (e) {
+        this.deps.log(`sparkless: finalizing after a commit failed, the ticker will retry: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     return { batchItemFailures: stage.batchItemFailures, stage, ...(finalized ? { finalized } : {}) };
   }

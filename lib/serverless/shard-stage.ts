@@ -32,7 +32,6 @@ export interface ShardStageResult extends BatchResponse {
   readonly committed: boolean;
 }
 
-
 /**
  * Stage 1 (DESIGN.md): one invocation = one shard's batch of records. Decodes, assigns batch times, runs
  * the narrow chains per record, folds partial aggregates per (boundary, batch time), writes them keyed by

@@ -334,6 +334,20 @@ describe("a redeploy that adds a crossing from the shard stage", () => {
   });
 });
 
+describe("a finalization that fails inside a shard invocation", () => {
+  it("does not fail the invocation, whose records are committed; the ticker finalizes the batch later", async () => {
+    const h = harness(words, new Map([[shardName(0), shardRecords(0, shardName(0), [{ data: "a", arrival: T0 + 100 }, { data: "b", arrival: T0 + B + 100 }])]]));
+    h.memory.failNext("getParts", "before"); // S3 or DynamoDB trouble while finalizing inline
+    const recs = h.shards.records.get(shardName(0))!;
+    await expect(h.deliver(recs)).resolves.toMatchObject({ batchItemFailures: [] });
+    expect((await h.memory.getProgress(shardName(0)))!.seq).toBe(recs[1]!.seq);
+    expect((await h.memory.getStatus())!.lastFinalized).toBe(T0);
+    expect(h.logs.some((l) => /finalizing after a commit failed, the ticker will retry/.test(l))).toBe(true);
+    await h.settle();
+    expect(await totals(h.objects)).toEqual({ a: 1, b: 1 });
+  });
+});
+
 describe("sequence numbers", () => {
   const long56 = "49590338271490256608559692538361571095921575989136588898";
   it.each([
