@@ -27,7 +27,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { startEmulators, startKinesisMock } from "../../lib/local/emulators/index.js";
-import { useEmulators } from "../support/emulators.js";
+import { createPipelineTable, useEmulators } from "../support/emulators.js";
 
 const emu = useEmulators();
 let kinesis: KinesisClient;
@@ -181,20 +181,7 @@ describe("kinesis-mock", () => {
 
 describe("dynalite", () => {
   it("fails a conditional update whose condition is false, and applies it when true", async () => {
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: "emu-progress",
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    await createPipelineTable(ddb, "emu-progress");
     // createTableMs is 0: ACTIVE at once.
     const doc = DynamoDBDocumentClient.from(ddb);
     const key = { pk: "p#shard-0", sk: "progress" };

@@ -17,7 +17,7 @@ import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/state/memory-pipeline-store.js";
 import { StateSpec } from "../../lib/state/state-spec.js";
 import type { PipelineStore } from "../../lib/state/pipeline-store.js";
-import { kinesisEvent, lambdaContext, sequenceNumber, SimShards, type SimRecord } from "./support.js";
+import { kinesisEvent, lambdaContext, sequenceNumber, SimShards, type SimRecord, prng } from "./support.js";
 
 const B = 1000;
 const add = (a: number, b: number) => a + b;
@@ -55,18 +55,6 @@ const scenarioArb = fc.record({
   children: fc.option(fc.tuple(fc.array(recordArb, { maxLength: 6 }), fc.array(recordArb, { maxLength: 6 })), { nil: undefined }),
   seed: fc.integer(),
 });
-
-/** A small deterministic PRNG, so one fast-check seed drives the whole delivery schedule. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
-}
 
 const FAULTS: Array<[keyof PipelineStore, "before" | "after"]> = [
   ["putParts", "before"], ["putParts", "after"], ["commit", "before"], ["commit", "after"],

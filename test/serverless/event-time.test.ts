@@ -30,6 +30,7 @@ import {
   shardRecords,
   SimShards,
   type SimRecord,
+  prng,
 } from "./support.js";
 
 const B = 1000;
@@ -199,17 +200,6 @@ const scenarioArb = fc.record({
   seed: fc.integer(),
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer U> ? U : never;
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
 
 /**
  * What the records should become, worked out from the rule, not from the runtime: per shard, in sequence

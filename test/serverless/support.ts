@@ -4,6 +4,7 @@
  */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mulberry32 } from "../../examples/support.js";
 import { Seconds } from "../../lib/core/duration.js";
 import { ManualClock } from "../../lib/exec/clock.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
@@ -142,4 +143,10 @@ export async function jsonObjects<V = Record<string, unknown>>(objects: ObjectSt
   const out = new Map<string, V>();
   for (const k of await objects.list(prefix)) out.set(k, JSON.parse((await objects.get(k))!) as V);
   return out;
+}
+
+/** Whole numbers below n from a seed: one fast-check seed drives a whole delivery schedule. */
+export function prng(seed: number): (n: number) => number {
+  const random = mulberry32(seed);
+  return (n) => Math.floor(random() * n);
 }
