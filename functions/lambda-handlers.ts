@@ -9,41 +9,23 @@ import type { Pipeline } from "../lib/serverless/define-pipeline.js";
 import { KinesisShardDirectory } from "../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../lib/serverless/runtime.js";
 import { DynamoDbPipelineStore } from "../lib/state/dynamodb-pipeline-store.js";
+import { readEnvironment } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/errors.js";
 
-/** The variables the SparklessPipeline construct sets; read and checked once, at cold start. */
-function environment() {
-  const need = (name: string): string => {
-    const v = process.env[name];
-    if (!v) throw new ValidationError("MissingEnvironment", `environment variable ${name} is not set: deploy this function with the SparklessPipeline construct (or set it for a local run)`);
-    return v;
-  };
-  return {
-    pipeline: need("SPARKLESS_PIPELINE"),
-    table: need("SPARKLESS_TABLE"),
-    bucket: need("SPARKLESS_BUCKET"),
-    streamName: process.env.SPARKLESS_STREAM_NAME,
-    streamArn: process.env.SPARKLESS_STREAM_ARN,
-    // Per-service endpoints (the SDK's own variable names) let the embedded stack and LocalStack stand in.
-    endpoints: {
-      kinesis: process.env.AWS_ENDPOINT_URL_KINESIS ?? process.env.AWS_ENDPOINT_URL,
-      dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL,
-      s3: process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL,
-    },
-  };
-}
-
 function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
-  const env = environment();
+  const env = readEnvironment();
   if (env.pipeline !== pipeline.name) {
     throw new ValidationError("PipelineMismatch", `this function was deployed for pipeline "${env.pipeline}" but its module defines "${pipeline.name}"`);
   }
+  if (env.batchIntervalMs !== pipeline.props.batchInterval.milliseconds) {
+    throw new ValidationError(
+      "PipelineMismatch",
+      `this function was deployed for a batch interval of ${env.batchIntervalMs} ms but its module's pipeline "${pipeline.name}" has ${pipeline.props.batchInterval.milliseconds} ms: synthesize and deploy again`,
+    );
+  }
   const objects = new S3ObjectStore({ client: s3Client({ endpoint: env.endpoints.s3 }), bucket: env.bucket });
   const store = new DynamoDbPipelineStore({ client: dynamoDbClient({ endpoint: env.endpoints.dynamodb }), tableName: env.table, pipeline: pipeline.name, objects });
-  const shards = new KinesisShardDirectory(kinesisClient({ endpoint: env.endpoints.kinesis }), {
-    ...(env.streamName ? { streamName: env.streamName } : {}),
-    ...(env.streamArn && !env.streamName ? { streamArn: env.streamArn } : {}),
-  });
+  const shards = new KinesisShardDirectory(kinesisClient({ endpoint: env.endpoints.kinesis }), { streamName: env.streamName });
   return new PipelineRuntime(pipeline, { store, objects, shards, now: Date.now, log: (text) => process.stdout.write(text.endsWith("\n") ? text : text + "\n") });
 }
 

@@ -1,10 +1,12 @@
 /**
  * The example pipeline: words of text lines pushed to Kinesis, counted per batch, over a sliding window and
  * as running totals. `cdk deploy` ships it (infra/app.ts); `npm start` runs it on the embedded stack.
+ *
+ * A pipeline module in the shape SparklessPipeline's `entry` takes: it exports one `Pipeline` (here also the
+ * default export), and the construct generates the Lambda handlers around it.
  */
 import { Seconds } from "../lib/core/duration.js";
 import { definePipeline } from "../lib/serverless/define-pipeline.js";
-import { lambdaHandlers } from "./lambda-handlers.js";
 
 export const wordCount = definePipeline("word-count", { batchInterval: Seconds(5) }, (lines) => {
   const words = lines
@@ -22,4 +24,4 @@ export const wordCount = definePipeline("word-count", { batchInterval: Seconds(5
     .saveAsTextFiles("word-count/totals", "txt");
 });
 
-export const { shardHandler, tickerHandler, finalizerHandler } = lambdaHandlers(wordCount);
+export default wordCount;

@@ -13,14 +13,7 @@
 import { App, CfnOutput, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 // cdk-nag is CommonJS whose exports Node's ESM loader cannot list by name: take the module object.
 import cdkNag from "cdk-nag";
-import { wordCount as wordCountPipeline } from "../functions/word-count.js";
-import { type PipelineInfo, SparklessPipeline } from "./sparkless-pipeline.js";
-
-/** The word-count example as the construct sees it: its name, batch interval and statefulness come from the module. */
-const wordCount: PipelineInfo = {
-  ...wordCountPipeline.summary,
-  entry: process.env.SPARKLESS_PIPELINE_ENTRY ?? "functions/word-count.ts",
-};
+import { SparklessPipeline } from "./sparkless-pipeline.js";
 
 const app = new App();
 const destroy = app.node.tryGetContext("removalPolicy") === "destroy";
@@ -28,7 +21,8 @@ const stack = new Stack(app, "SparklessWordCount", {
   description: "sparkless: the word-count example pipeline (Kinesis -> Lambda -> DynamoDB/S3)",
 });
 const pipeline = new SparklessPipeline(stack, "WordCount", {
-  pipeline: wordCount,
+  // The construct bundles the module and reads the pipeline's name, batch interval and statefulness from it.
+  entry: process.env.SPARKLESS_PIPELINE_ENTRY ?? "functions/word-count.ts",
   removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
 });
 

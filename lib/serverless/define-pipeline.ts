@@ -4,7 +4,7 @@ import type { DStream } from "../api/dstream.js";
 import { ManualClock } from "../exec/clock.js";
 import type { InputNode } from "../graph/ops/input.js";
 import type { Source } from "../io/source.js";
-import { ValidationError } from "../errors.js";
+import { checkPipelineName } from "../contract/index.js";
 import { planGraph, type Plan } from "./plan.js";
 
 /** What a record looked like on the stream, for decoders and timestamp extractors. */
@@ -59,6 +59,8 @@ export interface BuiltPipeline<T> {
   readonly plan: Plan;
 }
 
+const PIPELINE_BRAND: unique symbol = Symbol.for("sparkless.Pipeline");
+
 /** Stands in for the Kinesis stream inside Lambda: the shard stage and the finalizer supply its data. */
 class ShardInputSource<T> implements Source<T> {
   readonly kind = "kinesisStream";
@@ -79,14 +81,23 @@ class ShardInputSource<T> implements Source<T> {
  * });
  */
 export class Pipeline<T> {
+  /**
+   * True for a Pipeline from any copy of this module: a user's pipeline module and the generated Lambda handlers
+   * can load sparkless from different paths (the package and a workspace link), where `instanceof` says no.
+   */
+  static isPipeline(value: unknown): value is Pipeline<unknown> {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PIPELINE_BRAND] === true;
+  }
+
+  /** @internal The brand {@link Pipeline.isPipeline} looks for. */
+  readonly [PIPELINE_BRAND] = true;
+
   constructor(
     readonly name: string,
     readonly props: PipelineProps<T>,
     private readonly build: (input: DStream<T>, ssc: StreamingContext) => void,
   ) {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
-      throw new ValidationError("BadPipelineName", `pipeline name "${name}" must be 1-63 lowercase letters, digits or '-': it prefixes storage keys and resource names`);
-    }
+    checkPipelineName(name);
   }
 
   /** Builds the graph on `source` in a fresh context (the local engine's way to run this pipeline). */

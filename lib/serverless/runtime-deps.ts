@@ -37,10 +37,5 @@ export interface RuntimeDeps {
   readonly newAttemptId?: () => string;
 }
 
-/** S3 prefixes (DESIGN.md "Storage"); each is followed by the pipeline name. */
-export const PREFIXES = {
-  output: "output/",
-  checkpoint: "checkpoint/",
-  deadLetter: "dead-letter/",
-  late: "late/",
-} as const;
+/** The bucket's prefixes, from the contract (the construct grants by them); each is followed by the pipeline name. */
+export { BUCKET_PREFIXES as PREFIXES } from "../contract/index.js";

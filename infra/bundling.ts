@@ -1,0 +1,155 @@
+/**
+ * The pipeline module as Lambda code: one esbuild bundle (`index.mjs`) shared by the three functions, built in
+ * this process — never in Docker. A module that exposes its pipeline (`entry`) gets generated handlers; one that
+ * exports the handlers itself (`pipeline.entry`) is bundled as it is.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { DockerImage } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import type { BuildOptions } from "esbuild";
+import { SparklessError, ValidationError } from "../lib/errors.js";
+import type { PipelineSummary } from "../lib/serverless/define-pipeline.js";
+
+/** How the pipeline module is bundled. */
+export interface PipelineBundling {
+  /**
+   * Minify the bundle.
+   *
+   * @default false
+   */
+  readonly minify?: boolean;
+  /**
+   * Write a source map beside the bundle (the functions run with `--enable-source-maps`).
+   *
+   * @default true
+   */
+  readonly sourceMap?: boolean;
+  /**
+   * Modules left out of the bundle, to be found at run time (a Lambda layer, say).
+   *
+   * @default - none: everything, the AWS SDK included, is bundled, so the code runs as tested
+   */
+  readonly externalModules?: string[];
+  /**
+   * Identifiers replaced by constant expressions at bundle time (esbuild's `define`).
+   *
+   * @default - none
+   */
+  readonly define?: Record<string, string>;
+}
+
+/** Makes `require` exist in the ESM bundle: esbuild turns a CommonJS dependency's `require("x")` of a Node
+ * built-in into a call that throws "Dynamic require is not supported" unless a `require` is in scope. */
+export const ESM_REQUIRE_BANNER = "import { createRequire as __sparklessCreateRequire } from 'node:module'; const require = __sparklessCreateRequire(import.meta.url);";
+
+/** The file Lambda loads: handlers are `index.<name>`. */
+export const BUNDLE_FILE = "index.mjs";
+
+/** The Lambda code of a pipeline module, bundled when the stack is synthesized. */
+export function pipelineCode(entry: string, exposes: "pipeline" | "handlers", options: PipelineBundling): lambda.Code {
+  return lambda.Code.fromAsset(path.dirname(entry), {
+    bundling: {
+      // Only used if local bundling declines, which it never does: it builds or throws.
+      image: DockerImage.fromRegistry("sparkless-bundles-locally-with-esbuild"),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          build({ ...bundleOptions(options), ...(exposes === "pipeline" ? shimInput(handlerShim(entry), entry) : { entryPoints: [entry] }), outfile: path.join(outputDir, BUNDLE_FILE) });
+          return true;
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The name, batch interval and statefulness of the pipeline `entry` exposes, read by bundling the module and
+ * loading it in a child Node process (the CDK app may be plain JavaScript, and a construct cannot await).
+ */
+export function readPipelineSummary(entry: string): PipelineSummary {
+  const dir = mkdtempSync(path.join(tmpdir(), "sparkless-summary-"));
+  try {
+    const outfile = path.join(dir, "summary.mjs");
+    build({ ...bundleOptions({ sourceMap: false }), ...shimInput(summaryShim(entry), entry), outfile });
+    const text = execFileSync(process.execPath, [outfile], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return JSON.parse(text) as PipelineSummary;
+  } catch (err) {
+    if (err instanceof SparklessError) throw err;
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new ValidationError("PipelineModuleFailed", `loading the pipeline module ${entry} failed: ${stderr || (err as Error).message}`, { entry }, { cause: err });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The generated module: the entry's pipeline behind the three handlers. */
+function handlerShim(entry: string): string {
+  const name = path.basename(entry);
+  return [
+    `import * as pipelineModule from ${JSON.stringify(entry)};`,
+    `import { lambdaHandlers } from ${JSON.stringify(functionsModule("lambda-handlers"))};`,
+    `import { pipelineOfModule } from ${JSON.stringify(functionsModule("pipeline-module"))};`,
+    `export const { shardHandler, tickerHandler, finalizerHandler } = lambdaHandlers(pipelineOfModule(pipelineModule, ${JSON.stringify(name)}));`,
+  ].join("\n");
+}
+
+function summaryShim(entry: string): string {
+  return [
+    `import * as pipelineModule from ${JSON.stringify(entry)};`,
+    `import { pipelineOfModule } from ${JSON.stringify(functionsModule("pipeline-module"))};`,
+    `process.stdout.write(JSON.stringify(pipelineOfModule(pipelineModule, ${JSON.stringify(entry)}).summary));`,
+  ].join("\n");
+}
+
+function shimInput(contents: string, entry: string): BuildOptions {
+  return { stdin: { contents, resolveDir: path.dirname(entry), sourcefile: "sparkless-handlers.mjs", loader: "js" } };
+}
+
+/** A module of functions/, as source in this repository or compiled in the package. */
+function functionsModule(name: string): string {
+  const ts = fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL(`../functions/${name}.js`, import.meta.url));
+}
+
+function bundleOptions(options: PipelineBundling): BuildOptions {
+  return {
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    mainFields: ["module", "main"],
+    banner: { js: ESM_REQUIRE_BANNER },
+    sourcemap: options.sourceMap ?? true,
+    minify: options.minify ?? false,
+    external: options.externalModules ?? [],
+    define: options.define ?? {},
+    logLevel: "error",
+  };
+}
+
+function build(options: BuildOptions): void {
+  const bundler = esbuild();
+  try {
+    bundler.buildSync(options);
+  } catch (err) {
+    throw new SparklessError("BundlingFailed", `esbuild could not bundle the pipeline module: ${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+/** esbuild, loaded when a stack is synthesized (not when the construct is imported), with a clear error if absent. */
+function esbuild(): typeof import("esbuild") {
+  try {
+    return createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  } catch (err) {
+    throw new SparklessError(
+      "EsbuildMissing",
+      "SparklessPipeline bundles the pipeline with esbuild, which is not installed: run `npm install --save-dev esbuild` in your CDK app (sparkless never bundles in Docker)",
+      {},
+      { cause: err },
+    );
+  }
+}

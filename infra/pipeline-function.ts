@@ -1,0 +1,67 @@
+/**
+ * One of a pipeline's functions: its own role (logging is a grant on its own log group, not the
+ * AWSLambdaBasicExecutionRole managed policy, which allows writing to any log group), its own log group, the
+ * shared bundle, and the permissions the contract gives its kind.
+ */
+import { Duration, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { FUNCTIONS, type FunctionKind } from "../lib/contract/index.js";
+import { grantFunction, type PipelineStores } from "./grants.js";
+import type { Resolved } from "./props.js";
+
+/** Runtime of all functions (see infra/README.md for why 22 and not 24). */
+const RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/** Construct ids, kept stable: a changed id replaces the function. */
+const IDS: Record<FunctionKind, string> = { shard: "ShardFunction", ticker: "TickerFunction", finalizer: "FinalizerFunction" };
+
+/**
+ * How each kind is invoked asynchronously. The ticker: every tick redoes what the last one left, so no retries,
+ * and a tick older than two minutes is moot. The finalizer: a lost finalization is redone by the next tick.
+ */
+const ASYNC: Partial<Record<FunctionKind, Pick<lambda.FunctionOptions, "retryAttempts" | "maxEventAge">>> = {
+  ticker: { retryAttempts: 0, maxEventAge: Duration.minutes(2) },
+  finalizer: { retryAttempts: 2, maxEventAge: Duration.hours(1) },
+};
+
+export interface PipelineFunctionProps {
+  readonly kind: FunctionKind;
+  readonly pipelineName: string;
+  readonly code: lambda.Code;
+  readonly environment: Record<string, string>;
+  readonly stores: PipelineStores;
+  readonly config: Resolved;
+}
+
+export function pipelineFunction(scope: Construct, props: PipelineFunctionProps): lambda.Function {
+  const { kind, config } = props;
+  const id = IDS[kind];
+  const contract = FUNCTIONS[kind];
+  const description = `sparkless ${props.pipelineName}: ${contract.role}`;
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: config.logRetention, removalPolicy: config.removalPolicy });
+  const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"), description });
+  logGroup.grantWrite(role);
+  const fn = new lambda.Function(scope, id, {
+    code: props.code,
+    handler: `index.${contract.handler}`,
+    description,
+    runtime: RUNTIME,
+    architecture: config.architecture,
+    memorySize: config.functions[kind].memorySize,
+    timeout: config.functions[kind].timeout,
+    role,
+    logGroup,
+    environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
+    ...(kind === "finalizer" && config.reserveFinalizerConcurrency ? { reservedConcurrentExecutions: 1 } : {}),
+    ...ASYNC[kind],
+  });
+  grantFunction(role, contract, props.stores);
+  Validations.of(fn).acknowledge({
+    id: "AwsSolutions-L1",
+    reason: "Node.js 22 is the runtime sparkless is built and tested for (esbuild target node22; the local stack runs the same bundle). Moving to a newer runtime is a deliberate upgrade with its own test run, not a lint fix.",
+  });
+  return fn;
+}

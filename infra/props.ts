@@ -1,0 +1,367 @@
+/**
+ * The props of {@link SparklessPipeline}, their defaults (applied in {@link resolveProps} and nowhere else)
+ * and the resolved configuration the construct's parts read.
+ */
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import type * as kinesis from "aws-cdk-lib/aws-kinesis";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import type { FunctionKind } from "../lib/contract/index.js";
+import type { PipelineBundling } from "./bundling.js";
+
+/**
+ * What the construct needs to know about a pipeline whose module exports the handlers itself
+ * (`export const { shardHandler, tickerHandler, finalizerHandler } = lambdaHandlers(pipeline)`).
+ * `definePipeline(...).summary` gives the first three fields.
+ */
+export interface PipelineInfo {
+  /** The pipeline's name (the one rule: lib/contract/pipeline-name.ts). */
+  readonly name: string;
+  /**
+   * Path of the pipeline module (`.ts` or `.js`), absolute or relative to the working directory of
+   * `cdk synth`. It must export the handlers `shardHandler`, `tickerHandler` and `finalizerHandler`.
+   */
+  readonly entry: string;
+  /** The batch interval B in milliseconds: a positive whole number. */
+  readonly batchIntervalMs: number;
+  /** Whether the pipeline has windows or keyed state (updateStateByKey, mapWithState, *AndWindow ...). */
+  readonly stateful: boolean;
+}
+
+/** Settings of one of the pipeline's functions. */
+export interface PipelineFunctionOptions {
+  /**
+   * Memory in MiB (also buys CPU: 1769 MiB is one vCPU).
+   *
+   * @default - `memorySize`
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of the function.
+   *
+   * @default - `timeout` for the shard function, `finalizerTimeout` for the finalizer, 60 seconds for the ticker
+   */
+  readonly timeout?: Duration;
+}
+
+/** Properties of a {@link SparklessPipeline}. Give `entry` or `pipeline`, not both. */
+export interface SparklessPipelineProps {
+  /**
+   * Path of the module that defines the pipeline with `definePipeline` (`.ts` or `.js`, absolute or relative to
+   * the working directory of `cdk synth`). The module's default export is the pipeline, or else its only
+   * exported `Pipeline`; the construct bundles it with generated handlers, and reads the pipeline's name, batch
+   * interval and statefulness by loading the bundle once at synth time.
+   *
+   * @default - `pipeline` is given instead
+   */
+  readonly entry?: string;
+  /**
+   * The pipeline as a plain shape, for a module that exports the three handlers itself.
+   *
+   * @default - `entry` is given instead
+   */
+  readonly pipeline?: PipelineInfo;
+
+  // ----- the stream -----
+
+  /**
+   * An existing stream to read. When given, `shardCount`, `onDemand` and `retentionPeriod` must not be (they
+   * configure the stream this construct would create).
+   *
+   * @default - a stream is created
+   */
+  readonly stream?: kinesis.IStream;
+  /**
+   * Shards of the created stream (provisioned mode).
+   *
+   * @default 1
+   */
+  readonly shardCount?: number;
+  /**
+   * Create the stream in on-demand mode (Kinesis adds and removes shards by itself; the ticker follows the
+   * lineage). Excludes `shardCount`.
+   *
+   * @default false
+   */
+  readonly onDemand?: boolean;
+  /**
+   * How long the created stream keeps records (24 hours to 365 days).
+   *
+   * @default Duration.hours(24)
+   */
+  readonly retentionPeriod?: Duration;
+
+  // ----- the functions -----
+
+  /**
+   * Memory of each function, in MiB (also buys CPU: 1769 MiB is one vCPU).
+   *
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of the shard handler.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Timeout of the finalizer function: it merges a batch's partials, evaluates the rest of the graph and writes
+   * the outputs, so it gets more time than a shard batch.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly finalizerTimeout?: Duration;
+  /**
+   * Per-function memory and timeout, over `memorySize`, `timeout` and `finalizerTimeout`.
+   *
+   * @default - the settings for all functions
+   */
+  readonly functions?: { readonly [kind in FunctionKind]?: PipelineFunctionOptions };
+  /**
+   * The instruction set of every function.
+   *
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * How the pipeline module is bundled (esbuild, run locally; never Docker).
+   *
+   * @default - ESM, Node 22, minified off, source map on, the AWS SDK bundled in
+   */
+  readonly bundling?: PipelineBundling;
+  /**
+   * When the ticker runs (lists shards, advances idle shards' watermarks, finalizes complete batches).
+   * EventBridge schedules cannot run more often than once a minute.
+   *
+   * @default Schedule.rate(Duration.minutes(1))
+   */
+  readonly tickerSchedule?: events.Schedule;
+  /**
+   * Reserve a concurrency of 1 for the finalizer function, so that Lambda itself runs one finalization at a
+   * time. Off by default: Lambda refuses any reservation in an account whose concurrency quota is below 110
+   * (new accounts can start at 10), which would fail the first deploy. The DynamoDB lease keeps finalization
+   * serial either way; the reservation only keeps a second invocation from starting and finding the lease taken.
+   *
+   * @default false
+   */
+  readonly reserveFinalizerConcurrency?: boolean;
+  /**
+   * Extra environment variables for all the functions (for the pipeline's own configuration). Names starting
+   * with `SPARKLESS_`, and `NODE_OPTIONS`, are the construct's.
+   *
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * How long the functions' log groups keep events.
+   *
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  // ----- the event-source mapping -----
+
+  /**
+   * Records per shard-handler invocation (1 to 10000). A batch is also capped by Lambda's 6 MB payload.
+   * Each invocation costs a handful of requests whatever its size, so large batches are cheap batches.
+   *
+   * @default 10000
+   */
+  readonly batchSize?: number;
+  /**
+   * How long Lambda gathers records before invoking the shard handler, in whole seconds (0 to 300).
+   * A shard's watermark, and so the finalization of a batch, can lag by this much.
+   *
+   * @default - half the batch interval, rounded down to whole seconds (the unit Lambda accepts), at most
+   * 5 minutes: 5 s for a 10 s batch interval, 2 s for 5 s, 0 s below 2 s
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failing batch before Lambda discards it to the on-failure destination (0 to 10000; the
+   * infinite -1 is refused, as one poison batch would stop its shard until the records expire). Bisected
+   * halves do not count against it.
+   *
+   * @default 10
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this are discarded to the on-failure destination instead of being retried (60 s to
+   * 7 days). Must be below the created stream's retention period: a record must be discarded — and written,
+   * payload included, to the bucket — before Kinesis trims it, or it would vanish without a trace.
+   *
+   * @default Duration.hours(12) (half the default 24 h retention)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Batches of one shard processed at once (1 to 10). Must be 1 for now, for every pipeline: the commit
+   * protocol tracks progress per shard and assumes one batch per shard at a time (add shards to scale).
+   *
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+
+  // ----- storage -----
+
+  /**
+   * An existing table to keep the pipeline's state in, with partition key `pk` (S), sort key `sk` (S) and TTL
+   * on `ttl` (lib/contract/table.ts). Pipelines may share a table: every key starts with the pipeline's name.
+   *
+   * @default - a table is created
+   */
+  readonly table?: dynamodb.ITable;
+  /**
+   * An existing bucket for outputs, checkpoints, spills and dead letters. The construct cannot add lifecycle
+   * rules to it: expire `spill/<pipeline>/parts/` after 7 days yourself.
+   *
+   * @default - a bucket is created, with its server access logs bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * A customer-managed key for the stream, table and bucket the construct creates; every function may use it to
+   * encrypt and decrypt. Give the key of an existing stream or bucket here too when it is customer-managed.
+   *
+   * @default - AWS-managed keys (aws/kinesis, aws/dynamodb) and SSE-S3: no key policy to manage
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What happens to the table, bucket, stream and log groups the construct creates when they leave the stack.
+   * With `DESTROY` the buckets' objects are deleted too (`autoDeleteObjects`).
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Keep old versions of the bucket's objects (they expire 30 days after being replaced).
+   *
+   * @default false
+   */
+  readonly versioned?: boolean;
+  /**
+   * Where the created bucket's server access logs go.
+   *
+   * @default - a bucket created for them, whose logs expire after 90 days
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+
+  // ----- monitoring -----
+
+  /**
+   * The shard handler's `IteratorAge` (age of the last record of a batch when it was read) above which the
+   * iterator-age alarm fires. Batches cannot finalize while a shard lags behind them.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly iteratorAgeAlarmThreshold?: Duration;
+}
+
+/** The defaults of {@link SparklessPipelineProps}, applied in {@link resolveProps} and nowhere else. */
+export const DEFAULTS = {
+  shardCount: 1,
+  onDemand: false,
+  retentionPeriod: Duration.hours(24),
+  memorySize: 1024,
+  timeout: Duration.seconds(60),
+  finalizerTimeout: Duration.minutes(5),
+  /** One schedule period, so that ticks do not pile up behind a slow one. */
+  tickerTimeout: Duration.seconds(60),
+  architecture: lambda.Architecture.ARM_64,
+  reserveFinalizerConcurrency: false,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  batchSize: 10_000,
+  retryAttempts: 10,
+  maxRecordAge: Duration.hours(12),
+  parallelizationFactor: 1,
+  removalPolicy: RemovalPolicy.RETAIN,
+  versioned: false,
+  iteratorAgeAlarmThreshold: Duration.minutes(5),
+} as const;
+
+/** The pipeline as the construct uses it: from `pipeline`, or read from the bundle of `entry`. */
+export interface ResolvedPipeline {
+  readonly name: string;
+  readonly batchIntervalMs: number;
+  readonly stateful: boolean;
+  /** Absolute path of the module given. */
+  readonly entry: string;
+  /** Whether the module exposes a pipeline (generated handlers) or exports the handlers itself. */
+  readonly exposes: "pipeline" | "handlers";
+}
+
+/** Every optional prop with its default. */
+export interface Resolved {
+  readonly stream: kinesis.IStream | undefined;
+  readonly shardCount: number;
+  readonly onDemand: boolean;
+  readonly retentionPeriod: Duration;
+  readonly functions: { readonly [kind in FunctionKind]: { readonly memorySize: number; readonly timeout: Duration } };
+  readonly architecture: lambda.Architecture;
+  readonly bundling: PipelineBundling;
+  readonly tickerSchedule: events.Schedule;
+  readonly reserveFinalizerConcurrency: boolean;
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration;
+  readonly retryAttempts: number;
+  readonly maxRecordAge: Duration;
+  readonly parallelizationFactor: number;
+  readonly table: dynamodb.ITable | undefined;
+  readonly bucket: s3.IBucket | undefined;
+  readonly encryptionKey: kms.IKey | undefined;
+  readonly removalPolicy: RemovalPolicy;
+  readonly versioned: boolean;
+  readonly serverAccessLogsBucket: s3.IBucket | undefined;
+  readonly iteratorAgeAlarmThreshold: Duration;
+}
+
+export function resolveProps(props: SparklessPipelineProps, batchIntervalMs: number): Resolved {
+  const memorySize = props.memorySize ?? DEFAULTS.memorySize;
+  const fn = (kind: FunctionKind, timeout: Duration) => ({
+    memorySize: props.functions?.[kind]?.memorySize ?? memorySize,
+    timeout: props.functions?.[kind]?.timeout ?? timeout,
+  });
+  return {
+    stream: props.stream,
+    shardCount: props.shardCount ?? DEFAULTS.shardCount,
+    onDemand: props.onDemand ?? DEFAULTS.onDemand,
+    retentionPeriod: props.retentionPeriod ?? DEFAULTS.retentionPeriod,
+    functions: {
+      shard: fn("shard", props.timeout ?? DEFAULTS.timeout),
+      ticker: fn("ticker", DEFAULTS.tickerTimeout),
+      finalizer: fn("finalizer", props.finalizerTimeout ?? DEFAULTS.finalizerTimeout),
+    },
+    architecture: props.architecture ?? DEFAULTS.architecture,
+    bundling: props.bundling ?? {},
+    tickerSchedule: props.tickerSchedule ?? events.Schedule.rate(Duration.minutes(1)),
+    reserveFinalizerConcurrency: props.reserveFinalizerConcurrency ?? DEFAULTS.reserveFinalizerConcurrency,
+    environment: props.environment ?? {},
+    logRetention: props.logRetention ?? DEFAULTS.logRetention,
+    batchSize: props.batchSize ?? DEFAULTS.batchSize,
+    maxBatchingWindow: props.maxBatchingWindow ?? defaultBatchingWindow(batchIntervalMs),
+    retryAttempts: props.retryAttempts ?? DEFAULTS.retryAttempts,
+    maxRecordAge: props.maxRecordAge ?? DEFAULTS.maxRecordAge,
+    parallelizationFactor: props.parallelizationFactor ?? DEFAULTS.parallelizationFactor,
+    table: props.table,
+    bucket: props.bucket,
+    encryptionKey: props.encryptionKey,
+    removalPolicy: props.removalPolicy ?? DEFAULTS.removalPolicy,
+    versioned: props.versioned ?? DEFAULTS.versioned,
+    serverAccessLogsBucket: props.serverAccessLogsBucket,
+    iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? DEFAULTS.iteratorAgeAlarmThreshold,
+  };
+}
+
+/**
+ * Half the batch interval in whole seconds, at most 300 s. An invocation costs a few requests whatever its
+ * record count (npm run bench -- serverless), so gathering records for half a batch keeps the pipeline's own
+ * cost per million records low; a batch still finalizes within about half an interval of its end.
+ */
+export function defaultBatchingWindow(batchIntervalMs: number): Duration {
+  const seconds = Number.isFinite(batchIntervalMs) && batchIntervalMs > 0 ? Math.floor(batchIntervalMs / 2_000) : 0;
+  return Duration.seconds(Math.min(seconds, 300));
+}

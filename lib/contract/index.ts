@@ -1,0 +1,17 @@
+/**
+ * The contract between the construct (infra/), the Lambda adapters (functions/) and the serverless runtime
+ * (lib/serverless/): the facts two of them must agree on, written once. Handler names and what each function
+ * reads and writes ({@link FUNCTIONS}), environment variables ({@link ENV}, read once by
+ * {@link readEnvironment}), the bucket's prefixes and key builders, the table's schema, metric names and the
+ * pipeline-name rule.
+ *
+ * What belongs here: names and duties that cross the seam. What does not: how a store lays out its items
+ * (lib/state), CDK types (infra/), Lambda event types (functions/). This folder imports only lib/errors.ts, so
+ * every floor of lib/ and both sides of the seam can import it.
+ */
+export { BUCKET_PREFIXES, type BucketPrefix, deadLetterKey, failedBatchKey, graphRecordKey, lateRecordKey, metadataCheckpointKey, outputDirectory, SPILL } from "./bucket.js";
+export { ENV, environmentVariables, type FunctionEnvironment, isReservedEnvironmentName, readEnvironment } from "./environment.js";
+export { FUNCTION_KINDS, type FunctionContract, type FunctionKind, FUNCTIONS, HANDLERS, OBJECT_ACTIONS, type StreamAction, type TableAction } from "./functions.js";
+export { METRICS } from "./metrics.js";
+export { checkPipelineName, PIPELINE_NAME_PATTERN } from "./pipeline-name.js";
+export { TABLE } from "./table.js";
