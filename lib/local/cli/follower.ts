@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ObjectStore } from "../../io/object-store.js";
 import { sleep } from "./io.js";
+import { BUCKET_PREFIXES } from "../../contract/index.js";
 
 export type FollowEvent =
   /** A complete output directory (`…/prefix-<time>.suffix/`), with its part files in order. */
@@ -63,7 +64,7 @@ export class Follower {
   }
 
   private async newOutputs(quiet: boolean): Promise<FollowEvent[]> {
-    const prefix = `output/${this.options.pipeline}/`;
+    const prefix = `${BUCKET_PREFIXES.output}${this.options.pipeline}/`;
     const keys = await this.options.objects.list(prefix);
     const dirs = keys.filter((k) => k.endsWith("/_SUCCESS")).map((k) => k.slice(0, -"/_SUCCESS".length));
     const fresh = dirs.filter((d) => !this.seenDirs.has(d));
@@ -82,7 +83,7 @@ export class Follower {
   }
 
   private async newDeadLetters(quiet: boolean): Promise<FollowEvent[]> {
-    const keys = await this.options.objects.list(`dead-letter/${this.options.pipeline}/`);
+    const keys = await this.options.objects.list(`${BUCKET_PREFIXES.deadLetter}${this.options.pipeline}/`);
     const fresh = keys.filter((k) => !this.seenDeadLetters.has(k));
     fresh.forEach((k) => this.seenDeadLetters.add(k));
     if (quiet) return [];

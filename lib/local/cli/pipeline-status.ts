@@ -10,6 +10,7 @@ import { cliDynamoDbClient, cliKinesisClient, cliS3Client } from "./clients.js";
 import { S3ObjectStore } from "../../io/s3-object-store.js";
 import { DynamoDbPipelineStore } from "../../state/dynamodb-pipeline-store.js";
 import type { PipelineTarget } from "./target.js";
+import { BUCKET_PREFIXES } from "../../contract/index.js";
 
 /** Count at most this many records behind a shard's committed position (the read costs GetRecords calls). */
 export const BEHIND_CAP = 10_000;
@@ -93,7 +94,7 @@ export async function collectStatus(target: PipelineTarget, clients: StatusClien
     store.getStatus(),
     store.listProgress(),
     listShards(clients.kinesis, target.stream),
-    objects.list(`dead-letter/${target.pipeline}/`),
+    objects.list(`${BUCKET_PREFIXES.deadLetter}${target.pipeline}/`),
     objects.list("aws/lambda/"),
     target.batchIntervalMs === undefined ? objects.get(`checkpoint/${target.pipeline}/metadata.json`) : Promise.resolve(undefined),
   ]);
@@ -142,7 +143,7 @@ export async function collectStatus(target: PipelineTarget, clients: StatusClien
         ? open.filter((s) => s.watermark! < next!).map((s) => s.shardId)
         : open.filter((s) => s.watermark === minWatermark).map((s) => s.shardId);
 
-  const batchDeadLetters = deadKeys.filter((k) => k.startsWith(`dead-letter/${target.pipeline}/batches/`)).length;
+  const batchDeadLetters = deadKeys.filter((k) => k.startsWith(`${BUCKET_PREFIXES.deadLetter}${target.pipeline}/batches/`)).length;
   return {
     pipeline: target.pipeline,
     stream: target.stream,

@@ -11,6 +11,7 @@ import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../io/aws-clients.js";
+import { BUCKET_PREFIXES, ENV } from "../../contract/index.js";
 import { startEmulators, type Emulators } from "../emulators/index.js";
 import type { EsmPoller, EsmPollerStats } from "../esm-poller/index.js";
 import { IllegalStateError, SparklessError, ValidationError } from "../../errors.js";
@@ -133,16 +134,16 @@ function pipelinesOf(d: DeployedStack): StackFileStack["pipelines"] {
   const byName = new Map<string, StackFileStack["pipelines"][number]>();
   for (const f of d.functions) {
     const e = f.environment;
-    const name = e.SPARKLESS_PIPELINE;
+    const name = e[ENV.pipeline];
     if (!name || byName.has(name)) continue;
-    const interval = Number(e.SPARKLESS_BATCH_INTERVAL_MS);
+    const interval = Number(e[ENV.batchIntervalMs]);
     byName.set(name, {
       name,
-      stream: e.SPARKLESS_STREAM_NAME ?? "",
-      table: e.SPARKLESS_TABLE ?? "",
-      bucket: e.SPARKLESS_BUCKET ?? "",
+      stream: e[ENV.streamName] ?? "",
+      table: e[ENV.table] ?? "",
+      bucket: e[ENV.bucket] ?? "",
       ...(Number.isFinite(interval) && interval > 0 ? { batchIntervalMs: interval } : {}),
-      outputPrefix: `output/${name}/`,
+      outputPrefix: `${BUCKET_PREFIXES.output}${name}/`,
     });
   }
   return [...byName.values()];

@@ -9,6 +9,7 @@ import type { EsmPoller } from "../esm-poller/index.js";
 import { S3ObjectStore } from "../../io/s3-object-store.js";
 import { DynamoDbPipelineStore } from "../../state/dynamodb-pipeline-store.js";
 import { errorText, type LocalStackEvent, type ShardLag } from "./events.js";
+import { BUCKET_PREFIXES } from "../../contract/index.js";
 
 export interface WatchedPipeline {
   readonly name: string;
@@ -68,7 +69,7 @@ export class ProgressWatcher {
       this.states.map(async (s) => {
         try {
           s.lastFinalized = (await s.store.getStatus())?.lastFinalized;
-          for (const k of await s.objects.list(`output/${s.p.name}/`)) s.seen.add(k);
+          for (const k of await s.objects.list(`${BUCKET_PREFIXES.output}${s.p.name}/`)) s.seen.add(k);
         } catch (err) {
           this.o.emit({ type: "warning", message: `could not read the progress of pipeline ${s.p.name}`, error: errorText(err) });
         }
@@ -122,7 +123,7 @@ export class ProgressWatcher {
   }
 
   private async newOutputs(s: PipelineState): Promise<void> {
-    const keys = await s.objects.list(`output/${s.p.name}/`);
+    const keys = await s.objects.list(`${BUCKET_PREFIXES.output}${s.p.name}/`);
     const fresh = keys.filter((k) => !s.seen.has(k));
     for (const k of fresh) s.seen.add(k);
     for (const k of fresh.filter((k) => k.endsWith("/_SUCCESS"))) {
