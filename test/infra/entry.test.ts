@@ -15,6 +15,12 @@ import { describe, expect, it } from "vitest";
 import { SparklessError } from "../../lib/errors.js";
 import { SparklessPipeline, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
 
+/**
+ * Synthesizing (and bundling, and cdk-nag) takes seconds on an idle machine and minutes on a loaded one: the cap
+ * ends a hung synth, it does not measure one.
+ */
+const SYNTH = { timeout: 600_000 };
+
 const USER_PIPELINE = fileURLToPath(new URL("./fixtures/word-count-pipeline.ts", import.meta.url));
 const HANDLERS_ONLY = fileURLToPath(new URL("./fixtures/pipeline.ts", import.meta.url));
 
@@ -39,8 +45,8 @@ function failure(run: () => unknown): SparklessError {
   throw new Error("expected an error");
 }
 
-describe("SparklessPipeline({ entry })", () => {
-  it("reads the name and batch interval from the module and bundles it once, with handlers that run", { timeout: 300_000 }, async () => {
+describe("SparklessPipeline({ entry })", SYNTH, () => {
+  it("reads the name and batch interval from the module and bundles it once, with handlers that run", async () => {
     const { app, template } = synth({ entry: USER_PIPELINE }, { bundle: true });
     const fns = functionsOf(template);
     expect(fns.map((fn) => fn.Properties.Handler).sort()).toEqual(["index.finalizerHandler", "index.shardHandler", "index.tickerHandler"]);
@@ -69,7 +75,7 @@ describe("SparklessPipeline({ entry })", () => {
   });
 });
 
-describe("SparklessPipeline function settings", () => {
+describe("SparklessPipeline function settings", SYNTH, () => {
   const pipeline = { name: "clicks", entry: HANDLERS_ONLY, batchIntervalMs: 10_000, stateful: false };
 
   it("takes memory and timeout per function, and the architecture", () => {
@@ -90,7 +96,7 @@ describe("SparklessPipeline function settings", () => {
   });
 });
 
-describe("SparklessPipeline with an existing table and bucket", () => {
+describe("SparklessPipeline with an existing table and bucket", SYNTH, () => {
   it("creates neither, and grants on the ones given", () => {
     const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "User");
     const table = dynamodb.Table.fromTableName(stack, "Table", "shared-sparkless");

@@ -14,6 +14,12 @@ import { BUCKET_PREFIXES, FUNCTION_KINDS, FUNCTIONS, type FunctionContract, type
 import { KEY_ACTIONS } from "../../infra/grants.js";
 import { SparklessPipeline, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
 
+/**
+ * Synthesizing (and bundling, and cdk-nag) takes seconds on an idle machine and minutes on a loaded one: the cap
+ * ends a hung synth, it does not measure one.
+ */
+const SYNTH = { timeout: 600_000 };
+
 const FIXTURE = fileURLToPath(new URL("./fixtures/pipeline.ts", import.meta.url));
 
 type Json = Record<string, any>;
@@ -75,7 +81,7 @@ function functionOf(pipeline: SparklessPipeline, kind: FunctionKind): lambda.Fun
   return { shard: pipeline.shardFunction, ticker: pipeline.tickerFunction, finalizer: pipeline.finalizerFunction }[kind];
 }
 
-describe("each function's role", () => {
+describe("each function's role", SYNTH, () => {
   const { stack, pipeline, template } = synth();
 
   it.each(FUNCTION_KINDS)("grants the %s function exactly what the contract says it does", (kind) => {
@@ -96,7 +102,7 @@ describe("each function's role", () => {
   });
 });
 
-describe("with a customer-managed key", () => {
+describe("with a customer-managed key", SYNTH, () => {
   it.each(FUNCTION_KINDS)("also lets the %s function use the key, and nothing more", (kind) => {
     const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Test");
     const key = new kms.Key(stack, "Key", { enableKeyRotation: true });

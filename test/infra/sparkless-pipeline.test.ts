@@ -18,6 +18,12 @@ import {
   type SparklessPipelineProps,
 } from "../../infra/sparkless-pipeline.js";
 
+/**
+ * Synthesizing (and bundling, and cdk-nag) takes seconds on an idle machine and minutes on a loaded one: the cap
+ * ends a hung synth, it does not measure one.
+ */
+const SYNTH = { timeout: 600_000 };
+
 const FIXTURE = fileURLToPath(new URL("./fixtures/pipeline.ts", import.meta.url));
 const PIPELINE: PipelineInfo = { name: "word-count", entry: FIXTURE, batchIntervalMs: 10_000, stateful: true };
 
@@ -83,7 +89,7 @@ function nagViolations(stack: Stack) {
   }));
 }
 
-describe("SparklessPipeline with the defaults", () => {
+describe("SparklessPipeline with the defaults", SYNTH, () => {
   let stack: Stack;
   let app: App;
   let pipeline: SparklessPipeline;
@@ -91,7 +97,7 @@ describe("SparklessPipeline with the defaults", () => {
 
   beforeAll(() => {
     ({ app, stack, pipeline, template } = build({}, { bundle: true }));
-  });
+  }, SYNTH.timeout);
 
   describe("the event-source mapping", () => {
     it("reads the stream from TRIM_HORIZON into the shard function with every setting DESIGN.md asks for", () => {
@@ -417,7 +423,7 @@ describe("SparklessPipeline with the defaults", () => {
   });
 });
 
-describe("SparklessPipeline options", () => {
+describe("SparklessPipeline options", SYNTH, () => {
   it("passes the event-source mapping options through", () => {
     const { template } = build({
       batchSize: 500,
@@ -539,7 +545,7 @@ describe("SparklessPipeline options", () => {
   });
 });
 
-describe("SparklessPipeline validation", () => {
+describe("SparklessPipeline validation", SYNTH, () => {
   function fails(props: Partial<SparklessPipelineProps>, code: string, message: RegExp) {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
     const stack = new Stack(app, "Test");
