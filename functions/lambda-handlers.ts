@@ -9,7 +9,7 @@ import type { Pipeline } from "../lib/serverless/define-pipeline.js";
 import { KinesisShardDirectory } from "../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../lib/serverless/runtime.js";
 import { DynamoDbPipelineStore } from "../lib/state/dynamodb-pipeline-store.js";
-import { readEnvironment } from "../lib/contract/index.js";
+import { HANDLERS, readEnvironment } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/errors.js";
 
 function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
@@ -30,25 +30,26 @@ function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
 }
 
 /**
- * The three handlers of a pipeline module. The runtime is built on the first invocation, not at import, so
- * the CDK app can import the module (for its summary) without the Lambda environment.
+ * The three handlers of a pipeline module, under the names the construct wires (`HANDLERS` in the contract).
+ * The runtime is built on the first invocation, not at import, so the module can be loaded (for its summary,
+ * or by a test) without the Lambda environment.
  */
 export function lambdaHandlers<T>(pipeline: Pipeline<T>) {
   let runtime: PipelineRuntime<T> | undefined;
   const get = () => (runtime ??= createRuntime(pipeline));
   return {
     /** Kinesis event source mapping target; answers with the first record not committed, if any. */
-    shardHandler: async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
+    [HANDLERS.shard]: async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
       const { batchItemFailures } = await get().handleShardEvent(event, context);
       return { batchItemFailures };
     },
     /** EventBridge schedule: probes quiet shards and finalizes complete batch times. */
-    tickerHandler: async (_event: ScheduledEvent | Record<string, unknown>, context: Context): Promise<void> => {
+    [HANDLERS.ticker]: async (_event: ScheduledEvent | Record<string, unknown>, context: Context): Promise<void> => {
       const { probe, finalized } = await get().tick(context);
       process.stdout.write(JSON.stringify({ tick: { shards: probe.shards, idle: probe.idle.length, drained: probe.drained.length, finalized: finalized.finalized } }) + "\n");
     },
-    /** Invoked asynchronously to finalize batch times outside a shard invocation. */
-    finalizerHandler: async (_event: unknown, context: Context): Promise<void> => {
+    /** Finalizes complete batch times when invoked (`aws lambda invoke`), outside a shard invocation and the schedule. */
+    [HANDLERS.finalizer]: async (_event: unknown, context: Context): Promise<void> => {
       await get().finalize(context);
     },
   };

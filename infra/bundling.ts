@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { DockerImage } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { BuildOptions } from "esbuild";
+import { HANDLERS } from "../lib/contract/index.js";
 import { SparklessError, ValidationError } from "../lib/errors.js";
 import type { PipelineSummary } from "../lib/serverless/define-pipeline.js";
 
@@ -93,7 +94,7 @@ function handlerShim(entry: string): string {
     `import * as pipelineModule from ${JSON.stringify(entry)};`,
     `import { lambdaHandlers } from ${JSON.stringify(functionsModule("lambda-handlers"))};`,
     `import { pipelineOfModule } from ${JSON.stringify(functionsModule("pipeline-module"))};`,
-    `export const { shardHandler, tickerHandler, finalizerHandler } = lambdaHandlers(pipelineOfModule(pipelineModule, ${JSON.stringify(name)}));`,
+    `export const { ${Object.values(HANDLERS).join(", ")} } = lambdaHandlers(pipelineOfModule(pipelineModule, ${JSON.stringify(name)}));`,
   ].join("\n");
 }
 
