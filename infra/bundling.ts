@@ -3,7 +3,7 @@
  * this process — never in Docker. A module that exposes its pipeline (`entry`) gets generated handlers; one that
  * exports the handlers itself (`pipeline.entry`) is bundled as it is.
  */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -76,14 +76,25 @@ export function readPipelineSummary(entry: string): PipelineSummary {
   try {
     const outfile = path.join(dir, "summary.mjs");
     build({ ...bundleOptions({ sourceMap: false }), ...shimInput(summaryShim(entry), entry), outfile });
-    const text = execFileSync(process.execPath, [outfile], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    return JSON.parse(text) as PipelineSummary;
-  } catch (err) {
-    if (err instanceof SparklessError) throw err;
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new ValidationError("PipelineModuleFailed", `loading the pipeline module ${entry} failed: ${stderr || (err as Error).message}`, { entry }, { cause: err });
+    const child = spawnSync(process.execPath, [outfile], { encoding: "utf8" });
+    const answer = parseAnswer(child.stdout);
+    if (answer?.summary) return answer.summary;
+    if (answer?.error) throw new ValidationError(answer.error.code, answer.error.message, { entry });
+    // The module threw while it was loaded: its own stack trace says where.
+    throw new ValidationError("PipelineModuleFailed", `loading the pipeline module ${entry} failed: ${child.stderr.trim() || child.error?.message || `exit ${child.status}`}`, { entry });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type SummaryAnswer = { summary?: PipelineSummary; error?: { code: string; message: string } };
+
+function parseAnswer(stdout: string): SummaryAnswer | undefined {
+  const last = stdout.trim().split("\n").at(-1);
+  try {
+    return last ? (JSON.parse(last) as SummaryAnswer) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -98,11 +109,15 @@ function handlerShim(entry: string): string {
   ].join("\n");
 }
 
+/** Prints the pipeline's summary, or the error that says why the module exposes none, as one JSON line. */
 function summaryShim(entry: string): string {
   return [
     `import * as pipelineModule from ${JSON.stringify(entry)};`,
     `import { pipelineOfModule } from ${JSON.stringify(functionsModule("pipeline-module"))};`,
-    `process.stdout.write(JSON.stringify(pipelineOfModule(pipelineModule, ${JSON.stringify(entry)}).summary));`,
+    "let answer;",
+    `try { answer = { summary: pipelineOfModule(pipelineModule, ${JSON.stringify(path.basename(entry))}).summary }; }`,
+    'catch (e) { answer = { error: { code: e.code ?? "PipelineModuleFailed", message: e.message } }; }',
+    'process.stdout.write("\\n" + JSON.stringify(answer) + "\\n");',
   ].join("\n");
 }
 

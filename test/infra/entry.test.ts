@@ -22,6 +22,7 @@ import { SparklessPipeline, type SparklessPipelineProps } from "../../infra/spar
 const SYNTH = { timeout: 600_000 };
 
 const USER_PIPELINE = fileURLToPath(new URL("./fixtures/word-count-pipeline.ts", import.meta.url));
+const BROKEN = fileURLToPath(new URL("./fixtures/broken-pipeline.ts", import.meta.url));
 const HANDLERS_ONLY = fileURLToPath(new URL("./fixtures/pipeline.ts", import.meta.url));
 
 type Json = Record<string, any>;
@@ -65,13 +66,19 @@ describe("SparklessPipeline({ entry })", SYNTH, () => {
 
   it("fails if the module exposes no pipeline, and says what to export", () => {
     const error = failure(() => synth({ entry: HANDLERS_ONLY }));
-    expect(error.code).toBe("PipelineModuleFailed");
+    expect(error.code).toBe("PipelineModuleWithoutPipeline");
     expect(error.message).toMatch(/pipeline\.ts exports no Pipeline: export the one to deploy as its default/);
   });
 
   it("fails if both entry and pipeline are given, or neither", () => {
     expect(failure(() => synth({ entry: USER_PIPELINE, pipeline: { name: "x", entry: HANDLERS_ONLY, batchIntervalMs: 1000, stateful: false } })).code).toBe("EntryWithPipeline");
     expect(failure(() => synth({})).code).toBe("PipelineMissing");
+  });
+
+  it("fails if the module throws while it loads, with the module's own error", () => {
+    const error = failure(() => synth({ entry: BROKEN }));
+    expect(error.code).toBe("PipelineModuleFailed");
+    expect(error.message).toMatch(/loading the pipeline module .*broken-pipeline\.ts failed: [\s\S]*this module cannot load/);
   });
 });
 
