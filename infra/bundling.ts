@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { DockerImage } from "aws-cdk-lib";
+import { DockerImage, type ILocalBundling } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { BuildOptions } from "esbuild";
 import { HANDLERS } from "../lib/contract/index.js";
@@ -57,14 +57,28 @@ export function pipelineCode(entry: string, exposes: "pipeline" | "handlers", op
     bundling: {
       // Only used if local bundling declines, which it never does: it builds or throws.
       image: DockerImage.fromRegistry("sparkless-bundles-locally-with-esbuild"),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          build({ ...bundleOptions(options), ...(exposes === "pipeline" ? shimInput(handlerShim(entry), entry) : { entryPoints: [entry] }), outfile: path.join(outputDir, BUNDLE_FILE) });
-          return true;
-        },
-      },
+      local: new LocalEsbuild(entry, exposes, options),
     },
   });
+}
+
+/**
+ * esbuild in this process. Its fields are data on purpose: CDK keys its cache of bundled assets on the bundling
+ * options as JSON, so two pipeline modules in one directory must differ there, or the second would get the
+ * first one's bundle.
+ */
+class LocalEsbuild implements ILocalBundling {
+  constructor(
+    readonly entry: string,
+    readonly exposes: "pipeline" | "handlers",
+    readonly options: PipelineBundling,
+  ) {}
+
+  tryBundle(outputDir: string): boolean {
+    const input = this.exposes === "pipeline" ? shimInput(handlerShim(this.entry), this.entry) : { entryPoints: [this.entry] };
+    build({ ...bundleOptions(this.options), ...input, outfile: path.join(outputDir, BUNDLE_FILE) });
+    return true;
+  }
 }
 
 /**

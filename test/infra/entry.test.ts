@@ -3,7 +3,7 @@
  * handlers (esbuild, in this process) and reads the pipeline's name, batch interval and statefulness from it;
  * and the props a CDK user expects to pass.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { App, Duration, Stack } from "aws-cdk-lib";
@@ -23,6 +23,7 @@ const SYNTH = { timeout: 600_000 };
 
 const USER_PIPELINE = fileURLToPath(new URL("./fixtures/word-count-pipeline.ts", import.meta.url));
 const BROKEN = fileURLToPath(new URL("./fixtures/broken-pipeline.ts", import.meta.url));
+const CLICKS = fileURLToPath(new URL("./fixtures/clicks-pipeline.ts", import.meta.url));
 const HANDLERS_ONLY = fileURLToPath(new URL("./fixtures/pipeline.ts", import.meta.url));
 
 type Json = Record<string, any>;
@@ -62,6 +63,22 @@ describe("SparklessPipeline({ entry })", SYNTH, () => {
     expect(Object.keys(bundle).sort()).toEqual(["finalizerHandler", "shardHandler", "tickerHandler"]);
     // The generated handlers wrap the module's pipeline: outside Lambda they stop at the missing environment.
     await expect(bundle.tickerHandler!({}, { getRemainingTimeInMillis: () => 60_000 })).rejects.toThrow(/environment variable SPARKLESS_\w+ is not set/);
+  });
+
+  it("bundles each module of one directory on its own (two pipelines in one app)", async () => {
+    const app = new App();
+    const stack = new Stack(app, "Two");
+    new SparklessPipeline(stack, "WordCount", { entry: USER_PIPELINE });
+    new SparklessPipeline(stack, "Clicks", { entry: CLICKS });
+    const assembly = app.synth();
+    const fns = functionsOf(Template.fromStack(stack));
+    const byPipeline = new Map(fns.map((fn) => [fn.Properties.Environment.Variables.SPARKLESS_PIPELINE, fn.Properties.Code.S3Key]));
+    expect(byPipeline.size).toBe(2);
+    expect(byPipeline.get("word-count")).not.toEqual(byPipeline.get("clicks"));
+    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith("asset."));
+    const bundles = assets.map((asset) => readFileSync(path.join(assembly.directory, asset, "index.mjs"), "utf8"));
+    expect(bundles.filter((code) => code.includes('definePipeline("clicks"'))).toHaveLength(1);
+    expect(bundles.filter((code) => code.includes('definePipeline("word-count"'))).toHaveLength(1);
   });
 
   it("fails if the module exposes no pipeline, and says what to export", () => {
