@@ -22,6 +22,8 @@ export interface Denial {
   readonly deniedBy?: string;
   /** What to change in the template: the grant to add, or the Deny that applies. */
   readonly missingGrant: string;
+  /** The resource the missing Allow would name (the object's first-level prefix for S3: `bucket/checkpoint/*`). */
+  readonly grantResource: string;
   /** AWS's message, as the function received it. */
   readonly message: string;
 }
@@ -45,10 +47,14 @@ export function missingGrant(roleLogicalId: string, request: AccessRequest, deci
     const s = decision.statement;
     return `the Deny statement ${s.source}${s.sid ? ` (Sid ${s.sid})` : ""} applies to ${request.action} on ${request.resource}`;
   }
-  let resource = request.resource;
-  const object = /^(arn:aws:s3:::[^/]+\/)([^/]+\/)?/.exec(resource);
-  if (object && resource.length > object[0].length) resource = `${object[1]}${object[2] ?? ""}*`;
+  const resource = grantResource(request.resource);
   return `no statement of role ${roleLogicalId} allows ${request.action} on ${request.resource}: add { "Effect": "Allow", "Action": "${request.action}", "Resource": "${resource}" } to its policy`;
+}
+
+/** The resource a grant for `resource` would name: an S3 object's first-level prefix (`bucket/checkpoint/*`), else itself. */
+export function grantResource(resource: string): string {
+  const object = /^(arn:aws:s3:::[^/]+\/)([^/]+\/)?/.exec(resource);
+  return object && resource.length > object[0].length ? `${object[1]}${object[2] ?? ""}*` : resource;
 }
 
 /** An HTTP response to send instead of forwarding. */

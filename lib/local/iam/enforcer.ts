@@ -8,7 +8,7 @@
  */
 import type { AccessRequest, Decision } from "./evaluate.js";
 import { evaluate } from "./evaluate.js";
-import { denialMessage, missingGrant, type Denial, type Service } from "./access-denied.js";
+import { denialMessage, grantResource, missingGrant, type Denial, type Service } from "./access-denied.js";
 import type { FunctionIdentity } from "./identities.js";
 import type { ResourcePolicy } from "./template-policies.js";
 import { resourceMatches } from "./wildcards.js";
@@ -65,6 +65,7 @@ export class Enforcer {
         reason: decision.reason,
         ...(decision.reason === "explicit-deny" ? { deniedBy: `${decision.statement.source}${decision.statement.sid ? ` (Sid ${decision.statement.sid})` : ""}` } : {}),
         missingGrant: missingGrant(identity.role.logicalId, request, decision),
+        grantResource: grantResource(request.resource),
         message: denialMessage(identity.caller, request, decision, service),
       };
     }

@@ -11,3 +11,4 @@ export { accessKeyIdFor, lambdaCaller, requestAccessKeyId, type FunctionIdentity
 export { denialMessage, missingGrant, errorResponse, type Denial, type Service } from "./access-denied.js";
 export { Enforcer } from "./enforcer.js";
 export { startIamProxy, type IamProxy, type IamProxyOptions, type IamProxyStats, type ServiceEndpoints } from "./enforcing-proxy.js";
+export { startStackEnforcement, IAM_LIMITATIONS, type StackEnforcement, type StackEnforcementOptions } from "./stack-enforcement.js";
