@@ -141,8 +141,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 const lines = async (file: string) => (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
 
+// IAM enforcement (on by default) has its own test, iam-enforcement.test.ts: here the functions talk to the emulators.
 function start(events: LocalStackEvent[], logs: string[], fresh: boolean): Promise<LocalStack> {
-  return startLocalStack({ cdkOut, stateDir, synth: false, fresh, tickerIntervalMs: 300, pollIntervalMs: 200, watchIntervalMs: 200, onEvent: (e) => events.push(e), log: (l) => logs.push(l) });
+  return startLocalStack({ cdkOut, stateDir, synth: false, fresh, iam: false, tickerIntervalMs: 300, pollIntervalMs: 200, watchIntervalMs: 200, onEvent: (e) => events.push(e), log: (l) => logs.push(l) });
 }
 
 beforeAll(async () => {

@@ -62,6 +62,24 @@ export type LocalStackEvent =
   | { readonly type: "output"; readonly pipeline: string; readonly bucket: string; readonly directory: string; readonly keys: readonly string[] }
   /** Per-shard position of a mapping (emitted when it changes). */
   | { readonly type: "lag"; readonly mapping: string; readonly functionName: string; readonly shards: readonly ShardLag[] }
+  /**
+   * A function's call was denied by IAM (its role's policies in the template): the call failed in the function as
+   * it would on AWS (`AccessDeniedException` / `AccessDenied`). `missingGrant` says what to change in the template.
+   */
+  | {
+      readonly type: "access-denied";
+      readonly functionName: string;
+      /** The role's logical id in the template. */
+      readonly role: string;
+      readonly action: string;
+      readonly resource: string;
+      readonly reason: "implicit-deny" | "explicit-deny";
+      /** The resource a grant for this call would name (an S3 object's first-level prefix: `bucket/checkpoint/*`). */
+      readonly grantResource: string;
+      readonly missingGrant: string;
+      /** AWS's message, as the function received it. */
+      readonly message: string;
+    }
   /** Something went wrong outside a function (a poll, a write, a tick); the stack carries on. */
   | { readonly type: "warning"; readonly message: string; readonly error?: string }
   /** `stop()` finished: nothing of the stack is running. */
@@ -91,6 +109,9 @@ export function printEvent(e: LocalStackEvent, out: (text: string) => void = (t)
       return;
     case "discard":
       err(`sparkless: ${e.records} record(s) of ${e.shardId} discarded by ${e.mapping} (${e.condition})${e.key ? `, kept in s3 ${e.key}` : ""}${e.error ? `: ${e.error}` : ""}\n`);
+      return;
+    case "access-denied":
+      err(`sparkless: IAM denied ${e.functionName} ${e.action} on ${e.resource}: ${e.missingGrant}\n`);
       return;
     case "warning":
       err(`sparkless: warning: ${e.message}${e.error ? ` (${e.error})` : ""}\n`);

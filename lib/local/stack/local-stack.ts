@@ -13,6 +13,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../io/aws-clients.js";
 import { BUCKET_PREFIXES, ENV } from "../../contract/index.js";
 import { startEmulators, type Emulators } from "../emulators/index.js";
+import { startStackEnforcement, type StackEnforcement } from "../iam/stack-enforcement.js";
 import type { EsmPoller, EsmPollerStats } from "../esm-poller/index.js";
 import { IllegalStateError, SparklessError, ValidationError } from "../../errors.js";
 import { readAssembly } from "./assembly.js";
@@ -63,6 +64,12 @@ export interface LocalStackOptions {
   readonly pollIntervalMs?: number;
   /** How often batch progress, outputs and lag are checked. @default 1_000 */
   readonly watchIntervalMs?: number;
+  /**
+   * Enforce IAM: every call a function makes to Kinesis, DynamoDB or S3 is checked against its role's policies in
+   * the template, and a denied call fails as on AWS (an `access-denied` event names the missing grant).
+   * @default true
+   */
+  readonly iam?: boolean;
 }
 
 export interface LocalStackStats {
@@ -92,6 +99,7 @@ export interface LocalStack {
 
 interface Running {
   emulators?: Emulators;
+  iam?: StackEnforcement;
   clients?: { kinesis: KinesisClient; dynamodb: DynamoDBClient; s3: S3Client };
   hosts: Map<string, { host: FunctionHost; fn: DeployedFunction }>;
   pollers: Array<{ logicalId: string; uuid: string; functionName: string; poller: EsmPoller }>;
@@ -109,12 +117,12 @@ function checkWipe(stateDir: string, cwd: string): void {
 }
 
 /** The environment of a function's sandboxes: the template's, then Lambda's own variables and the emulators. */
-function sandboxEnvironment(fn: DeployedFunction, region: string, endpoints: StackFile["endpoints"], codeDirectory: string): Record<string, string> {
+function sandboxEnvironment(fn: DeployedFunction, region: string, endpoints: StackFile["endpoints"], codeDirectory: string, accessKeyId: string): Record<string, string> {
   return {
     ...fn.environment,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_ACCESS_KEY_ID: accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
@@ -218,6 +226,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => Promise.all(running.pollers.map((p) => p.poller.stop())).then(() => {}));
     await step(() => running.watcher?.stop());
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
+    await step(() => running.iam?.stop());
     // Our keep-alive connections would make kinesis-mock's graceful shutdown (which saves its data) wait.
     if (running.clients) for (const c of Object.values(running.clients)) c.destroy();
     await step(() => running.emulators?.stop());
@@ -273,6 +282,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     aborted();
 
+    // IAM: the functions reach the emulators through a proxy that checks each call against their role's policies.
+    if (options.iam ?? true) {
+      running.iam = await startStackEnforcement({
+        stacks: deployed.map((d, i) => ({ template: assembly.stacks[i]!.template, deployed: d })),
+        region,
+        upstream: endpoints,
+        upstreamCredentials: LOCAL_CREDENTIALS,
+        onDenied: (d) => emit({ type: "access-denied", functionName: d.functionName, role: d.role, action: d.action, resource: d.resource, reason: d.reason, grantResource: d.grantResource, missingGrant: d.missingGrant, message: d.message }),
+      });
+      notice(`sparkless: IAM enforced from the template: each function's calls are checked against its role's policies (--no-iam turns it off)`);
+      for (const n of running.iam.notes) notice(`sparkless:   note: ${n}`);
+    }
+    const functionEndpoints = running.iam?.proxy.endpoints ?? endpoints;
+
     // 4. Functions, each in its own sandboxes.
     for (const d of deployed) {
       for (const fn of d.functions) {
@@ -285,7 +308,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             arn: fn.arn,
             codeDirectory,
             handler: fn.handler,
-            environment: sandboxEnvironment(fn, region, endpoints, codeDirectory),
+            environment: sandboxEnvironment(fn, region, functionEndpoints, codeDirectory, running.iam?.accessKeyId(d.stackName, fn.logicalId) ?? LOCAL_CREDENTIALS.accessKeyId),
             timeoutMs: fn.timeoutMs,
             memoryMb: fn.memoryMb,
             ...(fn.reservedConcurrency ? { maxConcurrency: fn.reservedConcurrency } : {}),
@@ -417,7 +440,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // 8. Limitations, then stack.json.
     const limitations = [
       ...(running.pollers[0]?.poller.limitations ?? []),
-      ...DEPLOYER_LIMITATIONS,
+      ...(running.iam ? [...DEPLOYER_LIMITATIONS.filter((l) => !l.startsWith("IAM is not enforced")), ...running.iam.limitations] : DEPLOYER_LIMITATIONS),
       ...(tickerIntervalMs > 0 && jobs.length > 0
         ? [`Schedules run every ${tickerIntervalMs} ms instead of their template's expression (tickerIntervalMs), so quiet batches finalize quickly; EventBridge async retries are not made.`]
         : []),

@@ -35,6 +35,8 @@ export interface LocalUpOptions {
   readonly cdkOut?: string;
   /** commander's `--no-synth`. */
   readonly synth: boolean;
+  /** commander's `--no-iam`: IAM enforced unless given. */
+  readonly iam?: boolean;
   readonly stateDir?: string;
 }
 
@@ -55,6 +57,7 @@ export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command 
     .addOption(new Option("--ticker-ms <ms>", "run the ticker schedule this often (default: every 2 s)").argParser(positiveInt("--ticker-ms")))
     .option("--cdk-out <dir>", "the cloud assembly to deploy (default: synthesized into <state dir>/cdk.out)")
     .option("--no-synth", "deploy the existing cloud assembly (--cdk-out, default cdk.out) without synthesizing first")
+    .option("--no-iam", "do not check the functions' AWS calls against their roles' policies in the template")
     .action(async (opts: LocalUpOptions, command: Command) => {
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       ctx.setExitCode(await localUp(ctx.io, { ...opts, stateDir }, deps));
@@ -83,6 +86,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
       ...(opts.fresh ? { fresh: true } : {}),
       ...(opts.tickerMs !== undefined ? { tickerIntervalMs: opts.tickerMs } : {}),
       synth: opts.synth,
+      ...(opts.iam === false ? { iam: false } : {}),
       cwd: io.cwd,
       signal: io.signal,
       log: (line) => view.startupLine(line),
@@ -240,6 +244,11 @@ class LiveView {
       case "lag":
         this.lag.set(e.mapping, e.shards);
         this.drawStatus();
+        break;
+      case "access-denied":
+        this.file("local-stack").write(`access denied: ${e.message}\n  ${e.missingGrant}\n`);
+        // One line per function, action and grant (every new object key of a prefix is the same missing grant).
+        this.problem(`${e.functionName} ${e.action} ${e.grantResource}`, `✗ IAM: ${e.functionName} may not ${e.action} on ${e.resource} — ${e.missingGrant}`);
         break;
       case "warning":
         this.file("local-stack").write(`warning: ${e.message}${e.error ? ` (${e.error})` : ""}\n`);

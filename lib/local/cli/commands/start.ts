@@ -31,7 +31,7 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
         ctx.io.stdout.write(
           [
             "usage: npm start [-- options]",
-            "  (no source)            the example on the embedded AWS stack: sparkless local up [--fresh] [--no-sample] [--ticker-ms N]",
+            "  (no source)            the example on the embedded AWS stack: sparkless local up [--fresh] [--no-sample] [--ticker-ms N] [--no-iam]",
             "  --socket host:port     the example on the local engine, reading lines from a TCP server (nc -lk 9999)",
             "  --dir path             … reading new files moved into a directory",
             "  --kinesis stream       … reading a Kinesis stream",

@@ -1,0 +1,14 @@
+export { parsePolicy, type Policy, type Statement, type Effect, type ConditionBlock, type PrincipalSet } from "./policy.js";
+export { actionMatches, resourceMatches, globMatch } from "./wildcards.js";
+export { conditionHolds, unsupportedOperators, type RequestContext } from "./conditions.js";
+export { evaluate, type AccessRequest, type Caller, type Decision } from "./evaluate.js";
+export { templatePolicies, AWS_MANAGED_POLICIES, type TemplatePolicies, type TemplateRole, type ResourcePolicy } from "./template-policies.js";
+export { dynamoDbAccess } from "./dynamodb-requests.js";
+export { kinesisAccess, StreamTokens } from "./kinesis-requests.js";
+export { s3Access, deleteObjectsKeys, type S3Access } from "./s3-requests.js";
+export { tableArn, streamArn, bucketArn, objectArn, type ResourceArns } from "./resource-arns.js";
+export { accessKeyIdFor, lambdaCaller, requestAccessKeyId, type FunctionIdentity } from "./identities.js";
+export { denialMessage, missingGrant, errorResponse, type Denial, type Service } from "./access-denied.js";
+export { Enforcer } from "./enforcer.js";
+export { startIamProxy, type IamProxy, type IamProxyOptions, type IamProxyStats, type ServiceEndpoints } from "./enforcing-proxy.js";
+export { startStackEnforcement, IAM_LIMITATIONS, type StackEnforcement, type StackEnforcementOptions } from "./stack-enforcement.js";
