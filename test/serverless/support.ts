@@ -96,10 +96,16 @@ export const shardName = (i: number) => `shardId-${String(i).padStart(12, "0")}`
  * The local engine on the same input, batch by batch from `zero + B` to `end`: the files saveAsTextFiles
  * writes (path -> text, parts joined) and the printed blocks. The reference the serverless path must equal.
  */
-export async function runLocal<T>(pipeline: Pipeline<T>, batches: T[][], zero: number, end: number): Promise<{ files: Map<string, string>; printed: string[] }> {
+export async function runLocal<T>(
+  pipeline: Pipeline<T>,
+  batches: T[][],
+  zero: number,
+  end: number,
+  checkpointDir = join(tmpdir(), `sparkless-${pipeline.name}-${process.pid}`),
+): Promise<{ files: Map<string, string>; printed: string[] }> {
   const clock = new ManualClock(zero);
   const printed: string[] = [];
-  const ssc = pipeline.on(new QueueSource(batches.map((b) => b.slice())), { clock, out: (t) => printed.push(t), checkpointDir: join(tmpdir(), `sparkless-${pipeline.name}-${process.pid}`) });
+  const ssc = pipeline.on(new QueueSource(batches.map((b) => b.slice())), { clock, out: (t) => printed.push(t), checkpointDir });
   const files = new Map<string, string>();
   ssc.graph.writeBatch = async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join(""));
   await ssc.start();
