@@ -46,5 +46,5 @@ describe("concurrent actors", () => {
       }
     }
     expect(failed).toEqual([]);
-  }, 600_000);
+  }, Math.max(120_000, SCHEDULES * 2_000));
 });
