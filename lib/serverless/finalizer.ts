@@ -5,7 +5,7 @@ import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
 import { IllegalStateError, UserFunctionError, ValidationError } from "../errors.js";
 import type { Node } from "../graph/node.js";
-import type { Lease, Part, ShardProgress } from "../state/pipeline-store.js";
+import type { Lease, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
 import { adoptGraph } from "./graph-compat.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
@@ -96,10 +96,12 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
   const fence = new Fence(lease, deps);
   try {
     // Read under the lease: a status read before it may be from before another finalizer's run.
-    let status = await deps.store.getStatus();
-    if (!status) return { finalized, stopped: "no-status", failures };
-    const built = pipeline.instantiate(status.zeroTime, deps.log);
-    status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
+    const read = await deps.store.getStatus();
+    if (!read) return { finalized, stopped: "no-status", failures };
+    let status: PipelineStatus = read;
+    // The graph is built once a batch is complete: most inline calls (a shard's commit that completed nothing
+    // yet, since another shard lags) stop before that.
+    let built: BuiltPipeline<T> | undefined;
     const batch = pipeline.props.batchInterval.milliseconds;
     let shards = await deps.shards.list();
     for (;;) {
@@ -113,6 +115,11 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
       if (!isComplete(time, shards, progress)) return { finalized, stopped: "incomplete", failures };
       // Every shard drained (a stream that was merged away or deleted) completes every batch: not past the clock.
       if (time > deps.now() && !progress.some((p) => !p.drained && p.watermark >= time)) return { finalized, stopped: "incomplete", failures };
+      if (!built) {
+        built = pipeline.instantiate(status.zeroTime, deps.log);
+        // Only the graph hash can change meanwhile: lastFinalized moves only under the lease, which is ours.
+        status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
+      }
       failures.push(...(await finalizeBatch(pipeline, built, deps, fence, time, progress)));
       await fence.check();
       // Conditional on the token: a finalizer that lost the lease since its last check cannot mark T done.

@@ -469,6 +469,23 @@ describe("DynamoDbPipelineStore layout", () => {
     expect(Number(item.Item?.ttl?.N)).toBeGreaterThan(Date.now() / 1000 + 6 * 24 * 3600);
   });
 
+  it("keeps the progress item the same size however many commits wait for finalization", async () => {
+    const store = new DynamoDbPipelineStore({ client: ddb!, tableName: TABLE, pipeline: "bounded", objects: new S3ObjectStore({ client: s3!, bucket: BUCKET }) });
+    const raw = async () => (await ddb!.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "bounded#progress" }, sk: { S: SHARD } } }))).Item!;
+    let expected: CommitRequest["expected"] = { watermark: 0 };
+    const sizes: number[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const attemptId = `attempt-${String(i).padStart(30, "0")}`;
+      const previous = i > 1 ? [{ shardId: SHARD, time: 1000, attemptId: `attempt-${String(i - 1).padStart(30, "0")}` }] : [];
+      await store.putParts([], previous);
+      expect(await store.commit(commitOf({ expected, seq: String(1000 + i), watermark: 500, times: [1000], attemptId }))).toBe(true);
+      expected = { seq: String(1000 + i), watermark: 500 };
+      sizes.push(JSON.stringify(await raw()).length);
+    }
+    expect(new Set(sizes).size).toBe(1);
+    expect((await store.getCommitMarkers(1000)).map((m) => m.attemptId)).toHaveLength(29);
+  });
+
   it("retries the items a batch write leaves unprocessed until all are written", async () => {
     // DynamoDB answers throttling inside BatchWriteItem with UnprocessedItems, not an error; dynalite never does. So
     // the first two batch writes are cut short on the wire: half their items reach dynalite, the rest come back.
