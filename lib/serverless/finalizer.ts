@@ -3,14 +3,20 @@ import { decodeValue, encodeValue } from "../core/codec.js";
 import { Time } from "../core/duration.js";
 import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
-import { UserFunctionError, ValidationError } from "../errors.js";
+import { IllegalStateError, UserFunctionError, ValidationError } from "../errors.js";
 import type { Node } from "../graph/node.js";
-import type { Part, ShardProgress } from "../state/pipeline-store.js";
+import type { Lease, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
 import { adoptGraph } from "./graph-compat.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
-const LEASE_MS = 60_000;
+/** A lease lasts this long from its last renewal; the finalizer renews it before each batch and each write. */
+export const LEASE_MS = 60_000;
+/**
+ * A finalizer writes nothing once its lease has less than this left without renewing it first: the margin
+ * covers one store call's latency and the clock difference between two Lambda hosts.
+ */
+export const LEASE_MARGIN_MS = 15_000;
 const METADATA_EVERY_MS = 60_000;
 /**
  * Node memory outlives the last batch that can read it by this much: a pipeline whose functions are paused
@@ -29,29 +35,73 @@ export interface FinalizeOptions {
 
 export interface FinalizeResult {
   readonly finalized: number[];
-  /** Why it stopped: nothing complete, another finalizer holds the lease, or time ran out. */
+  /** Why it stopped: nothing complete, another finalizer holds (or took) the lease, or time ran out. */
   readonly stopped: "incomplete" | "leased" | "deadline" | "max" | "no-status";
   readonly failures: Array<{ time: number; error: string }>;
 }
 
 /**
- * Stage 2 (DESIGN.md): finalizes batch times strictly in order under a lease. Batch T is complete when every
- * shard of the stream has committed a watermark at or past T, or is closed and drained. Finalizing T merges
- * the committed parts into the boundary nodes' RDDs, supplies the RDDs earlier batches left (windows,
- * state), evaluates the rest of the graph with the local engine's code, runs the outputs (S3 files under
- * deterministic keys, print to the log, foreachRDD at least once), stores what later batches will read,
- * writes the metadata checkpoint and only then marks T done. A crash anywhere re-runs T to the same result.
+ * The lease a finalizer holds, renewed before any write that it would otherwise make with less than
+ * {@link LEASE_MARGIN_MS} left. Losing it (a renewal refused: another finalizer took over) ends the run.
+ */
+class Fence {
+  constructor(
+    private lease: Lease,
+    private readonly deps: RuntimeDeps,
+  ) {}
+
+  get token(): number {
+    return this.lease.token;
+  }
+
+  /** Call before a write: returns once the lease is ours for at least the margin, throws LeaseLost if it is not. */
+  async check(): Promise<void> {
+    if (this.deps.now() < this.lease.expiresAt - LEASE_MARGIN_MS) return;
+    const renewed = await this.deps.store.renewLease(this.lease, this.deps.now(), LEASE_MS);
+    if (!renewed) throw leaseLost(this.lease.token);
+    this.lease = renewed;
+  }
+
+  release(): Promise<void> {
+    return this.deps.store.releaseLease(this.lease);
+  }
+}
+
+function leaseLost(token: number): IllegalStateError {
+  return new IllegalStateError("LeaseLost", `another finalizer took over from the lease with token ${token}: this one stops writing`, { token });
+}
+
+const isLeaseLost = (e: unknown) => e instanceof IllegalStateError && e.code === "LeaseLost";
+
+/**
+ * Stage 2 (docs/serverless.md, docs/invariants.md): finalizes batch times strictly in order under a lease.
+ * Batch T is complete when every shard of the stream has committed a watermark at or past T, or is closed and
+ * drained. Finalizing T merges the committed parts into the boundary nodes' RDDs, supplies the RDDs earlier
+ * batches left (windows, state), evaluates the rest of the graph with the local engine's code, runs the outputs
+ * (S3 files under deterministic keys, print to the log, foreachRDD at least once), stores what later batches
+ * will read, writes the metadata checkpoint and only then marks T done.
+ *
+ * Fencing: the lease carries a token that grows with every acquisition. The status is read after the lease is
+ * held, advancing it is conditional on the token, node memory refuses an older token, and every write happens
+ * with at least LEASE_MARGIN_MS of the lease left (renewing it first if need be). T's inputs (committed parts
+ * and markers, earlier node memory) never change once T is complete, so a finalizer that lost its lease
+ * mid-batch writes T's outputs with the same bytes, if at all. A crash anywhere re-runs T to the same result.
  */
 export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps, options: FinalizeOptions = {}): Promise<FinalizeResult> {
   const owner = options.owner ?? randomUUID();
   const finalized: number[] = [];
   const failures: FinalizeResult["failures"] = [];
-  let status = await deps.store.getStatus();
-  if (!status) return { finalized, stopped: "no-status", failures };
-  if (!(await deps.store.acquireLease(owner, deps.now(), LEASE_MS))) return { finalized, stopped: "leased", failures };
+  const lease = await deps.store.acquireLease(owner, deps.now(), LEASE_MS);
+  if (!lease) return { finalized, stopped: (await deps.store.getStatus()) ? "leased" : "no-status", failures };
+  const fence = new Fence(lease, deps);
   try {
-    const built = pipeline.instantiate(status.zeroTime, deps.log);
-    status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
+    // Read under the lease: a status read before it may be from before another finalizer's run.
+    const read = await deps.store.getStatus();
+    if (!read) return { finalized, stopped: "no-status", failures };
+    let status: PipelineStatus = read;
+    // The graph is built once a batch is complete: most inline calls (a shard's commit that completed nothing
+    // yet, since another shard lags) stop before that.
+    let built: BuiltPipeline<T> | undefined;
     const batch = pipeline.props.batchInterval.milliseconds;
     let shards = await deps.shards.list();
     for (;;) {
@@ -65,18 +115,24 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
       if (!isComplete(time, shards, progress)) return { finalized, stopped: "incomplete", failures };
       // Every shard drained (a stream that was merged away or deleted) completes every batch: not past the clock.
       if (time > deps.now() && !progress.some((p) => !p.drained && p.watermark >= time)) return { finalized, stopped: "incomplete", failures };
-      // Keep the lease for the length of a batch; a finalizer that lost it stops at the status condition.
-      await deps.store.acquireLease(owner, deps.now(), LEASE_MS);
-      failures.push(...(await finalizeBatch(pipeline, built, deps, time, progress)));
-      if (!(await deps.store.advanceStatus(status.lastFinalized, time))) {
-        return { finalized, stopped: "leased", failures };
+      if (!built) {
+        built = pipeline.instantiate(status.zeroTime, deps.log);
+        // Only the graph hash can change meanwhile: lastFinalized moves only under the lease, which is ours.
+        status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
       }
+      failures.push(...(await finalizeBatch(pipeline, built, deps, fence, time, progress)));
+      await fence.check();
+      // Conditional on the token: a finalizer that lost the lease since its last check cannot mark T done.
+      if (!(await deps.store.advanceStatus(status.lastFinalized, time, fence.token))) return { finalized, stopped: "leased", failures };
       status = { ...status, lastFinalized: time };
       finalized.push(time);
-      await Promise.all(progress.filter((p) => p.committed[time] !== undefined).map((p) => deps.store.forgetCommitted(p.shardId, time)));
     }
+  } catch (e) {
+    if (isLeaseLost(e)) return { finalized, stopped: "leased", failures };
+    throw e;
   } finally {
-    await deps.store.releaseLease(owner);
+    // Conditional on the token: never frees a lease another finalizer holds now.
+    await fence.release();
   }
 }
 
@@ -93,6 +149,7 @@ async function finalizeBatch<T>(
   pipeline: Pipeline<T>,
   built: BuiltPipeline<T>,
   deps: RuntimeDeps,
+  fence: Fence,
   time: number,
   progress: readonly ShardProgress[],
 ): Promise<Array<{ time: number; error: string }>> {
@@ -100,10 +157,13 @@ async function finalizeBatch<T>(
   const graph = ssc.graph;
   const batchTime = new Time(time);
 
+  // The attempts committed for this batch: the markers, and each shard's latest commit. Markers are read after
+  // the progress, so a commit that the progress no longer shows as latest has its marker written already.
+  const committed = new Set((await deps.store.getCommitMarkers(time)).map((m) => `${m.shardId}#${m.attemptId}`));
+  for (const p of progress) if (p.lastCommit?.times.includes(time)) committed.add(`${p.shardId}#${p.lastCommit.attemptId}`);
   // Boundary RDDs of this batch from the committed parts, in a deterministic order: shard, then sequence.
-  const committed = new Map(progress.map((p) => [p.shardId, new Set(p.committed[time] ?? [])]));
   const parts = (await deps.store.getParts(time))
-    .filter((p) => committed.get(p.shardId)?.has(p.attemptId))
+    .filter((p) => committed.has(`${p.shardId}#${p.attemptId}`))
     .sort(comparePartOrder);
   const supplied = new Map<Node, RDD<unknown>>();
   for (const b of plan.boundaries) {
@@ -143,6 +203,7 @@ async function finalizeBatch<T>(
     return plan.stage1.has(node) || plan.remembered.includes(node) ? { supplied: true, rdd: undefined } : undefined;
   };
   graph.writeBatch = async (path, partitions) => {
+    await fence.check();
     const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
     await Promise.all(partitions.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
     await deps.objects.put(`${dir}/_SUCCESS`, "");
@@ -157,6 +218,7 @@ async function finalizeBatch<T>(
     const error = e.message;
     failures.push({ time, error });
     deps.log(`sparkless: batch ${time} ms: ${error}`);
+    await fence.check();
     await deps.objects.put(`${PREFIXES.deadLetter}${pipeline.name}/batches/${time}.json`, JSON.stringify({ batchTime: time, error }));
   };
   try {
@@ -183,7 +245,9 @@ async function finalizeBatch<T>(
         return;
       }
       const expiresAt = time + node.rememberDuration!.milliseconds + MEMORY_SLACK_MS;
-      await deps.store.putMemory(node.id, time, encodeValue(rdd ? rdd.partitions() : null), expiresAt);
+      await fence.check();
+      // Refused when a later holder of the lease wrote it: this finalizer is behind, and stops.
+      if (!(await deps.store.putMemory(node.id, time, encodeValue(rdd ? rdd.partitions() : null), expiresAt, fence.token))) throw leaseLost(fence.token);
     }),
   );
   graph.clearMetadata(batchTime);
@@ -192,6 +256,7 @@ async function finalizeBatch<T>(
   // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
   const every = Math.ceil(METADATA_EVERY_MS / graph.batchDuration.milliseconds) * graph.batchDuration.milliseconds;
   if ((time - graph.zeroTime!.milliseconds) % every !== 0) return failures;
+  await fence.check();
   await deps.objects.put(
     `${PREFIXES.checkpoint}${pipeline.name}/metadata.json`,
     JSON.stringify({

@@ -5,7 +5,7 @@ import { finalizeReady, type FinalizeResult } from "./finalizer.js";
 import { adoptGraph, recordGraph } from "./graph-compat.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { runShardStage, type ShardStageResult } from "./shard-stage.js";
-import { probeShards, type TickResult } from "./ticker.js";
+import { pendingBatches, pendingBatchesLine, probeShards, type TickResult } from "./ticker.js";
 import type { PipelineStatus } from "../state/pipeline-store.js";
 import type { Plan } from "./plan.js";
 
@@ -46,9 +46,18 @@ export class PipelineRuntime<T> {
   async tick(context?: InvocationContextLike): Promise<{ probe: TickResult; finalized: FinalizeResult }> {
     // A pipeline starts at its first tick or its first record, whichever comes first (as a Spark context starts
     // on start()); `startTime` sets it instead, e.g. to replay old data in event time.
-    if (!(await this.deps.store.getStatus())) await this.createStatus(this.deps.now());
+    const current = (await this.deps.store.getStatus()) ?? (await this.createStatus(this.deps.now()));
+    // A deploy whose graph the running pipeline cannot take is refused here, whether or not a batch is due.
+    await this.plan(current);
     const probe = await probeShards(this.pipeline, this.deps);
-    return { probe, finalized: await this.finalize(context) };
+    const finalized = await this.finalize(context);
+    // Once per tick (a minute): the backlog an alarm watches, whatever the finalizer managed.
+    const status = await this.deps.store.getStatus();
+    if (status) {
+      const now = this.deps.now();
+      this.deps.log(pendingBatchesLine(this.pipeline.name, pendingBatches(now, status.lastFinalized, this.pipeline.props.batchInterval.milliseconds), now));
+    }
+    return { probe, finalized };
   }
 
   async finalize(context?: InvocationContextLike): Promise<FinalizeResult> {
@@ -107,7 +116,7 @@ export class PipelineRuntime<T> {
     // Lambda happened to deliver it in the first invocation.
     const slack = timestampExtractor ? (allowedLateness?.milliseconds ?? 0) : 0;
     // Aligned to every slide of the graph (their least common multiple), so window ends and slide boundaries
-    // fall on multiples of their slide since the epoch, as DESIGN.md's Time says — not on the first record.
+    // fall on multiples of their slide since the epoch, as docs/architecture.md's Time says — not on the first record.
     const align = this.pipeline
       .instantiate(0)
       .ssc.graph.reachable()

@@ -189,7 +189,11 @@ export async function runShardStage<T>(
     firstSeq: f.firstSeq,
     payload: encodeValue(f.combiners ? [...f.combiners.entries()] : f.elements),
   }));
-  if (parts.length) await deps.store.putParts(parts);
+  // The previous commit's markers, in the same batch write as this invocation's parts: once this commit
+  // replaces it as the shard's latest, the markers are what says that its parts count.
+  const last = progress?.lastCommit;
+  const markers = last ? last.times.map((time) => ({ shardId, time, attemptId: last.attemptId })) : [];
+  if (parts.length || markers.length) await deps.store.putParts(parts, markers);
   await Promise.all(objects.map((o) => deps.objects.put(o.key, o.body)));
   const request: CommitRequest = {
     shardId,

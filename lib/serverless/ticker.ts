@@ -10,7 +10,7 @@ export interface TickResult {
 }
 
 /**
- * The ticker's probe (DESIGN.md "Ticker"): follows the stream's shards (resharding included), and for each
+ * The ticker's probe (docs/architecture.md "Ticker"): follows the stream's shards (resharding included), and for each
  * shard not drained asks Kinesis for a record after the committed one. None and no next iterator: the
  * shard is drained. None but still open: the shard is idle, so its watermark may follow the clock (less
  * `idleAfter`, the time a record needs to become readable) — that is what lets batch times of a quiet
@@ -39,4 +39,23 @@ export async function probeShards<T>(pipeline: Pipeline<T>, deps: RuntimeDeps): 
     }),
   );
   return { shards: shards.length, idle, drained };
+}
+
+/**
+ * Batch times that are due (at or before `now`) and not finalized: the finalization backlog. Near 0 while the
+ * pipeline keeps up (a batch completes once every shard has passed it); it grows by one per batch interval
+ * while finalization is stalled — a shard that stopped committing, a failing finalizer — whatever the record
+ * rate. An alarm on it fires long before any store limit matters.
+ */
+export function pendingBatches(now: number, lastFinalized: number, batchMs: number): number {
+  return Math.max(0, Math.floor((now - lastFinalized) / batchMs));
+}
+
+/** The backlog as a CloudWatch Embedded Metric Format line (`Sparkless` / `PendingBatches`, by `Pipeline`). */
+export function pendingBatchesLine(pipeline: string, pending: number, now: number): string {
+  return JSON.stringify({
+    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: "Sparkless", Dimensions: [["Pipeline"]], Metrics: [{ Name: "PendingBatches", Unit: "Count" }] }] },
+    Pipeline: pipeline,
+    PendingBatches: pending,
+  });
 }

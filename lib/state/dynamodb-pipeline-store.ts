@@ -8,11 +8,11 @@
  *
  * | what     | pk                              | sk                                   | attributes                                                        |
  * |----------|---------------------------------|--------------------------------------|-------------------------------------------------------------------|
- * | status   | `<pipe>#status`                 | `-`                                  | zeroTime, lastFinalized, graphHash                                |
- * | progress | `<pipe>#progress`               | `<shardId>`                          | seq?, watermark, drained, `c<time>` (string set of attempt ids)   |
+ * | status   | `<pipe>#status`                 | `-`                                  | zeroTime, lastFinalized, graphHash, leaseOwner, leaseToken, leaseExpiresAt (ms) |
+ * | progress | `<pipe>#progress`               | `<shardId>`                          | seq?, watermark, drained, lastAttempt?, lastTimes? (list of N)    |
+ * | commits  | `<pipe>#commits#<time>`         | `<shardId>#<attemptId>`              | shardId, attemptId, time, ttl                                     |
  * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload/packed/spill, ttl |
- * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload/packed/spill, expiresAt (ms), ttl                         |
- * | lease    | `<pipe>#lease`                  | `-`                                  | owner, expiresAt (ms)                                             |
+ * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload/packed/spill, expiresAt (ms), fence (lease token), ttl    |
  *
  * A payload is `payload` (text) under 1 KB, `packed` (gzip, binary) above, and spilled when even gzipped it is
  * larger than `spillBytes`: an object named by the item's `spill` attribute:
@@ -23,9 +23,12 @@
  * Why the writes look the way they do:
  * - commit and advanceWatermark are ONE conditional UpdateItem each: a single-item condition is what makes the
  *   protocol exactly-once, and it runs on every emulator (dynalite has no transactions);
- * - committed attempt ids are string sets grown with `ADD`: set union is idempotent, numeric ADD is not;
- * - `forgetCommitted` is conditional on the item existing, because an UpdateItem on a missing key creates the
- *   item (on AWS and dynalite alike), and a key-only progress item would read as a probe's;
+ * - the progress item keeps only the shard's latest commit (`lastAttempt`, `lastTimes`), so it stays a few hundred
+ *   bytes however long finalization stalls; earlier commits are marker items, one per (time, shard, attempt),
+ *   written by the shard's next invocation in the batch write of its parts, before its commit replaces them;
+ * - the lease lives on the status item, so `advanceStatus` checks the fencing token in the same conditional write;
+ *   its token only grows (ADD), and a release only ends its expiry;
+ * - node memory carries the token that wrote it (`fence`) and refuses an older one;
  * - every read is strongly consistent: the finalizer must see the parts and progress a commit just wrote.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -42,8 +45,8 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { SparklessError, ValidationError } from "../errors.js";
 import type { ObjectStore } from "../io/object-store.js";
-import type { CommitRequest, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
-import { checkPipelineName, checkSegment, checkTime, compareUtf8, padTime } from "./store-keys.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
+import { checkPipelineName, checkSegment, checkTime, padTime } from "./store-keys.js";
 
 export interface DynamoDbPipelineStoreProps {
   readonly client: DynamoDBClient;
@@ -149,15 +152,15 @@ export class DynamoDbPipelineStore implements PipelineStore {
     );
   }
 
-  async advanceStatus(from: number, to: number): Promise<boolean> {
+  async advanceStatus(from: number, to: number, token: number): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({
         TableName: this.table,
         Key: this.statusKey,
         UpdateExpression: "SET #lf = :to",
-        ConditionExpression: "#lf = :from",
-        ExpressionAttributeNames: { "#lf": "lastFinalized" },
-        ExpressionAttributeValues: { ":to": to, ":from": from },
+        ConditionExpression: "#lf = :from AND #lt = :token",
+        ExpressionAttributeNames: { "#lf": "lastFinalized", "#lt": "leaseToken" },
+        ExpressionAttributeValues: { ":to": to, ":from": from, ":token": token },
       }),
     );
   }
@@ -204,29 +207,21 @@ export class DynamoDbPipelineStore implements PipelineStore {
     checkSegment("attemptId", request.attemptId);
     request.times.forEach(checkTime);
     const cond = expectedCondition(request.expected);
-    const names: Record<string, string> = { ...cond.names, "#dr": "drained" };
-    const values: Record<string, unknown> = {
-      ...cond.values,
-      ":seq": request.seq,
-      ":wm": Math.max(request.expected.watermark, request.watermark),
-      ":false": false,
-    };
-    // A duplicated time would name one attribute twice, which DynamoDB refuses ("paths overlap").
-    const times = [...new Set(request.times)];
-    const adds = times.map((t, i) => {
-      names[`#c${i}`] = committedAttr(t);
-      return `#c${i} :attempt`;
-    });
-    if (adds.length > 0) values[":attempt"] = new Set([request.attemptId]);
     return this.conditional(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: this.progressPk, sk: request.shardId },
-        UpdateExpression:
-          "SET #seq = :seq, #wm = :wm, #dr = if_not_exists(#dr, :false)" + (adds.length > 0 ? ` ADD ${adds.join(", ")}` : ""),
+        UpdateExpression: "SET #seq = :seq, #wm = :wm, #dr = if_not_exists(#dr, :false), #la = :attempt, #lts = :times",
         ConditionExpression: cond.expression,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: { ...cond.names, "#dr": "drained", "#la": "lastAttempt", "#lts": "lastTimes" },
+        ExpressionAttributeValues: {
+          ...cond.values,
+          ":seq": request.seq,
+          ":wm": Math.max(request.expected.watermark, request.watermark),
+          ":false": false,
+          ":attempt": request.attemptId,
+          ":times": [...new Set(request.times)].sort((a, b) => a - b),
+        },
       }),
     );
   }
@@ -251,31 +246,27 @@ export class DynamoDbPipelineStore implements PipelineStore {
     );
   }
 
-  async forgetCommitted(shardId: string, time: number): Promise<void> {
-    checkTime(time);
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: this.progressPk, sk: shardId },
-        UpdateExpression: "REMOVE #c",
-        ConditionExpression: "attribute_exists(#pk)",
-        ExpressionAttributeNames: { "#c": committedAttr(time), "#pk": "pk" },
-      }),
-    );
-  }
-
   // ---- parts ----
 
   private partsPk(time: number): string {
     return `${this.pipe}#parts#${padTime(time)}#p${PARTITION}`;
   }
 
-  async putParts(parts: readonly Part[]): Promise<void> {
+  private commitsPk(time: number): string {
+    return `${this.pipe}#commits#${padTime(time)}`;
+  }
+
+  async putParts(parts: readonly Part[], markers: readonly CommitMarker[] = []): Promise<void> {
     for (const part of parts) {
       checkTime(part.time);
       checkSegment("nodeId", part.nodeId);
       checkSegment("shardId", part.shardId);
       checkSegment("attemptId", part.attemptId);
+    }
+    for (const m of markers) {
+      checkTime(m.time);
+      checkSegment("shardId", m.shardId);
+      checkSegment("attemptId", m.attemptId);
     }
     // BatchWriteItem refuses a request naming one key twice; the last part for a key wins, as sequential puts would.
     const byKey = new Map<string, Part>();
@@ -298,6 +289,12 @@ export class DynamoDbPipelineStore implements PipelineStore {
         ttl,
       };
     });
+    const markerItems = new Map<string, Item>();
+    for (const m of markers) {
+      const item = { pk: this.commitsPk(m.time), sk: `${m.shardId}#${m.attemptId}`, shardId: m.shardId, attemptId: m.attemptId, time: m.time, ttl };
+      markerItems.set(`${item.pk}\u0000${item.sk}`, item);
+    }
+    items.push(...markerItems.values());
     for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
       await this.batchPut(items.slice(i, i + BATCH_WRITE_MAX));
     }
@@ -322,13 +319,27 @@ export class DynamoDbPipelineStore implements PipelineStore {
     }));
   }
 
+  async getCommitMarkers(time: number): Promise<CommitMarker[]> {
+    checkTime(time);
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": "pk" },
+      ExpressionAttributeValues: { ":pk": this.commitsPk(time) },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({ shardId: item.shardId as string, time: item.time as number, attemptId: item.attemptId as string }));
+  }
+
   // ---- node memory ----
 
-  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number): Promise<void> {
+  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean> {
     checkSegment("nodeId", nodeId);
     checkTime(time);
+    // A spilled payload of a refused write overwrites the object with the same bytes: the same (node, time)
+    // from the same inputs.
     const stored = await this.inlineOrSpill(`spill/${this.pipe}/mem/${nodeId}/${padTime(time)}`, payload);
-    await this.doc.send(
+    return this.conditional(
       new PutCommand({
         TableName: this.table,
         Item: {
@@ -336,8 +347,12 @@ export class DynamoDbPipelineStore implements PipelineStore {
           sk: padTime(time),
           ...stored,
           expiresAt,
+          fence: token,
           ttl: Math.ceil(expiresAt / 1000),
         },
+        ConditionExpression: "attribute_not_exists(#pk) OR #fence <= :token",
+        ExpressionAttributeNames: { "#pk": "pk", "#fence": "fence" },
+        ExpressionAttributeValues: { ":token": token },
       }),
     );
   }
@@ -355,34 +370,53 @@ export class DynamoDbPipelineStore implements PipelineStore {
     return res.Item ? this.payloadOf(res.Item) : undefined;
   }
 
-  // ---- lease ----
+  // ---- lease (on the status item) ----
 
-  private get leaseKey() {
-    return { pk: `${this.pipe}#lease`, sk: "-" };
+  async acquireLease(owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.statusKey,
+          UpdateExpression: "SET #lo = :owner, #lexp = :exp ADD #lt :one",
+          // Free (never taken, released, or expired: a lease covers [taken, expiresAt)) on an existing status.
+          ConditionExpression: "attribute_exists(#pk) AND (attribute_not_exists(#lexp) OR #lexp <= :now)",
+          ExpressionAttributeNames: { "#pk": "pk", "#lo": "leaseOwner", "#lexp": "leaseExpiresAt", "#lt": "leaseToken" },
+          ExpressionAttributeValues: { ":owner": owner, ":exp": now + ttlMs, ":now": now, ":one": 1 },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { owner, token: res.Attributes!.leaseToken as number, expiresAt: now + ttlMs };
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") return undefined;
+      throw err;
+    }
   }
 
-  async acquireLease(owner: string, now: number, ttlMs: number): Promise<boolean> {
-    return this.conditional(
-      new PutCommand({
+  async renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
+    const renewed = await this.conditional(
+      new UpdateCommand({
         TableName: this.table,
-        Item: { ...this.leaseKey, owner, expiresAt: now + ttlMs },
-        // Free, expired (a lease covers [taken, expiresAt)), or ours already (re-entrant: renews it).
-        ConditionExpression: "attribute_not_exists(#pk) OR #exp <= :now OR #owner = :owner",
-        ExpressionAttributeNames: { "#pk": "pk", "#exp": "expiresAt", "#owner": "owner" },
-        ExpressionAttributeValues: { ":now": now, ":owner": owner },
+        Key: this.statusKey,
+        UpdateExpression: "SET #lexp = :exp",
+        ConditionExpression: "#lt = :token",
+        ExpressionAttributeNames: { "#lexp": "leaseExpiresAt", "#lt": "leaseToken" },
+        ExpressionAttributeValues: { ":exp": now + ttlMs, ":token": lease.token },
       }),
     );
+    return renewed ? { ...lease, expiresAt: now + ttlMs } : undefined;
   }
 
-  async releaseLease(owner: string): Promise<void> {
-    // Not ours (any more) or not there: nothing to release.
+  async releaseLease(lease: Lease): Promise<void> {
+    // Not ours any more: nothing to release. The token stays, so the next holder's is larger.
     await this.conditional(
-      new DeleteCommand({
+      new UpdateCommand({
         TableName: this.table,
-        Key: this.leaseKey,
-        ConditionExpression: "#owner = :owner",
-        ExpressionAttributeNames: { "#owner": "owner" },
-        ExpressionAttributeValues: { ":owner": owner },
+        Key: this.statusKey,
+        UpdateExpression: "SET #lexp = :zero",
+        ConditionExpression: "#lt = :token",
+        ExpressionAttributeNames: { "#lexp": "leaseExpiresAt", "#lt": "leaseToken" },
+        ExpressionAttributeValues: { ":zero": 0, ":token": lease.token },
       }),
     );
   }
@@ -479,30 +513,17 @@ function expectedCondition(expected: Expected): {
   return { expression: `attribute_not_exists(#pk) OR (${probed})`, names: { ...names, "#pk": "pk" }, values };
 }
 
-function committedAttr(time: number): string {
-  return `c${time}`;
-}
-
 function partSk(part: Part): string {
   return `${part.nodeId}#${part.shardId}#${part.attemptId}`;
 }
 
 function toProgress(item: Item): ShardProgress {
-  const committed: Record<number, string[]> = {};
-  const times: number[] = [];
-  for (const [name, value] of Object.entries(item)) {
-    const m = /^c(\d+)$/.exec(name);
-    if (m && value instanceof Set) times.push(Number(m[1]));
-  }
-  for (const t of times.sort((a, b) => a - b)) {
-    committed[t] = [...(item[committedAttr(t)] as Set<string>)].sort(compareUtf8);
-  }
   return {
     shardId: item.sk as string,
     ...(typeof item.seq === "string" ? { seq: item.seq } : {}),
     watermark: typeof item.watermark === "number" ? item.watermark : 0,
     drained: item.drained === true,
-    committed,
+    ...(typeof item.lastAttempt === "string" ? { lastCommit: { attemptId: item.lastAttempt, times: (item.lastTimes as number[] | undefined) ?? [] } } : {}),
   };
 }
 

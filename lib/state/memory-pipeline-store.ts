@@ -1,5 +1,5 @@
 import { FaultPlan, SimulatedCrash, type CrashPoint } from "../core/faults.js";
-import type { CommitRequest, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
 import { checkSegment, checkTime, compareUtf8 as compareStrings } from "./store-keys.js";
 
 export { SimulatedCrash, type CrashPoint } from "../core/faults.js";
@@ -8,12 +8,7 @@ interface StoredProgress {
   seq?: string;
   watermark: number;
   drained: boolean;
-  committed: Map<number, Set<string>>;
-}
-
-interface StoredLease {
-  owner: string;
-  expiresAt: number;
+  lastCommit?: { attemptId: string; times: number[] };
 }
 
 /**
@@ -26,7 +21,8 @@ interface StoredLease {
  * Decisions both implementations share (the contract leaves them open):
  * - the watermark never goes back: `commit` and `advanceWatermark` store `max(expected.watermark, watermark)`;
  * - `advanceWatermark(..., drained = false)` leaves an already drained shard drained;
- * - a lease whose `expiresAt` is `now` or earlier is free (a lease covers `[now, now + ttlMs)`);
+ * - a lease whose `expiresAt` is `now` or earlier is free (a lease covers `[now, now + ttlMs)`); the first
+ *   token is 1;
  * - `getMemory` does not hide an expired entry: `expiresAt` only lets TTL collect it, and a remembered RDD is
  *   the same value for as long as it exists, so reading it late is harmless.
  *
@@ -39,8 +35,11 @@ export class MemoryPipelineStore implements PipelineStore {
   private readonly progress = new Map<string, StoredProgress>();
   /** time -> part key -> part */
   private readonly parts = new Map<number, Map<string, Part>>();
-  private readonly memory = new Map<string, { payload: string; expiresAt: number }>();
-  private lease: StoredLease | undefined;
+  /** time -> `<shardId>#<attemptId>` -> marker */
+  private readonly markers = new Map<number, Map<string, CommitMarker>>();
+  private readonly memory = new Map<string, { payload: string; expiresAt: number; token: number }>();
+  /** On the status item in DynamoDB; here beside it. The token survives a release. */
+  private lease: Lease = { owner: "", token: 0, expiresAt: 0 };
   private readonly faults = new FaultPlan<keyof PipelineStore>();
 
   /**
@@ -63,9 +62,9 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
-  advanceStatus(from: number, to: number): Promise<boolean> {
+  advanceStatus(from: number, to: number, token: number): Promise<boolean> {
     return this.faults.run("advanceStatus", () => {
-      if (!this.status || this.status.lastFinalized !== from) return false;
+      if (!this.status || this.status.lastFinalized !== from || this.lease.token !== token) return false;
       this.status = { ...this.status, lastFinalized: to };
       return true;
     });
@@ -99,14 +98,10 @@ export class MemoryPipelineStore implements PipelineStore {
       request.times.forEach(checkTime);
       const stored = this.progress.get(request.shardId);
       if (!matches(stored, request.expected)) return false;
-      const next: StoredProgress = stored ?? { watermark: 0, drained: false, committed: new Map() };
+      const next: StoredProgress = stored ?? { watermark: 0, drained: false };
       next.seq = request.seq;
       next.watermark = Math.max(request.expected.watermark, request.watermark);
-      for (const t of request.times) {
-        const ids = next.committed.get(t) ?? new Set<string>();
-        ids.add(request.attemptId);
-        next.committed.set(t, ids);
-      }
+      next.lastCommit = { attemptId: request.attemptId, times: [...new Set(request.times)].sort((a, b) => a - b) };
       this.progress.set(request.shardId, next);
       return true;
     });
@@ -122,7 +117,7 @@ export class MemoryPipelineStore implements PipelineStore {
       checkSegment("shardId", shardId);
       const stored = this.progress.get(shardId);
       if (!matches(stored, expected)) return false;
-      const next: StoredProgress = stored ?? { watermark: 0, drained: false, committed: new Map() };
+      const next: StoredProgress = stored ?? { watermark: 0, drained: false };
       next.watermark = Math.max(expected.watermark, watermark);
       next.drained = next.drained || drained;
       this.progress.set(shardId, next);
@@ -130,21 +125,27 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
-  forgetCommitted(shardId: string, time: number): Promise<void> {
-    return this.faults.run("forgetCommitted", () => {
-      checkTime(time);
-      this.progress.get(shardId)?.committed.delete(time);
-    });
-  }
-
-  putParts(parts: readonly Part[]): Promise<void> {
+  putParts(parts: readonly Part[], markers: readonly CommitMarker[] = []): Promise<void> {
     return this.faults.run("putParts", () => {
       parts.forEach(checkPart);
+      markers.forEach(checkMarker);
       for (const part of parts) {
         const byKey = this.parts.get(part.time) ?? new Map<string, Part>();
         byKey.set(partKey(part), { ...part });
         this.parts.set(part.time, byKey);
       }
+      for (const m of markers) {
+        const byKey = this.markers.get(m.time) ?? new Map<string, CommitMarker>();
+        byKey.set(`${m.shardId}#${m.attemptId}`, { shardId: m.shardId, time: m.time, attemptId: m.attemptId });
+        this.markers.set(m.time, byKey);
+      }
+    });
+  }
+
+  getCommitMarkers(time: number): Promise<CommitMarker[]> {
+    return this.faults.run("getCommitMarkers", () => {
+      checkTime(time);
+      return [...(this.markers.get(time)?.entries() ?? [])].sort(([a], [b]) => compareStrings(a, b)).map(([, m]) => ({ ...m }));
     });
   }
 
@@ -157,11 +158,14 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
-  putMemory(nodeId: string, time: number, payload: string, expiresAt: number): Promise<void> {
+  putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean> {
     return this.faults.run("putMemory", () => {
       checkSegment("nodeId", nodeId);
       checkTime(time);
-      this.memory.set(memoryKey(nodeId, time), { payload, expiresAt });
+      const stored = this.memory.get(memoryKey(nodeId, time));
+      if (stored && stored.token > token) return false;
+      this.memory.set(memoryKey(nodeId, time), { payload, expiresAt, token });
+      return true;
     });
   }
 
@@ -173,18 +177,25 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
-  acquireLease(owner: string, now: number, ttlMs: number): Promise<boolean> {
+  acquireLease(owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
     return this.faults.run("acquireLease", () => {
-      const held = this.lease;
-      if (held && held.owner !== owner && held.expiresAt > now) return false;
-      this.lease = { owner, expiresAt: now + ttlMs };
-      return true;
+      if (!this.status || this.lease.expiresAt > now) return undefined;
+      this.lease = { owner, token: this.lease.token + 1, expiresAt: now + ttlMs };
+      return { ...this.lease };
     });
   }
 
-  releaseLease(owner: string): Promise<void> {
+  renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
+    return this.faults.run("renewLease", () => {
+      if (this.lease.token !== lease.token) return undefined;
+      this.lease = { ...this.lease, expiresAt: now + ttlMs };
+      return { ...this.lease };
+    });
+  }
+
+  releaseLease(lease: Lease): Promise<void> {
     return this.faults.run("releaseLease", () => {
-      if (this.lease?.owner === owner) this.lease = undefined;
+      if (this.lease.token === lease.token) this.lease = { ...this.lease, expiresAt: 0 };
     });
   }
 }
@@ -196,9 +207,19 @@ function matches(stored: StoredProgress | undefined, expected: { seq?: string; w
 }
 
 function view(shardId: string, p: StoredProgress): ShardProgress {
-  const committed: Record<number, string[]> = {};
-  for (const [t, ids] of [...p.committed.entries()].sort(([a], [b]) => a - b)) committed[t] = [...ids].sort(compareStrings);
-  return { shardId, ...(p.seq !== undefined ? { seq: p.seq } : {}), watermark: p.watermark, drained: p.drained, committed };
+  return {
+    shardId,
+    ...(p.seq !== undefined ? { seq: p.seq } : {}),
+    watermark: p.watermark,
+    drained: p.drained,
+    ...(p.lastCommit ? { lastCommit: { attemptId: p.lastCommit.attemptId, times: [...p.lastCommit.times] } } : {}),
+  };
+}
+
+function checkMarker(m: CommitMarker): void {
+  checkTime(m.time);
+  checkSegment("shardId", m.shardId);
+  checkSegment("attemptId", m.attemptId);
 }
 
 function checkPart(part: Part): void {

@@ -1,5 +1,5 @@
 /**
- * What the serverless runtime keeps, as the commit protocol needs it (DESIGN.md "How a pipeline runs on
+ * What the serverless runtime keeps, as the commit protocol needs it (docs/architecture.md "How a pipeline runs on
  * AWS"). Two implementations share one contract test: DynamoDB (spilling large payloads to S3) and an
  * in-memory one for fast property tests. Every method that says "conditional" must be a single-item conditional write
  * in DynamoDB: that, and nothing else, is what makes the protocol exactly-once.
@@ -14,8 +14,31 @@ export interface ShardProgress {
   readonly watermark: number;
   /** The shard is closed and every record of it is committed (SHARD_END was reached). */
   readonly drained: boolean;
-  /** Per batch time (ms), the attempt ids whose parts are committed for it. */
-  readonly committed: Readonly<Record<number, readonly string[]>>;
+  /**
+   * The shard's latest commit: its attempt and the batch times it wrote parts for. Only the latest is kept here
+   * (the item stays small however long finalization stalls); the next invocation of the shard writes its
+   * {@link CommitMarker}s before its own commit replaces it. A batch's committed attempts are the markers of
+   * its time plus this one when it names the time.
+   */
+  readonly lastCommit?: { readonly attemptId: string; readonly times: readonly number[] };
+}
+
+/** That attempt `attemptId` of shard `shardId` committed parts for batch `time` (an item per marker). */
+export interface CommitMarker {
+  readonly shardId: string;
+  readonly time: number;
+  readonly attemptId: string;
+}
+
+/**
+ * The finalizer's lease. `token` grows with every acquisition (never with a renewal, never reset by a release):
+ * the store refuses a write fenced with a token older than the current one.
+ */
+export interface Lease {
+  readonly owner: string;
+  readonly token: number;
+  /** Epoch ms. The holder stops writing before this, less a margin, unless it renewed. */
+  readonly expiresAt: number;
 }
 
 /** The pipeline's own record: when it started and how far it has finalized. */
@@ -55,8 +78,11 @@ export interface PipelineStore {
   getStatus(): Promise<PipelineStatus | undefined>;
   /** Conditional: only if there is no status yet. False if there was. */
   createStatus(status: PipelineStatus): Promise<boolean>;
-  /** Conditional: only if `lastFinalized` is still `from`. False otherwise. */
-  advanceStatus(from: number, to: number): Promise<boolean>;
+  /**
+   * Conditional: only if `lastFinalized` is still `from` and the lease's token is still `token` (no other
+   * finalizer took the lease since). False otherwise.
+   */
+  advanceStatus(from: number, to: number, token: number): Promise<boolean>;
   /** Conditional: only if the status's `graphHash` is still `from` (a deploy whose graph is compatible). */
   replaceGraphHash(from: string, to: string): Promise<boolean>;
 
@@ -65,8 +91,9 @@ export interface PipelineStore {
   /**
    * The commit point of an invocation. Conditional: the stored progress still equals `expected` — the same
    * seq (or, when `expected.seq` is undefined, no seq: no item at all, or one a probe created) and the same
-   * watermark (absent item = watermark 0). Sets the new seq and watermark and adds `attemptId` to
-   * `committed[t]` for each of `times`. Returns false, changing nothing, if the condition failed.
+   * watermark (absent item = watermark 0). Sets the new seq and watermark, and `lastCommit` to this attempt
+   * and `times` (replacing the previous one, whose markers the caller wrote first). Returns false, changing
+   * nothing, if the condition failed.
    */
   commit(request: CommitRequest): Promise<boolean>;
   /**
@@ -75,19 +102,32 @@ export interface PipelineStore {
    * when there is none and `expected` says so.
    */
   advanceWatermark(shardId: string, expected: { seq?: string; watermark: number }, watermark: number, drained: boolean): Promise<boolean>;
-  /** Drops `committed[time]` once `time` is finalized (idempotent). */
-  forgetCommitted(shardId: string, time: number): Promise<void>;
 
-  /** Unconditional put: a part's key includes its attempt id, so retries never overwrite committed parts. */
-  putParts(parts: readonly Part[]): Promise<void>;
-  /** Every part written for `time`, committed or not (the caller filters by `committed`). */
+  /**
+   * Unconditional puts, in one batch: parts (a part's key includes its attempt id, so retries never overwrite
+   * committed parts) and commit markers (idempotent: one key per marker).
+   */
+  putParts(parts: readonly Part[], markers?: readonly CommitMarker[]): Promise<void>;
+  /** Every part written for `time`, committed or not (the caller keeps those of committed attempts). */
   getParts(time: number): Promise<Part[]>;
+  /** Every commit marker of `time`. Read after the progress: a marker is written before its commit leaves it. */
+  getCommitMarkers(time: number): Promise<CommitMarker[]>;
 
-  /** A node's remembered RDD for a batch time, encoded. Deterministic key: a re-run overwrites with the same. */
-  putMemory(nodeId: string, time: number, payload: string, expiresAt: number): Promise<void>;
+  /**
+   * A node's remembered RDD for a batch time, encoded, written by the finalizer holding lease `token`.
+   * Conditional: refused (false) if a holder of a later token wrote this (node, time) already. A re-run by the
+   * same holder overwrites with the same value.
+   */
+  putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean>;
   getMemory(nodeId: string, time: number): Promise<string | undefined>;
 
-  /** Conditional: takes the lease if free or expired. */
-  acquireLease(owner: string, now: number, ttlMs: number): Promise<boolean>;
-  releaseLease(owner: string): Promise<void>;
+  /**
+   * Conditional: takes the lease if it is free or expired at `now`, with the next token; undefined if another
+   * holds it or there is no status yet (the lease lives on the status item, where `advanceStatus` checks it).
+   */
+  acquireLease(owner: string, now: number, ttlMs: number): Promise<Lease | undefined>;
+  /** Conditional: extends `lease` to `now + ttlMs` if its token is still the current one; undefined otherwise. */
+  renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined>;
+  /** Conditional: frees the lease if its token is still `lease.token` (never another holder's). Keeps the token. */
+  releaseLease(lease: Lease): Promise<void>;
 }

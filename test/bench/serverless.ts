@@ -25,7 +25,7 @@ import type { KinesisEventLike, KinesisRecordLike } from "../../lib/serverless/k
 import type { ProbeResult, RuntimeDeps, ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../lib/state/memory-pipeline-store.js";
-import type { CommitRequest, Part, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/state/pipeline-store.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/state/pipeline-store.js";
 import { type Benchmark, type BenchmarkFactory, type Measurement, median } from "./harness.js";
 
 // ---- prices (us-east-1, on-demand; as assumed here) ----
@@ -135,7 +135,7 @@ const rruOf = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096)); // strong
 
 function progressBytes(p: ShardProgress | undefined): number {
   if (!p) return 0;
-  return ITEM_OVERHEAD + Object.values(p.committed).reduce((n, ids) => n + 12 + ids.reduce((m, id) => m + id.length, 0), 0);
+  return ITEM_OVERHEAD + (p.lastCommit ? 24 + p.lastCommit.attemptId.length + 8 * p.lastCommit.times.length : 0);
 }
 
 /**
@@ -167,9 +167,9 @@ class CountingStore implements PipelineStore {
     this.count("createStatus", 1, 1);
     return this.inner.createStatus(status);
   }
-  async advanceStatus(from: number, to: number): Promise<boolean> {
+  async advanceStatus(from: number, to: number, token: number): Promise<boolean> {
     this.count("advanceStatus", 1, 1);
-    return this.inner.advanceStatus(from, to);
+    return this.inner.advanceStatus(from, to, token);
   }
   async replaceGraphHash(from: string, to: string): Promise<boolean> {
     this.count("replaceGraphHash", 1, 1);
@@ -196,20 +196,21 @@ class CountingStore implements PipelineStore {
     this.count("advanceWatermark", 1, wruOf(progressBytes(await this.inner.getProgress(shardId)) || ITEM_OVERHEAD));
     return this.inner.advanceWatermark(shardId, expected, watermark, drained);
   }
-  async forgetCommitted(shardId: string, time: number): Promise<void> {
-    this.count("forgetCommitted", 1, wruOf(progressBytes(await this.inner.getProgress(shardId)) || ITEM_OVERHEAD));
-    return this.inner.forgetCommitted(shardId, time);
-  }
-  async putParts(parts: readonly Part[]): Promise<void> {
-    let wru = 0;
+  async putParts(parts: readonly Part[], markers: readonly CommitMarker[] = []): Promise<void> {
+    let wru = markers.length; // a marker is a few dozen bytes: one WRU each
     let spills = 0;
     for (const p of parts) {
       const bytes = storedBytes(p.payload);
       if (bytes > SPILL_BYTES) spills++;
       wru += wruOf(ITEM_OVERHEAD + (bytes > SPILL_BYTES ? 100 : bytes));
     }
-    this.count("putParts", Math.ceil(parts.length / 25), wru, 0, spills);
-    return this.inner.putParts(parts);
+    this.count("putParts", Math.ceil((parts.length + markers.length) / 25), wru, 0, spills);
+    return this.inner.putParts(parts, markers);
+  }
+  async getCommitMarkers(time: number): Promise<CommitMarker[]> {
+    const markers = await this.inner.getCommitMarkers(time);
+    this.count("getCommitMarkers", 1, 0, rruOf(markers.length * ITEM_OVERHEAD));
+    return markers;
   }
   async getParts(time: number): Promise<Part[]> {
     const parts = await this.inner.getParts(time);
@@ -223,10 +224,10 @@ class CountingStore implements PipelineStore {
     this.count("getParts", Math.max(1, Math.ceil(bytes / 1_000_000)), 0, rruOf(bytes), 0, spills);
     return parts;
   }
-  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number): Promise<void> {
+  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean> {
     const bytes = storedBytes(payload);
     this.count("putMemory", 1, wruOf(ITEM_OVERHEAD + (bytes > SPILL_BYTES ? 100 : bytes)), 0, bytes > SPILL_BYTES ? 1 : 0);
-    return this.inner.putMemory(nodeId, time, payload, expiresAt);
+    return this.inner.putMemory(nodeId, time, payload, expiresAt, token);
   }
   async getMemory(nodeId: string, time: number): Promise<string | undefined> {
     const payload = await this.inner.getMemory(nodeId, time);
@@ -234,13 +235,17 @@ class CountingStore implements PipelineStore {
     this.count("getMemory", 1, 0, rruOf(ITEM_OVERHEAD + (bytes > SPILL_BYTES ? 100 : bytes)), 0, bytes > SPILL_BYTES ? 1 : 0);
     return payload;
   }
-  async acquireLease(owner: string, now: number, ttlMs: number): Promise<boolean> {
+  async acquireLease(owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
     this.count("acquireLease", 1, 1);
     return this.inner.acquireLease(owner, now, ttlMs);
   }
-  async releaseLease(owner: string): Promise<void> {
+  async renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
+    this.count("renewLease", 1, 1);
+    return this.inner.renewLease(lease, now, ttlMs);
+  }
+  async releaseLease(lease: Lease): Promise<void> {
     this.count("releaseLease", 1, 1);
-    return this.inner.releaseLease(owner);
+    return this.inner.releaseLease(lease);
   }
 }
 

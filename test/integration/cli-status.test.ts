@@ -53,7 +53,8 @@ beforeAll(async () => {
   const objects = new S3ObjectStore({ client: s3, bucket: BUCKET });
   const store = new DynamoDbPipelineStore({ client: ddb, tableName: TABLE, pipeline: PIPELINE, objects });
   expect(await store.createStatus({ zeroTime: ZERO, lastFinalized: ZERO, graphHash: "g1" })).toBe(true);
-  expect(await store.advanceStatus(ZERO, ZERO + B)).toBe(true);
+  const lease = (await store.acquireLease("finalizer", ZERO, 60_000))!;
+  expect(await store.advanceStatus(ZERO, ZERO + B, lease.token)).toBe(true);
   expect(await store.commit({ shardId: shard0, expected: { watermark: 0 }, seq: seqs[shard0]![2]!, watermark: ZERO + 3 * B, times: [ZERO + 2 * B], attemptId: "a1" })).toBe(true);
   expect(await store.advanceWatermark(shard1, { watermark: 0 }, ZERO + 2 * B, false)).toBe(true);
   // Dead letters: two records and a failed batch; and one discard of the event-source mapping.

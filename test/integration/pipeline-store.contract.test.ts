@@ -89,23 +89,42 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
     it("is created once, then advances only from the expected lastFinalized", async () => {
       const { store } = make();
       expect(await store.getStatus()).toBeUndefined();
-      expect(await store.advanceStatus(0, 1000)).toBe(false); // no status yet
+      expect(await store.advanceStatus(0, 1000, 1)).toBe(false); // no status yet
+      expect(await store.acquireLease("f1", 0, 60_000)).toBeUndefined(); // the lease lives on the status
       const status = { zeroTime: 0, lastFinalized: 0, graphHash: "h1" };
       expect(await store.createStatus(status)).toBe(true);
       expect(await store.createStatus({ zeroTime: 5, lastFinalized: 5, graphHash: "h2" })).toBe(false);
       expect(await store.getStatus()).toEqual(status);
 
-      expect(await store.advanceStatus(0, 1000)).toBe(true);
-      expect(await store.advanceStatus(0, 2000)).toBe(false); // stale `from`
+      const { token } = (await store.acquireLease("f1", 0, 60_000))!;
+      expect(await store.advanceStatus(0, 1000, token)).toBe(true);
+      expect(await store.advanceStatus(0, 2000, token)).toBe(false); // stale `from`
       expect(await store.getStatus()).toEqual({ zeroTime: 0, lastFinalized: 1000, graphHash: "h1" });
-      expect(await store.advanceStatus(1000, 2000)).toBe(true);
+      expect(await store.advanceStatus(1000, 2000, token)).toBe(true);
       expect((await store.getStatus())?.lastFinalized).toBe(2000);
+    });
+
+    it("advances only with the current lease token: a finalizer whose lease another took is fenced off", async () => {
+      const { store } = make();
+      await store.createStatus({ zeroTime: 0, lastFinalized: 0, graphHash: "h" });
+      const first = (await store.acquireLease("f1", 0, 1_000))!;
+      const second = (await store.acquireLease("f2", 1_000, 1_000))!; // f1's expired
+      expect(second.token).toBeGreaterThan(first.token);
+      expect(await store.advanceStatus(0, 1000, first.token)).toBe(false);
+      expect(await store.advanceStatus(0, 1000, second.token)).toBe(true);
+      // Released, the lease keeps its token: f1 stays fenced off until it takes the lease again.
+      await store.releaseLease(second);
+      expect(await store.advanceStatus(1000, 2000, first.token)).toBe(false);
+      const third = (await store.acquireLease("f1", 1_500, 1_000))!;
+      expect(third.token).toBeGreaterThan(second.token);
+      expect(await store.advanceStatus(1000, 2000, third.token)).toBe(true);
     });
 
     it("lets exactly one of two concurrent finalizers advance from the same time", async () => {
       const { store } = make();
       await store.createStatus({ zeroTime: 0, lastFinalized: 0, graphHash: "h" });
-      const won = await Promise.all([store.advanceStatus(0, 1000), store.advanceStatus(0, 1000), store.advanceStatus(0, 1000)]);
+      const { token } = (await store.acquireLease("f", 0, 60_000))!;
+      const won = await Promise.all([store.advanceStatus(0, 1000, token), store.advanceStatus(0, 1000, token), store.advanceStatus(0, 1000, token)]);
       expect(won.filter(Boolean)).toHaveLength(1);
     });
 
@@ -129,7 +148,7 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
         seq: SEQ1,
         watermark: 2000,
         drained: false,
-        committed: { 1000: ["a1"], 2000: ["a1"] },
+        lastCommit: { attemptId: "a1", times: [1000, 2000] },
       });
       expect(
         await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, watermark: 3000, times: [3000], attemptId: "a2" })),
@@ -139,7 +158,7 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
         seq: SEQ2,
         watermark: 3000,
         drained: false,
-        committed: { 1000: ["a1"], 2000: ["a1"], 3000: ["a2"] },
+        lastCommit: { attemptId: "a2", times: [3000] },
       });
     });
 
@@ -172,28 +191,28 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
       const first = await Promise.all(attempts.map((attemptId) => store.commit(commitOf({ attemptId, times: [1000] }))));
       expect(first.filter(Boolean)).toHaveLength(1);
       const winner = attempts[first.indexOf(true)]!;
-      expect((await store.getProgress(SHARD))?.committed).toEqual({ 1000: [winner] });
+      expect((await store.getProgress(SHARD))?.lastCommit).toEqual({ attemptId: winner, times: [1000] });
       // ... and from an existing one.
       const from = { seq: SEQ1, watermark: 2000 };
       const second = await Promise.all(
         attempts.map((attemptId) => store.commit(commitOf({ expected: from, seq: SEQ2, attemptId: `${attemptId}b`, times: [2000] }))),
       );
       expect(second.filter(Boolean)).toHaveLength(1);
-      expect((await store.getProgress(SHARD))?.committed).toEqual({ 1000: [winner], 2000: [`${attempts[second.indexOf(true)]}b`] });
+      expect((await store.getProgress(SHARD))?.lastCommit).toEqual({ attemptId: `${attempts[second.indexOf(true)]}b`, times: [2000] });
     });
 
-    it("keeps committed attempt ids as sets: re-adding an id is harmless, other ids join it", async () => {
+    it("keeps only the latest commit, its times once each and in order, however many came before", async () => {
       const { store } = make();
-      await store.commit(commitOf({ times: [1000, 1000] })); // a duplicated time is one time
+      await store.commit(commitOf({ times: [2000, 1000, 1000] }));
+      expect((await store.getProgress(SHARD))?.lastCommit).toEqual({ attemptId: "a1", times: [1000, 2000] });
       await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, times: [1000], attemptId: "a2" }));
-      await store.commit(commitOf({ expected: { seq: SEQ2, watermark: 2000 }, seq: "5", times: [1000], attemptId: "a1" }));
-      expect((await store.getProgress(SHARD))?.committed).toEqual({ 1000: ["a1", "a2"] });
+      expect((await store.getProgress(SHARD))?.lastCommit).toEqual({ attemptId: "a2", times: [1000] });
     });
 
     it("commits with no batch times (a batch of records that all were late or dead letters)", async () => {
       const { store } = make();
       expect(await store.commit(commitOf({ times: [] }))).toBe(true);
-      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, watermark: 2000, committed: {} });
+      expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, watermark: 2000, lastCommit: { attemptId: "a1", times: [] } });
     });
 
     it("never moves the watermark back", async () => {
@@ -208,7 +227,7 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
     it("creates a missing item without a seq; a commit then starts from the probe's values", async () => {
       const { store } = make();
       expect(await store.advanceWatermark(SHARD, { watermark: 0 }, 4000, false)).toBe(true);
-      expect(await store.getProgress(SHARD)).toEqual({ shardId: SHARD, watermark: 4000, drained: false, committed: {} });
+      expect(await store.getProgress(SHARD)).toEqual({ shardId: SHARD, watermark: 4000, drained: false });
       // The probe's item has no seq: only a commit that expected it (no seq, watermark 4000) goes through.
       expect(await store.commit(commitOf({ expected: { watermark: 0 } }))).toBe(false);
       expect(await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 4000 } }))).toBe(false);
@@ -253,24 +272,26 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
       const p = await store.getProgress(SHARD);
       expect(p).toEqual(
         results[0]
-          ? { shardId: SHARD, seq: SEQ1, watermark: 2000, drained: false, committed: { 1000: ["a1"] } }
-          : { shardId: SHARD, watermark: 3000, drained: false, committed: {} },
+          ? { shardId: SHARD, seq: SEQ1, watermark: 2000, drained: false, lastCommit: { attemptId: "a1", times: [1000] } }
+          : { shardId: SHARD, watermark: 3000, drained: false },
       );
     });
   });
 
-  describe("forgetCommitted and listProgress", () => {
-    it("drops one time's attempt ids, idempotently, and creates no item for an unknown shard", async () => {
+  describe("commit markers and listProgress", () => {
+    it("keeps a marker per (time, shard, attempt), written again harmlessly, with parts in one call", async () => {
       const { store } = make();
-      await store.commit(commitOf());
-      await store.forgetCommitted(SHARD, 1000);
-      await store.forgetCommitted(SHARD, 1000);
-      await store.forgetCommitted(SHARD, 7000);
-      expect(await store.getProgress(SHARD)).toEqual({ shardId: SHARD, seq: SEQ1, watermark: 2000, drained: false, committed: { 2000: ["a1"] } });
-      await store.forgetCommitted("shardId-000000000009", 1000);
-      expect(await store.getProgress("shardId-000000000009")).toBeUndefined();
-      // Forgetting changes neither seq nor watermark: a commit from them still goes through.
-      expect(await store.commit(commitOf({ expected: { seq: SEQ1, watermark: 2000 }, seq: SEQ2, attemptId: "a2" }))).toBe(true);
+      const m = (time: number, attemptId: string, shardId = SHARD) => ({ shardId, time, attemptId });
+      await store.putParts([part()], [m(1000, "a0"), m(2000, "a0")]);
+      await store.putParts([], [m(1000, "a0"), m(1000, "b1", "shardId-000000000001")]);
+      expect(await store.getCommitMarkers(1000)).toEqual([m(1000, "a0"), m(1000, "b1", "shardId-000000000001")]);
+      expect(await store.getCommitMarkers(2000)).toEqual([m(2000, "a0")]);
+      expect(await store.getCommitMarkers(3000)).toEqual([]);
+      expect(await store.getParts(1000)).toEqual([part()]);
+      // Markers are not progress: no shard item appears, and a commit from nothing still goes through.
+      expect(await store.listProgress()).toEqual([]);
+      expect(await store.commit(commitOf())).toBe(true);
+      await expect(store.putParts([], [m(1000, "a#1")])).rejects.toMatchObject({ code: "BadStoreKey" });
     });
 
     it("lists every shard's progress by shard id, and nothing of another pipeline", async () => {
@@ -281,7 +302,7 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
       await other.commit(commitOf({ shardId: "shardId-000000000003" }));
       const list = await store.listProgress();
       expect(list.map((p) => p.shardId)).toEqual(["shardId-000000000001", "shardId-000000000002"]);
-      expect(list[0]).toEqual({ shardId: "shardId-000000000001", watermark: 500, drained: true, committed: {} });
+      expect(list[0]).toEqual({ shardId: "shardId-000000000001", watermark: 500, drained: true });
       expect(await other.getStatus()).toBeUndefined();
     });
   });
@@ -349,41 +370,77 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
     it("round-trips a node's RDD per time, overwrites with a re-run, and spills a large one", async () => {
       const { store, spilled } = make();
       expect(await store.getMemory("window-3", 1000)).toBeUndefined();
-      await store.putMemory("window-3", 1000, "[1,2]", Date.now() + 60_000);
-      await store.putMemory("window-3", 1000, "[1,2,3]", Date.now() + 60_000);
-      await store.putMemory("window-3", 2000, "[4]", Date.now() + 60_000);
-      await store.putMemory("window-4", 1000, "[5]", Date.now() + 60_000);
+      await store.putMemory("window-3", 1000, "[1,2]", Date.now() + 60_000, 1);
+      await store.putMemory("window-3", 1000, "[1,2,3]", Date.now() + 60_000, 1);
+      await store.putMemory("window-3", 2000, "[4]", Date.now() + 60_000, 1);
+      await store.putMemory("window-4", 1000, "[5]", Date.now() + 60_000, 1);
       expect(await store.getMemory("window-3", 1000)).toBe("[1,2,3]");
       expect(await store.getMemory("window-3", 2000)).toBe("[4]");
       expect(await store.getMemory("window-4", 1000)).toBe("[5]");
       const big = `["${randomBytes(1 << 19).toString("base64")}"]`; // incompressible: spilled even gzipped
-      await store.putMemory("window-3", 3000, big, Date.now() + 60_000);
+      await store.putMemory("window-3", 3000, big, Date.now() + 60_000, 1);
       const compressible = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => [`word-${i % 500}`, i])); // ~400 KB, gzips small: stays in the item
-      await store.putMemory("window-3", 4000, compressible, Date.now() + 60_000);
+      await store.putMemory("window-3", 4000, compressible, Date.now() + 60_000, 1);
       expect(await store.getMemory("window-3", 4000)).toBe(compressible);
       expect(await store.getMemory("window-3", 3000)).toBe(big);
       if (spilled) expect(await spilled()).toEqual(["mem/window-3/000000000003000"]);
     });
+    it("refuses a write fenced with an older lease token than the one that wrote it", async () => {
+      const { store } = make();
+      expect(await store.putMemory("state-1", 1000, "[1]", Date.now() + 60_000, 3)).toBe(true);
+      expect(await store.putMemory("state-1", 1000, "[2]", Date.now() + 60_000, 2)).toBe(false);
+      expect(await store.getMemory("state-1", 1000)).toBe("[1]");
+      expect(await store.putMemory("state-1", 1000, "[3]", Date.now() + 60_000, 3)).toBe(true); // a re-run by the holder
+      expect(await store.putMemory("state-1", 1000, "[4]", Date.now() + 60_000, 4)).toBe(true);
+      expect(await store.getMemory("state-1", 1000)).toBe("[4]");
+    });
   });
 
   describe("lease", () => {
-    it("is taken when free, refused while another holds it, re-entrant, taken after expiry, released by its owner", async () => {
+    const withStatus = async () => {
       const { store } = make();
-      expect(await store.acquireLease("f1", 10_000, 1_000)).toBe(true); // held until 11 000
-      expect(await store.acquireLease("f2", 10_500, 1_000)).toBe(false);
-      expect(await store.acquireLease("f1", 10_900, 1_000)).toBe(true); // renewed until 11 900
-      expect(await store.acquireLease("f2", 11_500, 1_000)).toBe(false);
-      expect(await store.acquireLease("f2", 11_900, 1_000)).toBe(true); // expired: f2 holds it until 12 900
-      expect(await store.acquireLease("f1", 12_000, 1_000)).toBe(false);
-      await store.releaseLease("f1"); // not f1's: nothing happens
-      expect(await store.acquireLease("f1", 12_000, 1_000)).toBe(false);
-      await store.releaseLease("f2");
-      await store.releaseLease("f2"); // idempotent
-      expect(await store.acquireLease("f1", 12_000, 1_000)).toBe(true);
+      await store.createStatus({ zeroTime: 0, lastFinalized: 0, graphHash: "h" });
+      return store;
+    };
+
+    it("is taken when free with a larger token each time, refused while held, taken after expiry", async () => {
+      const store = await withStatus();
+      const f1 = (await store.acquireLease("f1", 10_000, 1_000))!; // held until 11 000
+      expect(f1).toMatchObject({ owner: "f1", expiresAt: 11_000 });
+      expect(await store.acquireLease("f2", 10_500, 1_000)).toBeUndefined();
+      expect(await store.acquireLease("f1", 10_500, 1_000)).toBeUndefined(); // not re-entrant: renew instead
+      const f2 = (await store.acquireLease("f2", 11_000, 1_000))!; // expired: f2 holds it until 12 000
+      expect(f2.token).toBeGreaterThan(f1.token);
+      expect(await store.acquireLease("f1", 11_500, 1_000)).toBeUndefined();
+    });
+
+    it("is renewed only by the holder of the current token", async () => {
+      const store = await withStatus();
+      const f1 = (await store.acquireLease("f1", 10_000, 1_000))!;
+      const renewed = (await store.renewLease(f1, 10_900, 1_000))!;
+      expect(renewed).toEqual({ ...f1, expiresAt: 11_900 });
+      expect(await store.acquireLease("f2", 11_500, 1_000)).toBeUndefined(); // the renewal holds
+      // Expired but not taken: the holder may still renew (nobody else wrote since).
+      expect(await store.renewLease(f1, 12_000, 1_000)).toMatchObject({ token: f1.token, expiresAt: 13_000 });
+      const f2 = (await store.acquireLease("f2", 13_000, 1_000))!;
+      expect(await store.renewLease(f1, 13_100, 1_000)).toBeUndefined();
+      expect(await store.acquireLease("f3", 13_500, 1_000)).toBeUndefined(); // f1's refused renewal changed nothing
+      expect(await store.renewLease(f2, 13_500, 1_000)).toBeDefined();
+    });
+
+    it("is released only by the holder of the current token, never another's", async () => {
+      const store = await withStatus();
+      const f1 = (await store.acquireLease("f1", 10_000, 1_000))!;
+      const f2 = (await store.acquireLease("f2", 11_000, 1_000))!;
+      await store.releaseLease(f1); // a stalled release of a finalizer that lost its lease: nothing happens
+      expect(await store.acquireLease("f3", 11_500, 1_000)).toBeUndefined();
+      await store.releaseLease(f2);
+      await store.releaseLease(f2); // idempotent
+      expect((await store.acquireLease("f3", 11_500, 1_000))!.token).toBeGreaterThan(f2.token);
     });
 
     it("goes to exactly one of concurrent takers", async () => {
-      const { store } = make();
+      const store = await withStatus();
       const won = await Promise.all(["a", "b", "c", "d"].map((owner) => store.acquireLease(owner, 1_000, 5_000)));
       expect(won.filter(Boolean)).toHaveLength(1);
     });
@@ -391,7 +448,7 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
 });
 
 describe("DynamoDbPipelineStore layout", () => {
-  it("keeps progress as documented: seq, watermark, drained and a string set per batch time", async () => {
+  it("keeps progress as documented: seq, watermark, drained and the latest commit", async () => {
     const store = new DynamoDbPipelineStore({ client: ddb!, tableName: TABLE, pipeline: "layout", objects: new S3ObjectStore({ client: s3!, bucket: BUCKET }) });
     await store.commit(commitOf());
     const res = await ddb!.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "layout#progress" }, sk: { S: SHARD } } }));
@@ -401,8 +458,8 @@ describe("DynamoDbPipelineStore layout", () => {
       seq: { S: SEQ1 },
       watermark: { N: "2000" },
       drained: { BOOL: false },
-      c1000: { SS: ["a1"] },
-      c2000: { SS: ["a1"] },
+      lastAttempt: { S: "a1" },
+      lastTimes: { L: [{ N: "1000" }, { N: "2000" }] },
     });
     await store.putParts([part()]);
     const item = await ddb!.send(
@@ -410,6 +467,23 @@ describe("DynamoDbPipelineStore layout", () => {
     );
     expect(item.Item?.payload).toEqual({ S: "[]" });
     expect(Number(item.Item?.ttl?.N)).toBeGreaterThan(Date.now() / 1000 + 6 * 24 * 3600);
+  });
+
+  it("keeps the progress item the same size however many commits wait for finalization", async () => {
+    const store = new DynamoDbPipelineStore({ client: ddb!, tableName: TABLE, pipeline: "bounded", objects: new S3ObjectStore({ client: s3!, bucket: BUCKET }) });
+    const raw = async () => (await ddb!.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "bounded#progress" }, sk: { S: SHARD } } }))).Item!;
+    let expected: CommitRequest["expected"] = { watermark: 0 };
+    const sizes: number[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const attemptId = `attempt-${String(i).padStart(30, "0")}`;
+      const previous = i > 1 ? [{ shardId: SHARD, time: 1000, attemptId: `attempt-${String(i - 1).padStart(30, "0")}` }] : [];
+      await store.putParts([], previous);
+      expect(await store.commit(commitOf({ expected, seq: String(1000 + i), watermark: 500, times: [1000], attemptId }))).toBe(true);
+      expected = { seq: String(1000 + i), watermark: 500 };
+      sizes.push(JSON.stringify(await raw()).length);
+    }
+    expect(new Set(sizes).size).toBe(1);
+    expect((await store.getCommitMarkers(1000)).map((m) => m.attemptId)).toHaveLength(29);
   });
 
   it("retries the items a batch write leaves unprocessed until all are written", async () => {
@@ -496,7 +570,7 @@ describe("MemoryPipelineStore fault hook", () => {
 
     store.failNext("commit", "after");
     await expect(store.commit(commitOf())).rejects.toMatchObject({ name: "SimulatedCrash", method: "commit", when: "after" });
-    expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, committed: { 1000: ["a1"] } });
+    expect(await store.getProgress(SHARD)).toMatchObject({ seq: SEQ1, lastCommit: { attemptId: "a1", times: [1000, 2000] } });
     // The retry from the same progress finds the commit already made.
     expect(await store.commit(commitOf())).toBe(false);
   });

@@ -59,7 +59,7 @@ const scenarioArb = fc.record({
 const FAULTS: Array<[keyof PipelineStore, "before" | "after"]> = [
   ["putParts", "before"], ["putParts", "after"], ["commit", "before"], ["commit", "after"],
   ["getParts", "before"], ["putMemory", "before"], ["putMemory", "after"], ["advanceStatus", "before"], ["advanceStatus", "after"],
-  ["forgetCommitted", "before"], ["getStatus", "before"], ["advanceWatermark", "after"], ["acquireLease", "after"],
+  ["getStatus", "before"], ["advanceWatermark", "after"], ["acquireLease", "after"],
 ];
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer U> ? U : never;

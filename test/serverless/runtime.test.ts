@@ -192,7 +192,7 @@ describe("the invocation's deadline", () => {
     expect(r.stage).toMatchObject({ committed: true, processed: 2 });
     expect(r.finalized?.finalized ?? []).toEqual([]);
     expect((await short.memory.getStatus())!.lastFinalized).toBe(T0);
-    expect(await short.memory.acquireLease("someone else", short.clock.now, 1)).toBe(true); // no lease left behind
+    expect(await short.memory.acquireLease("someone else", short.clock.now, 1)).toBeDefined(); // no lease left behind
 
     const roomy = harness(words, records);
     expect((await roomy.deliver(records.get(shardName(0))!, timedContext(() => 60_000))).finalized?.finalized).toEqual([T0 + B]);
@@ -200,7 +200,7 @@ describe("the invocation's deadline", () => {
 });
 
 describe("when a batch time is complete", () => {
-  const progress = (shardId: string, watermark: number, drained = false): ShardProgress => ({ shardId, watermark, drained, committed: {} });
+  const progress = (shardId: string, watermark: number, drained = false): ShardProgress => ({ shardId, watermark, drained });
   const open = (shardId: string): ShardInfo => ({ shardId, closed: false });
   const closed = (shardId: string): ShardInfo => ({ shardId, closed: true });
   it.each([

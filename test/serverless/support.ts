@@ -96,10 +96,16 @@ export const shardName = (i: number) => `shardId-${String(i).padStart(12, "0")}`
  * The local engine on the same input, batch by batch from `zero + B` to `end`: the files saveAsTextFiles
  * writes (path -> text, parts joined) and the printed blocks. The reference the serverless path must equal.
  */
-export async function runLocal<T>(pipeline: Pipeline<T>, batches: T[][], zero: number, end: number): Promise<{ files: Map<string, string>; printed: string[] }> {
+export async function runLocal<T>(
+  pipeline: Pipeline<T>,
+  batches: T[][],
+  zero: number,
+  end: number,
+  checkpointDir = join(tmpdir(), `sparkless-${pipeline.name}-${process.pid}`),
+): Promise<{ files: Map<string, string>; printed: string[] }> {
   const clock = new ManualClock(zero);
   const printed: string[] = [];
-  const ssc = pipeline.on(new QueueSource(batches.map((b) => b.slice())), { clock, out: (t) => printed.push(t), checkpointDir: join(tmpdir(), `sparkless-${pipeline.name}-${process.pid}`) });
+  const ssc = pipeline.on(new QueueSource(batches.map((b) => b.slice())), { clock, out: (t) => printed.push(t), checkpointDir });
   const files = new Map<string, string>();
   ssc.graph.writeBatch = async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join(""));
   await ssc.start();
@@ -135,7 +141,29 @@ export function printedBlocks(texts: readonly string[], end = Number.MAX_SAFE_IN
 
 /** The EMF lines of a log (see shard-stage.ts metricLine). */
 export function metricLines(logs: readonly string[]): Array<{ Pipeline: string; DeadLetterRecords: number; LateRecords: number; _aws: { CloudWatchMetrics: Array<{ Namespace: string; Metrics: Array<{ Name: string }> }> } }> {
-  return logs.filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l));
+  return logs.filter((l) => l.startsWith('{"_aws"') && l.includes('"DeadLetterRecords"')).map((l) => JSON.parse(l));
+}
+
+/** The finalization backlog a tick reports (see ticker.ts pendingBatchesLine), in log order. */
+export function pendingBatchesOf(logs: readonly string[]): number[] {
+  return logs.filter((l) => l.startsWith('{"_aws"') && l.includes('"PendingBatches"')).map((l) => (JSON.parse(l) as { PendingBatches: number }).PendingBatches);
+}
+
+/**
+ * An item's size as DynamoDB counts it against its 400 KB limit: per attribute, the UTF-8 length of its name
+ * plus its value — a string's UTF-8 bytes, a number's (significant digits / 2 + 1), 1 for a boolean, 3 plus
+ * one per element and the elements for a list, the members for a string set.
+ */
+export function dynamoItemSize(item: Record<string, unknown>): number {
+  const valueSize = (v: unknown): number => {
+    if (typeof v === "string") return Buffer.byteLength(v, "utf8");
+    if (typeof v === "number") return Math.ceil(String(Math.abs(v)).replace(/^0+|\.|0+$/g, "").length / 2) + 1;
+    if (typeof v === "boolean") return 1;
+    if (Array.isArray(v)) return 3 + v.reduce((n: number, e) => n + 1 + valueSize(e), 0);
+    if (v instanceof Set) return [...v].reduce((n: number, e) => n + valueSize(e), 0);
+    throw new Error(`no DynamoDB size for ${String(v)}`);
+  };
+  return Object.entries(item).reduce((n, [name, v]) => n + Buffer.byteLength(name, "utf8") + valueSize(v), 0);
 }
 
 /** Bodies of the JSON objects under a prefix, by key. */
