@@ -22,7 +22,7 @@ import { LOCAL_ACCOUNT_ID } from "./physical-names.js";
 import { ProgressWatcher, type WatchedPipeline } from "./progress-watcher.js";
 import { parseScheduleExpression, ScheduleRunner, scheduledEvent, type ScheduledJob } from "./schedule-runner.js";
 import { readStackFile, removeStackFile, writeStackFile, type StackFile, type StackFileStack } from "./stack-file.js";
-import { synthesize } from "./synth.js";
+import { synthesizeUnlessUnchanged } from "./synth.js";
 import { DEPLOYER_LIMITATIONS, deployStack, type DeployedFunction, type DeployedStack } from "./template-deployer.js";
 
 /** The only key s3rver accepts; the other emulators take anything. */
@@ -44,8 +44,10 @@ export interface LocalStackOptions {
    * @default 2_000
    */
   readonly tickerIntervalMs?: number;
-  /** Run `cdk synth` first. @default true */
+  /** Run `cdk synth` first (unless the assembly in `cdkOut` was synthesized from the same inputs). @default true */
   readonly synth?: boolean;
+  /** With `synth`, deploy the assembly of an earlier synth when nothing it was made from has changed. @default true */
+  readonly reuseAssembly?: boolean;
   /** @default "us-east-1" */
   readonly region?: string;
   /** Everything the stack reports. @default - {@link printEvent}: function output on stdout, problems on stderr */
@@ -186,7 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (signal?.aborted) throw new SparklessError("LocalStackAborted", "the local stack was stopped while starting");
   };
 
-  const other = await readStackFile(stateDir);
+  const other = readStackFile(stateDir);
   if (other) {
     throw new IllegalStateError("LocalStackRunning", `a local stack (pid ${other.pid}, started ${other.startedAt}) is already running on ${stateDir}: stop it first, or use another state directory`, {
       pid: other.pid,
@@ -230,17 +232,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   signal?.addEventListener("abort", onAbort, { once: true });
 
   try {
-    // 1. Synth.
+    // 1. Synth, unless the assembly there was made from the same inputs.
     if (synth) {
-      notice(`sparkless: synthesizing the CDK app into ${relative(cwd, cdkOut) || cdkOut} ...`);
-      const started = Date.now();
-      await synthesize({
+      const synthesized = await synthesizeUnlessUnchanged({
         outdir: cdkOut,
         cwd,
+        skip: [stateDir],
+        always: options.reuseAssembly === false,
         ...(signal ? { signal } : {}),
         log: (line) => emit({ type: "synth", line }),
+        onStart: (why) => notice(`sparkless: synthesizing the CDK app into ${relative(cwd, cdkOut) || cdkOut} (${why}) ...`),
       });
-      notice(`sparkless: synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      notice(
+        synthesized.reused
+          ? `sparkless: reused the synthesized app in ${relative(cwd, cdkOut) || cdkOut} (inputs unchanged)`
+          : `sparkless: synthesized in ${(synthesized.ms / 1000).toFixed(1)} s`,
+      );
     }
     aborted();
     const assembly = await readAssembly(cdkOut);

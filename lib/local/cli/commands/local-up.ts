@@ -14,6 +14,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join, relative } from "node:path";
+import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import { Command, Option } from "commander";
 import { S3ObjectStore } from "../../../io/s3-object-store.js";
 import { cliKinesisClient, cliS3Client } from "../clients.js";
@@ -21,10 +22,10 @@ import { Follower } from "../follower.js";
 import { batchTime, duration } from "../format.js";
 import { CliError, aborted, count, plural, sleep, type CliIo, type CommandContext } from "../io.js";
 import { RecordPutter } from "../put-records.js";
-import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS } from "../sample-data.js";
+import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS, readSampleRecord, sampleRoundsPushed, writeSampleRecord } from "../sample-data.js";
 import { Screen } from "../screen.js";
 import { loadStartLocalStack, sparkBlock, type LocalStackEvent, type ShardLag, type StartLocalStack } from "../stack-contract.js";
-import { isStackRunning, pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
+import { pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
 import { positiveInt } from "./status.js";
 
 export interface LocalUpOptions {
@@ -35,6 +36,8 @@ export interface LocalUpOptions {
   readonly cdkOut?: string;
   /** commander's `--no-synth`. */
   readonly synth: boolean;
+  /** Synthesize even when the app's inputs have not changed since the last synth. */
+  readonly resynth?: boolean;
   readonly stateDir?: string;
 }
 
@@ -55,6 +58,7 @@ export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command 
     .addOption(new Option("--ticker-ms <ms>", "run the ticker schedule this often (default: every 2 s)").argParser(positiveInt("--ticker-ms")))
     .option("--cdk-out <dir>", "the cloud assembly to deploy (default: synthesized into <state dir>/cdk.out)")
     .option("--no-synth", "deploy the existing cloud assembly (--cdk-out, default cdk.out) without synthesizing first")
+    .option("--resynth", "synthesize the CDK app even if nothing it reads has changed since the last start")
     .action(async (opts: LocalUpOptions, command: Command) => {
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       ctx.setExitCode(await localUp(ctx.io, { ...opts, stateDir }, deps));
@@ -66,7 +70,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
   const rel = relative(io.cwd, stateDir);
   const shown = rel === "" ? "." : rel.startsWith("..") ? stateDir : rel;
   const existing = readStackFile(stateDir);
-  if (existing && isStackRunning(existing)) {
+  if (existing) {
     throw new CliError("AlreadyRunning", `a local stack is already running (pid ${existing.pid}, started ${existing.startedAt}): use it, or stop it with \`sparkless local down\``, 1, { pid: existing.pid });
   }
   const start = deps.startLocalStack ?? (await loadStartLocalStack());
@@ -83,6 +87,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
       ...(opts.fresh ? { fresh: true } : {}),
       ...(opts.tickerMs !== undefined ? { tickerIntervalMs: opts.tickerMs } : {}),
       synth: opts.synth,
+      ...(opts.resynth ? { reuseAssembly: false } : {}),
       cwd: io.cwd,
       signal: io.signal,
       log: (line) => view.startupLine(line),
@@ -118,7 +123,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
           `  progress:       npx sparkless status${sd}\n` +
           `  stop:           Ctrl-C\n`,
       );
-      if (opts.sample) tasks.push(pushSample(file, pipeline, screen, stop, deps.sampleIntervalMs ?? SAMPLE_ROUND_INTERVAL_MS));
+      if (opts.sample) tasks.push(pushSample(file, stateDir, pipeline, screen, stop, deps.sampleIntervalMs ?? SAMPLE_ROUND_INTERVAL_MS));
     }
     view.drawStatus();
     await Promise.race([aborted(io.signal), handle.stopped]);
@@ -137,18 +142,34 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
   return 0;
 }
 
-/** The sample paragraphs, one round each, a few seconds apart so that they land in several batches. */
-async function pushSample(file: StackFile, pipeline: PipelineRef, screen: Screen, signal: AbortSignal, intervalMs: number): Promise<void> {
+/**
+ * The sample paragraphs, one round each, a few seconds apart so that they land in several batches; once per
+ * fresh state (sample.json records the rounds pushed), so that restarting the stack does not grow the totals.
+ */
+async function pushSample(file: StackFile, stateDir: string, pipeline: PipelineRef, screen: Screen, signal: AbortSignal, intervalMs: number): Promise<void> {
   const client = cliKinesisClient({ endpoint: file.endpoints.kinesis, region: file.region, ...(file.credentials ? { credentials: file.credentials } : {}) });
   try {
-    for (const [i, paragraph] of SAMPLE_PARAGRAPHS.entries()) {
+    const summary = await client
+      .send(new DescribeStreamSummaryCommand({ StreamName: pipeline.stream }))
+      .then((r) => r.StreamDescriptionSummary?.StreamCreationTimestamp?.toISOString())
+      .catch(() => undefined);
+    const done = sampleRoundsPushed(readSampleRecord(stateDir), pipeline.stream, summary);
+    const total = SAMPLE_PARAGRAPHS.length;
+    if (done >= total) {
+      screen.print("sample: pushed by an earlier start, not again (the totals would count it twice); `--fresh` starts over, `sparkless push` adds lines");
+      return;
+    }
+    if (done > 0) screen.print(`sample: ${plural(done, "round")} of ${total} pushed by an earlier start; pushing the rest`);
+    for (let i = done; i < total; i++) {
       if (signal.aborted) return;
+      const paragraph = SAMPLE_PARAGRAPHS[i]!;
       const putter = new RecordPutter({ client, stream: pipeline.stream });
       for (const [j, line] of paragraph.entries()) await putter.add({ data: Buffer.from(line, "utf8"), partitionKey: `sample-${i}-${j}`, line: j + 1 });
       await putter.flush();
+      await writeSampleRecord(stateDir, { stream: pipeline.stream, ...(summary ? { streamCreated: summary } : {}), rounds: i + 1 });
       const lost = putter.stats.failed.length + putter.stats.skipped.length;
-      screen.print(`sample: pushed ${plural(putter.stats.records, "line")} (round ${i + 1} of ${SAMPLE_PARAGRAPHS.length})${lost ? `, ${count(lost)} not put` : ""}`);
-      if (i < SAMPLE_PARAGRAPHS.length - 1) await sleep(intervalMs, signal);
+      screen.print(`sample: pushed ${plural(putter.stats.records, "line")} (round ${i + 1} of ${total})${lost ? `, ${count(lost)} not put` : ""}`);
+      if (i < total - 1) await sleep(intervalMs, signal);
     }
   } catch (e) {
     if (!signal.aborted) screen.print(`sample: could not push to ${pipeline.stream}: ${(e as Error).message}`);
