@@ -19,6 +19,7 @@ import { errorText, printBlockParser, printEvent, type LocalStackEvent } from ".
 import { FunctionHost, FunctionTimeoutError, type FunctionHostStats, type FunctionLogLine } from "./function-host.js";
 import { mappingPoller, unappliedSettings } from "./mapping-runner.js";
 import { LOCAL_ACCOUNT_ID } from "./physical-names.js";
+import { InvocationRecorder } from "./invocation-metrics.js";
 import { ProgressWatcher, type WatchedPipeline } from "./progress-watcher.js";
 import { parseScheduleExpression, ScheduleRunner, scheduledEvent, type ScheduledJob } from "./schedule-runner.js";
 import { readStackFile, removeStackFile, writeStackFile, type StackFile, type StackFileStack } from "./stack-file.js";
@@ -98,6 +99,7 @@ interface Running {
   pollers: Array<{ logicalId: string; uuid: string; functionName: string; poller: EsmPoller }>;
   schedules?: ScheduleRunner;
   watcher?: ProgressWatcher;
+  invocations?: InvocationRecorder;
   stackFileWritten: boolean;
 }
 
@@ -219,6 +221,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => Promise.all(running.pollers.map((p) => p.poller.stop())).then(() => {}));
     await step(() => running.watcher?.stop());
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
+    await step(() => running.invocations?.stop());
     // Our keep-alive connections would make kinesis-mock's graceful shutdown (which saves its data) wait.
     if (running.clients) for (const c of Object.values(running.clients)) c.destroy();
     await step(() => running.emulators?.stop());
@@ -406,7 +409,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     running.schedules.start();
 
-    // 7. Progress: finalized batches, outputs, lag.
+    // 7. Progress: invocation counts (what `status` and the live line report), finalized batches, outputs, lag.
+    running.invocations = new InvocationRecorder({
+      stateDir,
+      counts: () =>
+        [...running.hosts.values()].map(({ host, fn }) => {
+          const { invocations, errors, timeouts } = host.stats();
+          return { name: fn.name, invocations, errors, timeouts, timeoutMs: fn.timeoutMs };
+        }),
+    });
+    await running.invocations.start();
     const pipelines: WatchedPipeline[] = deployed.flatMap((d) =>
       pipelinesOf(d).map((p) => ({ name: p.name, table: p.table, bucket: p.bucket, ...(p.batchIntervalMs ? { batchIntervalMs: p.batchIntervalMs } : {}) })),
     );

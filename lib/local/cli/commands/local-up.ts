@@ -24,7 +24,10 @@ import { CliError, aborted, count, plural, sleep, type CliIo, type CommandContex
 import { RecordPutter } from "../put-records.js";
 import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS, readSampleRecord, sampleRoundsPushed, writeSampleRecord } from "../sample-data.js";
 import { Screen } from "../screen.js";
-import { loadStartLocalStack, sparkBlock, type LocalStackEvent, type ShardLag, type StartLocalStack } from "../stack-contract.js";
+import { clientsFor, collectStatus } from "../pipeline-status.js";
+import { loadStartLocalStack, sparkBlock, type LocalStackEvent, type StartLocalStack } from "../stack-contract.js";
+import { statusSummary, type StatusSummary } from "../status-summary.js";
+import { resolvePipelineTarget, type PipelineTarget } from "../target.js";
 import { pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
 import { positiveInt } from "./status.js";
 
@@ -41,13 +44,15 @@ export interface LocalUpOptions {
   readonly stateDir?: string;
 }
 
-/** What tests replace: the stack itself, and the pace of the sample rounds and of the dead-letter watch. */
+/** What tests replace: the stack itself, and the pace of the sample rounds, the dead-letter watch and the status line. */
 export interface LocalUpDeps {
   readonly startLocalStack?: StartLocalStack;
   /** @default SAMPLE_ROUND_INTERVAL_MS */
   readonly sampleIntervalMs?: number;
   /** How often the bucket is read for new dead letters. @default 1000 */
   readonly pollIntervalMs?: number;
+  /** How often the status line's figures are read (as `sparkless status` reads them). @default 2000 */
+  readonly statusIntervalMs?: number;
 }
 
 export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command {
@@ -114,6 +119,8 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
     } else {
       const stop = AbortSignal.any([io.signal, loops.signal]);
       tasks.push(view.followDeadLetters(file, pipeline, stop, deps.pollIntervalMs ?? 1000));
+      const target = resolvePipelineTarget({ stateDir, pipeline: pipeline.name }, io);
+      tasks.push(view.followStatus(target, stop, deps.statusIntervalMs ?? 2000));
       // The other commands find this stack through its state directory: name it when it is not the default.
       const sd = opts.stateDir !== undefined && stateDirOf(io.cwd, undefined) !== stateDir ? ` --state-dir ${shown}` : "";
       screen.print(
@@ -182,9 +189,9 @@ async function pushSample(file: StackFile, stateDir: string, pipeline: PipelineR
 class LiveView {
   private readonly logFiles = new Map<string, WriteStream>();
   private recordsIn = 0;
-  private invocations = 0;
-  private failed = 0;
   private lastBatch: number | undefined;
+  /** The figures `sparkless status` shows, as last read; undefined before the first read. */
+  private summary: StatusSummary | undefined;
   private outputs: string[] = [];
   private outputsBucket = "";
   private outputsFlush: NodeJS.Immediate | undefined;
@@ -192,8 +199,6 @@ class LiveView {
   private readonly inNodeWarning = new Set<string>();
   /** Failures by what they say (request ids left out): shown once, then counted, so a failing retry loop is one line. */
   private readonly problems = new Map<string, { count: number; shownAt: number; shownCount: number }>();
-  /** Per mapping, the last lag it reported. */
-  private readonly lag = new Map<string, readonly ShardLag[]>();
 
   constructor(
     private readonly screen: Screen,
@@ -231,14 +236,9 @@ class LiveView {
       case "printed":
         this.screen.print(sparkBlock(e.time, e.lines));
         break;
-      case "invoke":
-        this.invocations++;
-        this.drawStatus();
-        break;
       case "result":
         if (e.source === "mapping" && (e.outcome === "success" || e.outcome === "partial")) this.recordsIn += e.records ?? 0;
         if (e.outcome === "error" || e.outcome === "timeout") {
-          this.failed++;
           const what = e.outcome === "timeout" ? "timed out" : "failed";
           this.problem(e.error ?? what, `${e.functionName}: invocation ${what}${e.shardId ? ` on ${e.shardId}` : ""}${e.error ? `: ${firstLine(e.error)}` : ""}`);
         }
@@ -249,7 +249,7 @@ class LiveView {
         break;
       case "batch-finalized":
         this.lastBatch = Math.max(this.lastBatch ?? 0, e.time);
-        this.screen.print(`batch ${batchTime(e.time)} finalized · lag ${this.lagText()}`);
+        this.screen.print(`batch ${batchTime(e.time)} finalized · lag ${this.summary?.lag ?? "-"}`);
         this.drawStatus();
         break;
       case "output":
@@ -257,10 +257,6 @@ class LiveView {
         this.outputs.push(e.directory);
         this.outputsBucket = e.bucket;
         this.outputsFlush ??= setImmediate(() => this.flushOutputs());
-        break;
-      case "lag":
-        this.lag.set(e.mapping, e.shards);
-        this.drawStatus();
         break;
       case "warning":
         this.file("local-stack").write(`warning: ${e.message}${e.error ? ` (${e.error})` : ""}\n`);
@@ -290,6 +286,29 @@ class LiveView {
       );
     } finally {
       client.destroy();
+    }
+  }
+
+  /**
+   * The status line's lag, pending batches and failed invocations: read as `sparkless status` reads them
+   * (collectStatus, statusSummary), one read at a time, never more often than every `intervalMs` nor than twice
+   * the time a read takes (counting records behind reads the stream: it must not load a busy emulator further).
+   */
+  async followStatus(target: PipelineTarget, signal: AbortSignal, intervalMs: number): Promise<void> {
+    const clients = clientsFor(target);
+    try {
+      while (!signal.aborted) {
+        const started = Date.now();
+        try {
+          this.summary = statusSummary(await collectStatus(target, clients), Date.now());
+          this.drawStatus();
+        } catch {
+          // The emulators are busy or going away: the line keeps the last figures, the next read tries again.
+        }
+        await sleep(Math.max(intervalMs, 2 * (Date.now() - started)), signal);
+      }
+    } finally {
+      for (const c of Object.values(clients)) c.destroy();
     }
   }
 
@@ -341,20 +360,12 @@ class LiveView {
     this.drawStatus();
   }
 
+  /** `records in 10 · lag shard 0: 0 · pending none · invocations 12, none failed · last batch … · Ctrl-C to stop` */
   drawStatus(): void {
-    const parts = [`records in ${count(this.recordsIn)}`, `invocations ${count(this.invocations)}${this.failed ? ` (${count(this.failed)} failed)` : ""}`];
+    const parts = [`records in ${count(this.recordsIn)}`, this.summary?.line ?? "lag -"];
     if (this.lastBatch !== undefined) parts.push(`last batch ${batchTime(this.lastBatch)}`);
-    parts.push(`lag ${this.lagText()}`, "Ctrl-C to stop");
+    parts.push("Ctrl-C to stop");
     this.screen.status(parts.join(" · "));
-  }
-
-  /** `shard 0: 0 ms, shard 1: 1.2 s` — each shard's MillisBehindLatest as the poller last saw it. */
-  private lagText(): string {
-    const shards = [...this.lag.values()].flat();
-    if (shards.length === 0) return "-";
-    return shards
-      .map((s) => `${s.shardId.replace(/^shardId-0*(?=\d)/, "shard ")}: ${s.millisBehindLatest === undefined ? "-" : duration(s.millisBehindLatest)}${s.state && s.state !== "reading" && s.state !== "idle" ? ` (${s.state})` : ""}`)
-      .join(", ");
   }
 
   private file(name: string): { write(text: string): void } {
