@@ -17,7 +17,7 @@ export interface StatusSummary {
   readonly invocations?: string;
   /** Some invocation ran out of its timeout. */
   readonly timedOut: boolean;
-  /** The figures in one line: `lag … · pending … · invocations …`. */
+  /** The figures in one line: `invocations … · pending … · lag …`. */
   readonly line: string;
 }
 
@@ -55,7 +55,8 @@ export function statusSummary(report: PipelineStatusReport, now: number): Status
     invocations = failed === 0 ? `${count(total)}, none failed` : `${count(total)}, ${count(failed)} failed: ${failures.join(", ")}`;
   }
 
-  const line = [`lag ${lag}`, ...(pending !== undefined ? [`pending ${pending}`] : []), ...(invocations !== undefined ? [`invocations ${invocations}`] : [])].join(" · ");
+  // Failures first: a terminal cuts the line at its width, and a timed-out function must not be what is cut.
+  const line = [...(invocations !== undefined ? [`invocations ${invocations}`] : []), ...(pending !== undefined ? [`pending ${pending}`] : []), `lag ${lag}`].join(" · ");
   return { lag, ...(pending !== undefined ? { pending } : {}), ...(invocations !== undefined ? { invocations } : {}), timedOut, line };
 }
 

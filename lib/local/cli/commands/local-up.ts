@@ -8,7 +8,8 @@
  * - the screen: the stack's start-up lines (its list of differences from AWS folded into one line), then the
  *   sample rounds, printed blocks, finalized batches with the lag per shard, output directories, dead letters,
  *   failed invocations, discards and warnings; on a terminal one status line at the bottom keeps the running
- *   counts (records in, invocations, last batch, lag);
+ *   figures: records in, then invocations and failures, pending batches and lag per shard exactly as
+ *   `sparkless status` reports them (status-summary.ts), and the last batch;
  * - `<state dir>/logs/<function>.log`: every line each function writes (what `sparkless tail` follows), and
  *   `logs/local-stack.log`: the start-up lines in full, limitations included.
  */
