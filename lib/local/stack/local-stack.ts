@@ -93,6 +93,7 @@ export interface LocalStack {
 }
 
 interface Running {
+  emulatorsStarting?: Promise<Emulators>;
   emulators?: Emulators;
   clients?: { kinesis: KinesisClient; dynamodb: DynamoDBClient; s3: S3Client };
   hosts: Map<string, { host: FunctionHost; fn: DeployedFunction }>;
@@ -224,7 +225,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => running.invocations?.stop());
     // Our keep-alive connections would make kinesis-mock's graceful shutdown (which saves its data) wait.
     if (running.clients) for (const c of Object.values(running.clients)) c.destroy();
-    await step(() => running.emulators?.stop());
+    await step(async () => (running.emulators ?? (await running.emulatorsStarting?.catch(() => undefined)))?.stop());
     if (running.stackFileWritten) await step(() => removeStackFile(stateDir));
     emit({ type: "stopped" });
     resolveStopped();
@@ -235,6 +236,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   signal?.addEventListener("abort", onAbort, { once: true });
 
   try {
+    // The emulators do not depend on the assembly: they start while it is synthesized (or found unchanged).
+    running.emulatorsStarting = startEmulators({ dataDir: join(stateDir, "data"), region });
+    running.emulatorsStarting.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+
     // 1. Synth, unless the assembly there was made from the same inputs.
     if (synth) {
       const synthesized = await synthesizeUnlessUnchanged({
@@ -257,7 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (assembly.stacks.length === 0) throw new ValidationError("NoStacks", `the cloud assembly in ${cdkOut} has no stacks`, { cdkOut });
 
     // 2. Emulators.
-    running.emulators = await startEmulators({ dataDir: join(stateDir, "data"), region });
+    running.emulators = await running.emulatorsStarting;
     aborted();
     const emu = running.emulators;
     const endpoints = { kinesis: emu.kinesis.endpoint, dynamodb: emu.dynamodb.endpoint, s3: emu.s3.endpoint };
