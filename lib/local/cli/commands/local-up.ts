@@ -157,11 +157,11 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
 async function pushSample(file: StackFile, stateDir: string, pipeline: PipelineRef, screen: Screen, signal: AbortSignal, intervalMs: number): Promise<void> {
   const client = cliKinesisClient({ endpoint: file.endpoints.kinesis, region: file.region, ...(file.credentials ? { credentials: file.credentials } : {}) });
   try {
-    const summary = await client
+    const created = await client
       .send(new DescribeStreamSummaryCommand({ StreamName: pipeline.stream }))
       .then((r) => r.StreamDescriptionSummary?.StreamCreationTimestamp?.toISOString())
       .catch(() => undefined);
-    const done = sampleRoundsPushed(readSampleRecord(stateDir), pipeline.stream, summary);
+    const done = sampleRoundsPushed(readSampleRecord(stateDir), pipeline.stream, created);
     const total = SAMPLE_PARAGRAPHS.length;
     if (done >= total) {
       screen.print("sample: pushed by an earlier start, not again (the totals would count it twice); `--fresh` starts over, `sparkless push` adds lines");
@@ -174,7 +174,7 @@ async function pushSample(file: StackFile, stateDir: string, pipeline: PipelineR
       const putter = new RecordPutter({ client, stream: pipeline.stream });
       for (const [j, line] of paragraph.entries()) await putter.add({ data: Buffer.from(line, "utf8"), partitionKey: `sample-${i}-${j}`, line: j + 1 });
       await putter.flush();
-      await writeSampleRecord(stateDir, { stream: pipeline.stream, ...(summary ? { streamCreated: summary } : {}), rounds: i + 1 });
+      await writeSampleRecord(stateDir, { stream: pipeline.stream, ...(created ? { streamCreated: created } : {}), rounds: i + 1 });
       const lost = putter.stats.failed.length + putter.stats.skipped.length;
       screen.print(`sample: pushed ${plural(putter.stats.records, "line")} (round ${i + 1} of ${total})${lost ? `, ${count(lost)} not put` : ""}`);
       if (i < total - 1) await sleep(intervalMs, signal);
