@@ -13,6 +13,7 @@
  * "up". Only printed; nothing asserts on time.
  */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -95,7 +96,8 @@ export const localStackStartup: BenchmarkFactory = async (): Promise<BenchmarkWi
   const WARM_OLD = "warm, re-synthesized (previous design)";
   const WARM_NEW = "warm, assembly reused";
   const COLD = "cold (fresh state, no cdk.out)";
-  process.once("exit", () => void rm(root, { recursive: true, force: true }));
+  // A bench that fails half-way leaves no state directories behind either.
+  process.once("exit", () => rmSync(root, { recursive: true, force: true }));
 
   return {
     name: "local-stack startup",
