@@ -10,12 +10,15 @@
  */
 import { parseArgs } from "node:util";
 import { type BenchmarkFactory, measure, report } from "./harness.js";
+import { localStackStartup } from "./local-stack-startup.js";
 import { serverless, type BenchmarkWithNotes } from "./serverless.js";
 import { wordCount } from "./word-count.js";
 
 const BENCHMARKS: Record<string, BenchmarkFactory> = {
   "word-count": wordCount,
   serverless,
+  // The embedded stack: start-up (cold, warm), each beside the previous design's figure.
+  "local-stack": localStackStartup,
 };
 
 const USAGE = `usage: npm run bench -- [name ...] [--runs N] [--scale X]; benchmarks: ${Object.keys(BENCHMARKS).join(", ")}`;

@@ -1,18 +1,20 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
+import { CreateStreamCommand, DescribeStreamSummaryCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
+import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { main } from "../../lib/local/cli/index.js";
-import { SAMPLE_PARAGRAPHS } from "../../lib/local/cli/sample-data.js";
+import { SAMPLE_PARAGRAPHS, writeSampleRecord } from "../../lib/local/cli/sample-data.js";
+import { invocationsFilePath, type InvocationsFile } from "../../lib/local/stack/invocation-metrics.js";
+import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
 import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../lib/local/cli/stack-contract.js";
 import type { StackFile } from "../../lib/local/cli/stack-file.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
-import { useEmulators } from "../support/emulators.js";
+import { createPipelineTable, useEmulators } from "../support/emulators.js";
 
 const emu = useEmulators();
 const BIN = resolve("bin/sparkless.mjs");
@@ -37,19 +39,26 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
  * pipeline's stream and bucket, writes stack.json, logs start-up lines as the real one does, and hands the
  * test its onEvent so the test plays the running stack's part.
  */
-function fakeStack() {
+function fakeStack(names: { stream: string; bucket: string; table: string } = { stream: "wc-stream", bucket: "wc-bucket", table: "wc-table" }) {
   const state = { options: undefined as LocalStackOptions | undefined, stopped: 0, emit: (_e: LocalStackEvent) => {} };
   const start: StartLocalStack = async (options) => {
     state.options = options;
     state.emit = options.onEvent!;
-    const stream = "wc-stream";
-    const bucket = "wc-bucket";
+    const { stream, bucket, table } = names;
     const kinesis = kinesisClient({ endpoint: emu.kinesis.endpoint });
     const s3 = s3Client({ endpoint: emu.s3.endpoint });
-    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const ddb = dynamoDbClient({ endpoint: emu.dynamodb.endpoint });
+    // A second start on the same state finds its resources (kept, as the real stack keeps them).
+    const kept = (e: Error) => {
+      if (!/ResourceInUse|BucketAlreadyOwnedByYou|BucketAlreadyExists/.test(e.name)) throw e;
+    };
+    await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 })).catch(kept);
+    await waitForStream(kinesis, stream);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(kept);
+    await createPipelineTable(ddb, table).catch(kept);
     kinesis.destroy();
     s3.destroy();
+    ddb.destroy();
     const stackFile: StackFile = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -60,10 +69,10 @@ function fakeStack() {
         {
           name: "SparklessWordCount",
           streams: [{ logicalId: "WordCountStream", name: stream }],
-          tables: [{ logicalId: "WordCountTable", name: "wc-table" }],
+          tables: [{ logicalId: "WordCountTable", name: table }],
           buckets: [{ logicalId: "WordCountBucket", name: bucket }],
           functions: [{ logicalId: "WordCountShard", name: "wc-shard" }],
-          pipelines: [{ name: "word-count", stream, table: "wc-table", bucket, batchIntervalMs: 5000 }],
+          pipelines: [{ name: "word-count", stream, table, bucket, batchIntervalMs: 5000 }],
         },
       ],
     };
@@ -89,12 +98,30 @@ function fakeStack() {
   return { start, state };
 }
 
+async function waitForStream(kinesis: KinesisClient, stream: string): Promise<void> {
+  for (;;) {
+    const s = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    if (s.StreamDescriptionSummary?.StreamStatus === "ACTIVE") return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const CLEAR_LINE = "\r\x1b[2K";
+
+/** The status line a terminal shows last (Screen redraws it after CLEAR_LINE). */
+function lastStatusLine(out: string): string {
+  return out.split(CLEAR_LINE).filter((part) => part.startsWith("records in ")).pop()?.split("\n")[0] ?? "";
+}
+
+/** Ages move on between two reads; the numbers must not. */
+const withoutAges = (line: string) => line.replace(/oldest [\d.]+ (ms|s|min \d+ s)/g, "oldest <age>");
+
 describe("sparkless local up", () => {
   it("starts the stack, pushes the sample in rounds, shows blocks, batches, outputs, lag and dead letters, writes the function logs, and stops it all on Ctrl-C", async () => {
     const stateDir = join(dir, "up");
     const fake = fakeStack();
     const t = testIo({ cwd: dir });
-    const up = main(["--state-dir", stateDir, "local", "up", "--ticker-ms", "500"], t.io, { startLocalStack: fake.start, sampleIntervalMs: 10, pollIntervalMs: 50 });
+    const up = main(["--state-dir", stateDir, "local", "up", "--ticker-ms", "500"], t.io, { startLocalStack: fake.start, sampleIntervalMs: 10, pollIntervalMs: 50, statusIntervalMs: 20 });
 
     await waitFor("the sample rounds", () => t.stdout().includes(`(round ${SAMPLE_PARAGRAPHS.length} of ${SAMPLE_PARAGRAPHS.length})`));
     expect(fake.state.options).toMatchObject({ stateDir, tickerIntervalMs: 500, synth: true, cwd: dir });
@@ -176,7 +203,8 @@ describe("sparkless local up", () => {
     expect(out).toContain("pipeline word-count: stream wc-stream, table wc-table, bucket wc-bucket\n");
     expect(out).toContain("  push lines:     npx sparkless push --state-dir up < some.txt\n");
     expect(out).toContain("-------------------------------------------\nTime: 1700000005000 ms\n-------------------------------------------\n(a,2)\n(stream,1)\n\n");
-    expect(out).toContain("batch 1700000005000 ms (22:13:25Z) finalized · lag shard 0: 120 ms, shard 1: 0 ms\n");
+    // Lag as `sparkless status` counts it: the sample's records, none committed (no shard function ran).
+    expect(out).toMatch(/batch 1700000005000 ms \(22:13:25Z\) finalized · lag shard 0: (\d+ records?, oldest [\d.]+ m?s|0); shard 1: (\d+ records?, oldest [\d.]+ m?s|0)\n/);
     expect(out).toContain("  → s3://wc-bucket/output/word-count/word-count/{batch,totals}-1700000005000.txt/\n");
     expect(out.match(/Cannot find module/g)).toHaveLength(1);
     expect(out).toContain("wc-shard: invocation failed on shardId-000000000001: wc-shard (0b7c5a3e-1111-4d2b-9e0f-000000000001): Runtime.ImportModuleError: Cannot find module 'x'\n");
@@ -201,6 +229,86 @@ describe("sparkless local up", () => {
     expect(log).toContain("(node:124) [DEP0005] DeprecationWarning: Buffer() is deprecated\n");
     expect(log.endsWith("sparkless: batch 1700000010000 ms: boom\n")).toBe(true);
     expect(readFileSync(join(stateDir, "logs", "local-stack.log"), "utf8")).toContain("sparkless:   - nor there\n");
+  });
+
+  it("shows on its live line the lag, pending batches and failed invocations that `sparkless status` reports for the same state, a timed-out function included", async () => {
+    const stateDir = join(dir, "agree");
+    const names = { stream: "agree-stream", bucket: "agree-bucket", table: "agree-table" };
+    const fake = fakeStack(names);
+    const t = testIo({ cwd: dir, tty: true });
+    // Wide enough for the whole line (a narrower terminal cuts it at its width).
+    (t.io.stdout as { columns?: number }).columns = 400;
+    const up = main(["--state-dir", stateDir, "local", "up", "--no-sample"], t.io, { startLocalStack: fake.start, pollIntervalMs: 50, statusIntervalMs: 20 });
+    await waitFor("the stack", () => t.stdout().includes("pipeline word-count:"));
+
+    // The state: records on both shards, none committed; two complete batches waiting for the finalizer; a
+    // ticker invocation that ran out of its 60 s and two failed shard invocations.
+    const ZERO = 1_700_000_000_000;
+    const kinesis = kinesisClient({ endpoint: emu.kinesis.endpoint });
+    const shards = (await kinesis.send(new ListShardsCommand({ StreamName: names.stream }))).Shards!;
+    for (const [i, n] of [[0, 3], [1, 2]] as const) {
+      const hashKey = shards[i]!.HashKeyRange!.StartingHashKey!;
+      await kinesis.send(new PutRecordsCommand({ StreamName: names.stream, Records: Array.from({ length: n }, (_, j) => ({ Data: Buffer.from(`line ${j}`), PartitionKey: "k", ExplicitHashKey: hashKey })) }));
+    }
+    kinesis.destroy();
+    const ddb = dynamoDbClient({ endpoint: emu.dynamodb.endpoint });
+    const s3 = s3Client({ endpoint: emu.s3.endpoint });
+    const store = new DynamoDbPipelineStore({ client: ddb, tableName: names.table, pipeline: "word-count", objects: new S3ObjectStore({ client: s3, bucket: names.bucket }) });
+    expect(await store.createStatus({ zeroTime: ZERO, lastFinalized: ZERO, graphHash: "g" })).toBe(true);
+    for (const s of shards) expect(await store.advanceWatermark(s.ShardId!, { watermark: 0 }, ZERO + 10_000, false)).toBe(true);
+    ddb.destroy();
+    s3.destroy();
+    const invocations: InvocationsFile = {
+      pid: process.pid,
+      updatedAt: new Date().toISOString(),
+      functions: [
+        { name: "wc-shard", invocations: 7, errors: 2, timeouts: 0, timeoutMs: 60_000 },
+        { name: "wc-ticker", invocations: 4, errors: 0, timeouts: 1, timeoutMs: 60_000 },
+      ],
+    };
+    writeFileSync(invocationsFilePath(stateDir), JSON.stringify(invocations));
+    fake.state.emit({ type: "result", functionName: "wc-ticker", source: "schedule", requestId: "r9", outcome: "timeout", durationMs: 60_000, error: "Task timed out after 60.00 seconds" });
+
+    const s = testIo({ cwd: dir });
+    expect(await main(["--state-dir", stateDir, "status"], s.io)).toBe(0);
+    const summary = /^summary +(.*)$/m.exec(s.stdout())![1]!;
+    expect(withoutAges(summary)).toBe(
+      "invocations 11, 3 failed: wc-shard failed ×2, wc-ticker timed out ×1 (after 1 min 00 s) · pending 2 batches · " +
+        "lag shard 0: 3 records, oldest <age>; shard 1: 2 records, oldest <age>",
+    );
+    await waitFor("the live line to show the same figures", () => withoutAges(lastStatusLine(t.stdout())).includes(withoutAges(summary)));
+    expect(lastStatusLine(t.stdout())).toMatch(/^records in 0 · invocations 11, 3 failed: .* · Ctrl-C to stop$/);
+    expect(t.stdout()).toContain("wc-ticker: invocation timed out: Task timed out after 60.00 seconds\n");
+
+    t.interrupt();
+    expect(await up).toBe(0);
+  });
+
+  it("pushes the sample once per fresh state: a restart pushes only the rounds an earlier start did not", async () => {
+    const stateDir = join(dir, "again");
+    const names = { stream: "again-stream", bucket: "again-bucket", table: "again-table" };
+    // An earlier start was stopped after its second round.
+    await writeSampleRecord(stateDir, { stream: names.stream, rounds: 2 });
+
+    const first = testIo({ cwd: dir });
+    const up1 = main(["--state-dir", stateDir, "local", "up"], first.io, { startLocalStack: fakeStack(names).start, sampleIntervalMs: 10, pollIntervalMs: 50 });
+    await waitFor("the last round", () => first.stdout().includes(`(round ${SAMPLE_PARAGRAPHS.length} of ${SAMPLE_PARAGRAPHS.length})`));
+    first.interrupt();
+    expect(await up1).toBe(0);
+    expect(first.stdout()).toContain(`sample: 2 rounds of ${SAMPLE_PARAGRAPHS.length} pushed by an earlier start; pushing the rest\n`);
+    expect(first.stdout()).not.toContain("(round 1 of");
+
+    const second = testIo({ cwd: dir });
+    const up2 = main(["--state-dir", stateDir, "local", "up"], second.io, { startLocalStack: fakeStack(names).start, sampleIntervalMs: 10, pollIntervalMs: 50 });
+    await waitFor("the sample's verdict", () => second.stdout().includes("sample: "));
+    second.interrupt();
+    expect(await up2).toBe(0);
+    expect(second.stdout()).toContain("sample: pushed by an earlier start, not again (the totals would count it twice); `--fresh` starts over, `sparkless push` adds lines\n");
+
+    const kinesis = kinesisClient({ endpoint: emu.kinesis.endpoint });
+    const records = await readAllRecords(kinesis, names.stream);
+    kinesis.destroy();
+    expect(records.map((r) => r.data).sort()).toEqual(SAMPLE_PARAGRAPHS.slice(2).flat().slice().sort());
   });
 
   it("fails if a local stack is already running on the state directory", async () => {

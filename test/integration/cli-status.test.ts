@@ -100,6 +100,8 @@ describe("sparkless status", () => {
     expect(out).toMatch(/pending +1 batch complete, not yet finalized: 1700000010000 ms \(22:13:30Z\)\n/);
     expect(out).toContain(`next batch 1700000015000 ms (22:13:35Z) waits for ${shard1}\n`);
     expect(out).toMatch(/dead letters +2 records, 1 failed batch, 1 discarded by the event-source mapping\n/);
+    // What `local up` shows on its live line, from the same report; no invocation counts from this stand-in stack.
+    expect(out).toMatch(/^summary +pending 1 batch · lag shard 0: 2 records, oldest [\d.]+ m?s; shard 1: 3 records, oldest [\d.]+ m?s\n/m);
 
     const rows = out.split("\n").filter((l) => l.startsWith("shardId-"));
     const cells = rows.map((r) => r.split(/ {2,}/));

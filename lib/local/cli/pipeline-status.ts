@@ -9,6 +9,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { cliDynamoDbClient, cliKinesisClient, cliS3Client } from "./clients.js";
 import { S3ObjectStore } from "../../io/s3-object-store.js";
 import { DynamoDbPipelineStore } from "../../state/dynamodb-pipeline-store.js";
+import { readInvocations, type FunctionInvocations } from "../stack/invocation-metrics.js";
 import type { PipelineTarget } from "./target.js";
 import { BUCKET_PREFIXES } from "../../contract/index.js";
 
@@ -66,6 +67,8 @@ export interface PipelineStatusReport {
     /** Event-source-mapping discards (retries or record age exhausted) under `aws/lambda/`. */
     readonly discarded: number;
   };
+  /** The local stack's functions since it started (its invocations.json); absent off the local stack. */
+  readonly invocations?: { readonly functions: readonly FunctionInvocations[] };
 }
 
 export interface StatusClients {
@@ -143,6 +146,7 @@ export async function collectStatus(target: PipelineTarget, clients: StatusClien
         ? open.filter((s) => s.watermark! < next!).map((s) => s.shardId)
         : open.filter((s) => s.watermark === minWatermark).map((s) => s.shardId);
 
+  const invocations = target.localStack ? readInvocations(target.localStack.stateDir, target.localStack.pid) : undefined;
   const batchDeadLetters = deadKeys.filter((k) => k.startsWith(`${BUCKET_PREFIXES.deadLetter}${target.pipeline}/batches/`)).length;
   return {
     pipeline: target.pipeline,
@@ -154,6 +158,7 @@ export async function collectStatus(target: PipelineTarget, clients: StatusClien
     shards,
     pending: { ready, ...(next !== undefined ? { next } : {}), waitingOn },
     deadLetters: { records: deadKeys.length - batchDeadLetters, batches: batchDeadLetters, discarded: discardKeys.length },
+    ...(invocations ? { invocations: { functions: invocations.functions } } : {}),
   };
 }
 

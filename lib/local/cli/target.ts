@@ -30,6 +30,8 @@ export interface PipelineTarget extends Connection {
   readonly batchIntervalMs?: number;
   /** Resources of the running local stack (its logs directory is readable too). */
   readonly local: boolean;
+  /** The running local stack's state directory and process (its invocation counts are read from there). */
+  readonly localStack?: { readonly stateDir: string; readonly pid: number };
   /** "the local stack", the endpoint or "AWS", for headers and messages. */
   readonly where: string;
 }
@@ -92,7 +94,8 @@ export function resolvePipelineTarget(opts: TargetOptions, io: CliIo): PipelineT
       where: conn.endpoints.kinesis ?? "AWS",
     };
   }
-  const file = requireRunningStack(stateDirOf(io.cwd, opts.stateDir));
+  const stateDir = stateDirOf(io.cwd, opts.stateDir);
+  const file = requireRunningStack(stateDir);
   const p = choosePipeline(file, opts.pipeline);
   const batchIntervalMs = opts.batchIntervalMs ?? p.batchIntervalMs;
   return {
@@ -105,6 +108,7 @@ export function resolvePipelineTarget(opts: TargetOptions, io: CliIo): PipelineT
     bucket: p.bucket,
     ...(batchIntervalMs !== undefined ? { batchIntervalMs } : {}),
     local: true,
+    localStack: { stateDir, pid: file.pid },
     where: "the local stack",
   };
 }

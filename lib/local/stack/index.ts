@@ -1,7 +1,7 @@
 export { startLocalStack, type LocalStack, type LocalStackOptions, type LocalStackStats } from "./local-stack.js";
 export { shutdownOnSignals, type ShutdownOptions, type ShutdownSignals } from "./signals.js";
 export { printEvent, printBlockParser, type LocalStackEvent, type ShardLag } from "./events.js";
-export { readStackFile, stackFilePath, isProcessAlive, STACK_FILE_NAME, type StackFile, type StackFileStack } from "./stack-file.js";
+export { readStackFile, stackFilePath, isProcessAlive, isStackRunning, STACK_FILE_NAME, type StackFile, type StackFileStack } from "./stack-file.js";
 export { readAssembly, functionCode, type AssemblyStack, type CfnResource, type CfnTemplate, type CloudAssembly, type FunctionCode } from "./assembly.js";
 export { resolve, resolveString, isIntrinsic, NO_VALUE, type ResolveContext, type ResourceLookup, type PseudoParameters } from "./intrinsics.js";
 export {

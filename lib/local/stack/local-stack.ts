@@ -21,10 +21,11 @@ import { errorText, printBlockParser, printEvent, type LocalStackEvent } from ".
 import { FunctionHost, FunctionTimeoutError, type FunctionHostStats, type FunctionLogLine } from "./function-host.js";
 import { mappingPoller, unappliedSettings } from "./mapping-runner.js";
 import { LOCAL_ACCOUNT_ID } from "./physical-names.js";
+import { InvocationRecorder } from "./invocation-metrics.js";
 import { ProgressWatcher, type WatchedPipeline } from "./progress-watcher.js";
 import { parseScheduleExpression, ScheduleRunner, scheduledEvent, type ScheduledJob } from "./schedule-runner.js";
 import { readStackFile, removeStackFile, writeStackFile, type StackFile, type StackFileStack } from "./stack-file.js";
-import { synthesize } from "./synth.js";
+import { synthesizeUnlessUnchanged } from "./synth.js";
 import { DEPLOYER_LIMITATIONS, deployStack, type DeployedFunction, type DeployedStack } from "./template-deployer.js";
 
 /** The only key s3rver accepts; the other emulators take anything. */
@@ -46,8 +47,10 @@ export interface LocalStackOptions {
    * @default 2_000
    */
   readonly tickerIntervalMs?: number;
-  /** Run `cdk synth` first. @default true */
+  /** Run `cdk synth` first (unless the assembly in `cdkOut` was synthesized from the same inputs). @default true */
   readonly synth?: boolean;
+  /** With `synth`, deploy the assembly of an earlier synth when nothing it was made from has changed. @default true */
+  readonly reuseAssembly?: boolean;
   /** @default "us-east-1" */
   readonly region?: string;
   /** Everything the stack reports. @default - {@link printEvent}: function output on stdout, problems on stderr */
@@ -98,6 +101,7 @@ export interface LocalStack {
 }
 
 interface Running {
+  emulatorsStarting?: Promise<Emulators>;
   emulators?: Emulators;
   iam?: StackEnforcement;
   clients?: { kinesis: KinesisClient; dynamodb: DynamoDBClient; s3: S3Client };
@@ -105,6 +109,7 @@ interface Running {
   pollers: Array<{ logicalId: string; uuid: string; functionName: string; poller: EsmPoller }>;
   schedules?: ScheduleRunner;
   watcher?: ProgressWatcher;
+  invocations?: InvocationRecorder;
   stackFileWritten: boolean;
 }
 
@@ -195,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (signal?.aborted) throw new SparklessError("LocalStackAborted", "the local stack was stopped while starting");
   };
 
-  const other = await readStackFile(stateDir);
+  const other = readStackFile(stateDir);
   if (other) {
     throw new IllegalStateError("LocalStackRunning", `a local stack (pid ${other.pid}, started ${other.startedAt}) is already running on ${stateDir}: stop it first, or use another state directory`, {
       pid: other.pid,
@@ -227,9 +232,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => running.watcher?.stop());
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
     await step(() => running.iam?.stop());
+    await step(() => running.invocations?.stop());
     // Our keep-alive connections would make kinesis-mock's graceful shutdown (which saves its data) wait.
     if (running.clients) for (const c of Object.values(running.clients)) c.destroy();
-    await step(() => running.emulators?.stop());
+    await step(async () => (running.emulators ?? (await running.emulatorsStarting?.catch(() => undefined)))?.stop());
     if (running.stackFileWritten) await step(() => removeStackFile(stateDir));
     emit({ type: "stopped" });
     resolveStopped();
@@ -240,24 +246,33 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   signal?.addEventListener("abort", onAbort, { once: true });
 
   try {
-    // 1. Synth.
+    // The emulators do not depend on the assembly: they start while it is synthesized (or found unchanged).
+    running.emulatorsStarting = startEmulators({ dataDir: join(stateDir, "data"), region });
+    running.emulatorsStarting.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+
+    // 1. Synth, unless the assembly there was made from the same inputs.
     if (synth) {
-      notice(`sparkless: synthesizing the CDK app into ${relative(cwd, cdkOut) || cdkOut} ...`);
-      const started = Date.now();
-      await synthesize({
+      const synthesized = await synthesizeUnlessUnchanged({
         outdir: cdkOut,
         cwd,
+        skip: [stateDir],
+        always: options.reuseAssembly === false,
         ...(signal ? { signal } : {}),
         log: (line) => emit({ type: "synth", line }),
+        onStart: (why) => notice(`sparkless: synthesizing the CDK app into ${relative(cwd, cdkOut) || cdkOut} (${why}) ...`),
       });
-      notice(`sparkless: synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      notice(
+        synthesized.reused
+          ? `sparkless: reused the synthesized app in ${relative(cwd, cdkOut) || cdkOut} (inputs unchanged)`
+          : `sparkless: synthesized in ${(synthesized.ms / 1000).toFixed(1)} s`,
+      );
     }
     aborted();
     const assembly = await readAssembly(cdkOut);
     if (assembly.stacks.length === 0) throw new ValidationError("NoStacks", `the cloud assembly in ${cdkOut} has no stacks`, { cdkOut });
 
     // 2. Emulators.
-    running.emulators = await startEmulators({ dataDir: join(stateDir, "data"), region });
+    running.emulators = await running.emulatorsStarting;
     aborted();
     const emu = running.emulators;
     const endpoints = { kinesis: emu.kinesis.endpoint, dynamodb: emu.dynamodb.endpoint, s3: emu.s3.endpoint };
@@ -423,7 +438,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     running.schedules.start();
 
-    // 7. Progress: finalized batches, outputs, lag.
+    // 7. Progress: invocation counts (what `status` and the live line report), finalized batches, outputs, lag.
+    running.invocations = new InvocationRecorder({
+      stateDir,
+      counts: () =>
+        [...running.hosts.values()].map(({ host, fn }) => {
+          const { invocations, errors, timeouts } = host.stats();
+          return { name: fn.name, invocations, errors, timeouts, timeoutMs: fn.timeoutMs };
+        }),
+    });
+    await running.invocations.start();
     const pipelines: WatchedPipeline[] = deployed.flatMap((d) =>
       pipelinesOf(d).map((p) => ({ name: p.name, table: p.table, bucket: p.bucket, ...(p.batchIntervalMs ? { batchIntervalMs: p.batchIntervalMs } : {}) })),
     );

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join, resolve as resolvePath } from "node:path";
 import { SparklessError } from "../../errors.js";
+import { describeChanges, forgetInputs, reasonsToSynthesize, recordInputs, synthInputs } from "./synth-inputs.js";
 
 export interface SynthOptions {
   /** Where the assembly goes (`cdk synth -o`). */
@@ -126,4 +127,33 @@ export function synthesize(options: SynthOptions): Promise<void> {
       }
     });
   });
+}
+
+export interface ReusingSynthOptions extends SynthOptions {
+  /** Directories of the project that are not inputs of the app (the state directory). */
+  readonly skip?: readonly string[];
+  /** Synthesize even when nothing changed. @default false */
+  readonly always?: boolean;
+  /** Called before synthesizing, with why (what changed, or that there is no earlier assembly). */
+  readonly onStart?: (why: string) => void;
+}
+
+/**
+ * Synthesizes into `outdir` unless the assembly there was synthesized from the same inputs (synth-inputs.ts:
+ * the project's files, the CDK's environment), in which case it is left as it is: a second start with no
+ * change skips the 10-40 s of `cdk synth`. The inputs are recorded only once a synth has succeeded.
+ */
+export async function synthesizeUnlessUnchanged(options: ReusingSynthOptions): Promise<{ reused: true } | { reused: false; ms: number }> {
+  const cwd = resolvePath(options.cwd ?? process.cwd());
+  const outdir = resolvePath(cwd, options.outdir);
+  const env = { ...process.env, ...options.env };
+  const inputs = await synthInputs({ cwd, skip: [outdir, ...(options.skip ?? [])], env });
+  const reasons = options.always ? ["asked to synthesize"] : await reasonsToSynthesize(outdir, inputs);
+  if (reasons.length === 0) return { reused: true };
+  options.onStart?.(describeChanges(reasons));
+  const started = Date.now();
+  await forgetInputs(outdir);
+  await synthesize({ ...options, cwd, outdir });
+  await recordInputs(outdir, inputs);
+  return { reused: false, ms: Date.now() - started };
 }

@@ -23,7 +23,7 @@ export function localDownCommand(ctx: CommandContext): Command {
 
 export async function localDown(io: CliIo, opts: LocalDownOptions): Promise<number> {
   const stateDir = stateDirOf(io.cwd, opts.stateDir);
-  const file = readStackFile(stateDir);
+  const file = readStackFile(stateDir, { includeStale: true });
   if (!file || !isStackRunning(file)) {
     io.stdout.write(file ? `no local stack is running (${stackFilePath(stateDir)} names pid ${file.pid}, which has exited)\n` : "no local stack is running\n");
     return 0;

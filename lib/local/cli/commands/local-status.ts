@@ -17,7 +17,7 @@ export function localStatusCommand(ctx: CommandContext): Command {
 /** Exit code 0 when a stack is running, 1 when not (so scripts can wait for one). */
 export function localStatus(io: CliIo, opts: { json?: boolean; stateDir?: string }): number {
   const stateDir = stateDirOf(io.cwd, opts.stateDir);
-  const file = readStackFile(stateDir);
+  const file = readStackFile(stateDir, { includeStale: true });
   const running = file !== undefined && isStackRunning(file);
   if (opts.json) {
     io.stdout.write(JSON.stringify({ running, ...(file ?? {}) }, null, 2) + "\n");

@@ -8,12 +8,14 @@
  * - the screen: the stack's start-up lines (its list of differences from AWS folded into one line), then the
  *   sample rounds, printed blocks, finalized batches with the lag per shard, output directories, dead letters,
  *   failed invocations, discards and warnings; on a terminal one status line at the bottom keeps the running
- *   counts (records in, invocations, last batch, lag);
+ *   figures: records in, then invocations and failures, pending batches and lag per shard exactly as
+ *   `sparkless status` reports them (status-summary.ts), and the last batch;
  * - `<state dir>/logs/<function>.log`: every line each function writes (what `sparkless tail` follows), and
  *   `logs/local-stack.log`: the start-up lines in full, limitations included.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join, relative } from "node:path";
+import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import { Command, Option } from "commander";
 import { S3ObjectStore } from "../../../io/s3-object-store.js";
 import { cliKinesisClient, cliS3Client } from "../clients.js";
@@ -21,10 +23,13 @@ import { Follower } from "../follower.js";
 import { batchTime, duration } from "../format.js";
 import { CliError, aborted, count, plural, sleep, type CliIo, type CommandContext } from "../io.js";
 import { RecordPutter } from "../put-records.js";
-import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS } from "../sample-data.js";
+import { SAMPLE_PARAGRAPHS, SAMPLE_ROUND_INTERVAL_MS, readSampleRecord, sampleRoundsPushed, writeSampleRecord } from "../sample-data.js";
 import { Screen } from "../screen.js";
-import { loadStartLocalStack, sparkBlock, type LocalStackEvent, type ShardLag, type StartLocalStack } from "../stack-contract.js";
-import { isStackRunning, pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
+import { clientsFor, collectStatus } from "../pipeline-status.js";
+import { loadStartLocalStack, sparkBlock, type LocalStackEvent, type StartLocalStack } from "../stack-contract.js";
+import { statusSummary, type StatusSummary } from "../status-summary.js";
+import { resolvePipelineTarget, type PipelineTarget } from "../target.js";
+import { pipelinesOf, readStackFile, stateDirOf, type PipelineRef, type StackFile } from "../stack-file.js";
 import { positiveInt } from "./status.js";
 
 export interface LocalUpOptions {
@@ -37,16 +42,20 @@ export interface LocalUpOptions {
   readonly synth: boolean;
   /** commander's `--no-iam`: IAM enforced unless given. */
   readonly iam?: boolean;
+  /** Synthesize even when the app's inputs have not changed since the last synth. */
+  readonly resynth?: boolean;
   readonly stateDir?: string;
 }
 
-/** What tests replace: the stack itself, and the pace of the sample rounds and of the dead-letter watch. */
+/** What tests replace: the stack itself, and the pace of the sample rounds, the dead-letter watch and the status line. */
 export interface LocalUpDeps {
   readonly startLocalStack?: StartLocalStack;
   /** @default SAMPLE_ROUND_INTERVAL_MS */
   readonly sampleIntervalMs?: number;
   /** How often the bucket is read for new dead letters. @default 1000 */
   readonly pollIntervalMs?: number;
+  /** How often the status line's figures are read (as `sparkless status` reads them). @default 2000 */
+  readonly statusIntervalMs?: number;
 }
 
 export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command {
@@ -58,6 +67,7 @@ export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command 
     .option("--cdk-out <dir>", "the cloud assembly to deploy (default: synthesized into <state dir>/cdk.out)")
     .option("--no-synth", "deploy the existing cloud assembly (--cdk-out, default cdk.out) without synthesizing first")
     .option("--no-iam", "do not check the functions' AWS calls against their roles' policies in the template")
+    .option("--resynth", "synthesize the CDK app even if nothing it reads has changed since the last start")
     .action(async (opts: LocalUpOptions, command: Command) => {
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       ctx.setExitCode(await localUp(ctx.io, { ...opts, stateDir }, deps));
@@ -69,7 +79,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
   const rel = relative(io.cwd, stateDir);
   const shown = rel === "" ? "." : rel.startsWith("..") ? stateDir : rel;
   const existing = readStackFile(stateDir);
-  if (existing && isStackRunning(existing)) {
+  if (existing) {
     throw new CliError("AlreadyRunning", `a local stack is already running (pid ${existing.pid}, started ${existing.startedAt}): use it, or stop it with \`sparkless local down\``, 1, { pid: existing.pid });
   }
   const start = deps.startLocalStack ?? (await loadStartLocalStack());
@@ -87,6 +97,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
       ...(opts.tickerMs !== undefined ? { tickerIntervalMs: opts.tickerMs } : {}),
       synth: opts.synth,
       ...(opts.iam === false ? { iam: false } : {}),
+      ...(opts.resynth ? { reuseAssembly: false } : {}),
       cwd: io.cwd,
       signal: io.signal,
       log: (line) => view.startupLine(line),
@@ -113,6 +124,8 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
     } else {
       const stop = AbortSignal.any([io.signal, loops.signal]);
       tasks.push(view.followDeadLetters(file, pipeline, stop, deps.pollIntervalMs ?? 1000));
+      const target = resolvePipelineTarget({ stateDir, pipeline: pipeline.name }, io);
+      tasks.push(view.followStatus(target, stop, deps.statusIntervalMs ?? 2000));
       // The other commands find this stack through its state directory: name it when it is not the default.
       const sd = opts.stateDir !== undefined && stateDirOf(io.cwd, undefined) !== stateDir ? ` --state-dir ${shown}` : "";
       screen.print(
@@ -122,7 +135,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
           `  progress:       npx sparkless status${sd}\n` +
           `  stop:           Ctrl-C\n`,
       );
-      if (opts.sample) tasks.push(pushSample(file, pipeline, screen, stop, deps.sampleIntervalMs ?? SAMPLE_ROUND_INTERVAL_MS));
+      if (opts.sample) tasks.push(pushSample(file, stateDir, pipeline, screen, stop, deps.sampleIntervalMs ?? SAMPLE_ROUND_INTERVAL_MS));
     }
     view.drawStatus();
     await Promise.race([aborted(io.signal), handle.stopped]);
@@ -141,18 +154,34 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
   return 0;
 }
 
-/** The sample paragraphs, one round each, a few seconds apart so that they land in several batches. */
-async function pushSample(file: StackFile, pipeline: PipelineRef, screen: Screen, signal: AbortSignal, intervalMs: number): Promise<void> {
+/**
+ * The sample paragraphs, one round each, a few seconds apart so that they land in several batches; once per
+ * fresh state (sample.json records the rounds pushed), so that restarting the stack does not grow the totals.
+ */
+async function pushSample(file: StackFile, stateDir: string, pipeline: PipelineRef, screen: Screen, signal: AbortSignal, intervalMs: number): Promise<void> {
   const client = cliKinesisClient({ endpoint: file.endpoints.kinesis, region: file.region, ...(file.credentials ? { credentials: file.credentials } : {}) });
   try {
-    for (const [i, paragraph] of SAMPLE_PARAGRAPHS.entries()) {
+    const created = await client
+      .send(new DescribeStreamSummaryCommand({ StreamName: pipeline.stream }))
+      .then((r) => r.StreamDescriptionSummary?.StreamCreationTimestamp?.toISOString())
+      .catch(() => undefined);
+    const done = sampleRoundsPushed(readSampleRecord(stateDir), pipeline.stream, created);
+    const total = SAMPLE_PARAGRAPHS.length;
+    if (done >= total) {
+      screen.print("sample: pushed by an earlier start, not again (the totals would count it twice); `--fresh` starts over, `sparkless push` adds lines");
+      return;
+    }
+    if (done > 0) screen.print(`sample: ${plural(done, "round")} of ${total} pushed by an earlier start; pushing the rest`);
+    for (let i = done; i < total; i++) {
       if (signal.aborted) return;
+      const paragraph = SAMPLE_PARAGRAPHS[i]!;
       const putter = new RecordPutter({ client, stream: pipeline.stream });
       for (const [j, line] of paragraph.entries()) await putter.add({ data: Buffer.from(line, "utf8"), partitionKey: `sample-${i}-${j}`, line: j + 1 });
       await putter.flush();
+      await writeSampleRecord(stateDir, { stream: pipeline.stream, ...(created ? { streamCreated: created } : {}), rounds: i + 1 });
       const lost = putter.stats.failed.length + putter.stats.skipped.length;
-      screen.print(`sample: pushed ${plural(putter.stats.records, "line")} (round ${i + 1} of ${SAMPLE_PARAGRAPHS.length})${lost ? `, ${count(lost)} not put` : ""}`);
-      if (i < SAMPLE_PARAGRAPHS.length - 1) await sleep(intervalMs, signal);
+      screen.print(`sample: pushed ${plural(putter.stats.records, "line")} (round ${i + 1} of ${total})${lost ? `, ${count(lost)} not put` : ""}`);
+      if (i < total - 1) await sleep(intervalMs, signal);
     }
   } catch (e) {
     if (!signal.aborted) screen.print(`sample: could not push to ${pipeline.stream}: ${(e as Error).message}`);
@@ -165,9 +194,9 @@ async function pushSample(file: StackFile, pipeline: PipelineRef, screen: Screen
 class LiveView {
   private readonly logFiles = new Map<string, WriteStream>();
   private recordsIn = 0;
-  private invocations = 0;
-  private failed = 0;
   private lastBatch: number | undefined;
+  /** The figures `sparkless status` shows, as last read; undefined before the first read. */
+  private summary: StatusSummary | undefined;
   private outputs: string[] = [];
   private outputsBucket = "";
   private outputsFlush: NodeJS.Immediate | undefined;
@@ -175,8 +204,6 @@ class LiveView {
   private readonly inNodeWarning = new Set<string>();
   /** Failures by what they say (request ids left out): shown once, then counted, so a failing retry loop is one line. */
   private readonly problems = new Map<string, { count: number; shownAt: number; shownCount: number }>();
-  /** Per mapping, the last lag it reported. */
-  private readonly lag = new Map<string, readonly ShardLag[]>();
 
   constructor(
     private readonly screen: Screen,
@@ -214,14 +241,9 @@ class LiveView {
       case "printed":
         this.screen.print(sparkBlock(e.time, e.lines));
         break;
-      case "invoke":
-        this.invocations++;
-        this.drawStatus();
-        break;
       case "result":
         if (e.source === "mapping" && (e.outcome === "success" || e.outcome === "partial")) this.recordsIn += e.records ?? 0;
         if (e.outcome === "error" || e.outcome === "timeout") {
-          this.failed++;
           const what = e.outcome === "timeout" ? "timed out" : "failed";
           this.problem(e.error ?? what, `${e.functionName}: invocation ${what}${e.shardId ? ` on ${e.shardId}` : ""}${e.error ? `: ${firstLine(e.error)}` : ""}`);
         }
@@ -232,7 +254,7 @@ class LiveView {
         break;
       case "batch-finalized":
         this.lastBatch = Math.max(this.lastBatch ?? 0, e.time);
-        this.screen.print(`batch ${batchTime(e.time)} finalized · lag ${this.lagText()}`);
+        this.screen.print(`batch ${batchTime(e.time)} finalized · lag ${this.summary?.lag ?? "-"}`);
         this.drawStatus();
         break;
       case "output":
@@ -240,10 +262,6 @@ class LiveView {
         this.outputs.push(e.directory);
         this.outputsBucket = e.bucket;
         this.outputsFlush ??= setImmediate(() => this.flushOutputs());
-        break;
-      case "lag":
-        this.lag.set(e.mapping, e.shards);
-        this.drawStatus();
         break;
       case "access-denied":
         this.file("local-stack").write(`access denied: ${e.message}\n  ${e.missingGrant}\n`);
@@ -278,6 +296,29 @@ class LiveView {
       );
     } finally {
       client.destroy();
+    }
+  }
+
+  /**
+   * The status line's lag, pending batches and failed invocations: read as `sparkless status` reads them
+   * (collectStatus, statusSummary), one read at a time, never more often than every `intervalMs` nor than twice
+   * the time a read takes (counting records behind reads the stream: it must not load a busy emulator further).
+   */
+  async followStatus(target: PipelineTarget, signal: AbortSignal, intervalMs: number): Promise<void> {
+    const clients = clientsFor(target);
+    try {
+      while (!signal.aborted) {
+        const started = Date.now();
+        try {
+          this.summary = statusSummary(await collectStatus(target, clients), Date.now());
+          this.drawStatus();
+        } catch {
+          // The emulators are busy or going away: the line keeps the last figures, the next read tries again.
+        }
+        await sleep(Math.max(intervalMs, 2 * (Date.now() - started)), signal);
+      }
+    } finally {
+      for (const c of Object.values(clients)) c.destroy();
     }
   }
 
@@ -329,20 +370,12 @@ class LiveView {
     this.drawStatus();
   }
 
+  /** `records in 10 · lag shard 0: 0 · pending none · invocations 12, none failed · last batch … · Ctrl-C to stop` */
   drawStatus(): void {
-    const parts = [`records in ${count(this.recordsIn)}`, `invocations ${count(this.invocations)}${this.failed ? ` (${count(this.failed)} failed)` : ""}`];
+    const parts = [`records in ${count(this.recordsIn)}`, this.summary?.line ?? "lag -"];
     if (this.lastBatch !== undefined) parts.push(`last batch ${batchTime(this.lastBatch)}`);
-    parts.push(`lag ${this.lagText()}`, "Ctrl-C to stop");
+    parts.push("Ctrl-C to stop");
     this.screen.status(parts.join(" · "));
-  }
-
-  /** `shard 0: 0 ms, shard 1: 1.2 s` — each shard's MillisBehindLatest as the poller last saw it. */
-  private lagText(): string {
-    const shards = [...this.lag.values()].flat();
-    if (shards.length === 0) return "-";
-    return shards
-      .map((s) => `${s.shardId.replace(/^shardId-0*(?=\d)/, "shard ")}: ${s.millisBehindLatest === undefined ? "-" : duration(s.millisBehindLatest)}${s.state && s.state !== "reading" && s.state !== "idle" ? ` (${s.state})` : ""}`)
-      .join(", ");
   }
 
   private file(name: string): { write(text: string): void } {

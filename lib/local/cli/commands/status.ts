@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { CliError, count, plural, type CommandContext } from "../io.js";
 import { batchTime, duration, fields, iso, table } from "../format.js";
 import { clientsFor, collectStatus, type PipelineStatusReport } from "../pipeline-status.js";
+import { statusSummary } from "../status-summary.js";
 import { addTargetOptions, resolvePipelineTarget, type TargetOptions } from "../target.js";
 
 export function statusCommand(ctx: CommandContext): Command {
@@ -36,7 +37,9 @@ export function positiveInt(flag: string) {
 /** The report as people read it: a few labelled lines, then one table row per shard. */
 export function formatStatus(r: PipelineStatusReport, where: string, now: number): string {
   const head = `pipeline ${r.pipeline} on ${where}: stream ${r.stream}, table ${r.table}, bucket ${r.bucket}\n\n`;
-  const lines: Array<[string, string]> = [];
+  // The same line `local up` keeps at the bottom of its screen, from the same function.
+  const summary = statusSummary(r, now);
+  const lines: Array<[string, string]> = [["summary", summary.line]];
   if (r.lastFinalized === undefined) {
     lines.push(["last finalized", "none: the pipeline has not started (no record or tick has reached it yet)"]);
   } else {
@@ -56,6 +59,7 @@ export function formatStatus(r: PipelineStatusReport, where: string, now: number
       lines.push(["", `${what} waits for ${r.pending.waitingOn.join(", ")}`]);
     }
   }
+  if (summary.invocations !== undefined) lines.push(["invocations", `${summary.invocations} (since the local stack started)`]);
   const d = r.deadLetters;
   lines.push([
     "dead letters",
