@@ -29,12 +29,17 @@ export { CliError, type CliIo, type OutStream } from "./io.js";
 /** What tests may replace besides the I/O. */
 export interface MainDeps extends LocalUpDeps {}
 
+/** The package's version: its package.json is three levels up from the sources, four from dist/. */
 function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
+  for (const up of ["../../../package.json", "../../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version: string };
+      if (pkg.name === "sparkless") return pkg.version;
+    } catch {
+      // not there
+    }
   }
+  return "unknown";
 }
 
 /** The program, with every command's output going to `io` and no `process.exit` anywhere. */
