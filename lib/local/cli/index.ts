@@ -1,6 +1,7 @@
 /**
  * The `sparkless` command line: one commander program assembled from the commands under `commands/`.
  *
+ *     sparkless init [dir] [--pipeline name]                         a new project: pipeline, tests, CDK app
  *     sparkless local up [--fresh] [--no-sample] [--ticker-ms N]    the embedded stack, in the foreground
  *     sparkless local down | status
  *     sparkless push [stream] [file|-] [--json] [--partition-key random|line|<field>]
@@ -15,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { SparklessError, ValidationError } from "../../errors.js";
+import { initCommand } from "./commands/init.js";
 import { localCommand } from "./commands/local.js";
 import type { LocalUpDeps } from "./commands/local-up.js";
 import { pushCommand } from "./commands/push.js";
@@ -48,6 +50,7 @@ export function buildProgram(ctx: CommandContext, deps: MainDeps = {}): Command 
     .description("Spark Streaming's DStream model, serverless: run, feed and watch sparkless pipelines")
     .version(version(), "-V, --version")
     .option("--state-dir <dir>", "where the local stack keeps its state and stack.json", ".sparkless")
+    .addCommand(initCommand(ctx))
     .addCommand(localCommand(ctx, deps))
     .addCommand(pushCommand(ctx))
     .addCommand(tailCommand(ctx))
@@ -58,6 +61,7 @@ export function buildProgram(ctx: CommandContext, deps: MainDeps = {}): Command 
       "after",
       `
 Start here:
+  sparkless init my-app                    a new project of your own (then: cd my-app && npm install && npm start)
   sparkless local up                       the example pipeline on the embedded AWS stack (Ctrl-C stops it)
   sparkless push < lines.txt               more input, from another terminal
   sparkless tail                           follow output files, printed blocks, dead letters
