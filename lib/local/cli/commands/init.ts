@@ -30,7 +30,7 @@ function packageRoot(): { dir: string; pkg: SparklessPackage } {
       if (pkg.name === "sparkless") return { dir, pkg };
     }
     const up = dirname(dir);
-    if (up === dir) throw new CliError("cannot find sparkless's package.json above this module: reinstall sparkless");
+    if (up === dir) throw new CliError("PackageNotFound", "cannot find sparkless's package.json above this module: reinstall sparkless");
     dir = up;
   }
 }
@@ -117,11 +117,11 @@ export function initCommand(ctx: CommandContext): Command {
       try {
         definePipeline(opts.pipeline, { batchInterval: Seconds(1) }, () => undefined); // the one rule for pipeline names
       } catch (e) {
-        throw new CliError(`--pipeline: ${(e as Error).message}`, 2);
+        throw new CliError("BadPipelineName", `--pipeline: ${(e as Error).message}`, 2, {}, { cause: e });
       }
       const target = resolve(ctx.io.cwd, dir);
       if (existsSync(target) && readdirSync(target).length > 0) {
-        throw new CliError(`${dir} is not empty: sparkless init creates a project in an empty or new directory`, 1);
+        throw new CliError("DirectoryNotEmpty", `${dir} is not empty: sparkless init creates a project in an empty or new directory`, 1, { dir: target });
       }
       const files = scaffold(basename(target), opts);
       for (const [path, text] of files) {
