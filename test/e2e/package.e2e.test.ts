@@ -287,7 +287,8 @@ describe("the packed package", () => {
   }, STEP_CAP_MS);
 
   it("runs the user's app on the embedded stack: sparkless local up, records pushed, their batch printed", async () => {
-    const localUp = { command: process.execPath, args: [join(user, "node_modules/sparkless/bin/sparkless.mjs"), "local", "up", "--fresh", "--no-sample", "--ticker-ms", "1000"] };
+    // The assembly the test above synthesized (the project made by init below synthesizes its own).
+    const localUp = { command: process.execPath, args: [join(user, "node_modules/sparkless/bin/sparkless.mjs"), "local", "up", "--no-synth", "--cdk-out", "cdk.out", "--fresh", "--no-sample", "--ticker-ms", "1000"] };
     const out = await upPushAndSee(user, localUp, CLICK_LINES, "/home", 3);
     expect(out).toContain("sparkless: stopped; nothing is left running.");
   }, STEP_CAP_MS);
