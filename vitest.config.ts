@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // `import ... from "sparkless"` (the examples, the test driver's users) resolves to the sources here, not to
+  // the dist/ that only `npm run build` writes: package.json's exports carry a "sparkless-source" condition.
+  ssr: { resolve: { conditions: ["sparkless-source"] } },
   test: {
     include: ["test/**/*.test.ts"],
     typecheck: { enabled: true, include: ["test/types/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },

@@ -1,26 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
 import { definePipeline, type PipelineProps } from "../../lib/serverless/define-pipeline.js";
-import { PipelineRuntime } from "../../lib/serverless/runtime.js";
-import { MemoryPipelineStore } from "../../lib/state/memory-pipeline-store.js";
-import { kinesisEvent, lambdaContext, sequenceNumber, SimShards } from "./support.js";
+import { PipelineTestDriver } from "../../lib/testing/index.js";
 
 async function zeroTimeFor(props: Partial<PipelineProps<string>>, firstArrival: number) {
   const pipeline = definePipeline("zero", { batchInterval: Seconds(1), ...props }, (lines) => {
     lines.map((l) => [l, 1] as [string, number]).reduceByKeyAndWindow((a, b) => a + b, Seconds(6), Seconds(3)).print();
   });
-  const store = new MemoryPipelineStore();
-  const record = { shardId: "shardId-000000000000", seq: sequenceNumber(0, 0), arrival: firstArrival, partitionKey: "k", data: Buffer.from("a").toString("base64") };
-  const runtime = new PipelineRuntime(pipeline, {
-    store,
-    objects: new MemoryObjectStore(),
-    shards: new SimShards(new Map([[record.shardId, [record]]]), [{ shardId: record.shardId, closed: false }]),
-    now: () => firstArrival,
-    log: () => undefined,
-  });
-  await runtime.handleShardEvent(kinesisEvent([record]), lambdaContext());
-  return (await store.getStatus())!.zeroTime;
+  const driver = new PipelineTestDriver(pipeline, { startTime: firstArrival });
+  driver.send("a");
+  await driver.deliver();
+  return (await driver.store.getStatus())!.zeroTime;
 }
 
 describe("the pipeline's zero time", () => {

@@ -1,6 +1,7 @@
 /**
  * The `sparkless` command line: one commander program assembled from the commands under `commands/`.
  *
+ *     sparkless init [dir] [--pipeline name]                         a new project: pipeline, tests, CDK app
  *     sparkless local up [--fresh] [--no-sample] [--ticker-ms N]    the embedded stack, in the foreground
  *     sparkless local down | status
  *     sparkless push [stream] [file|-] [--json] [--partition-key random|line|<field>]
@@ -15,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { SparklessError, ValidationError } from "../../errors.js";
+import { initCommand } from "./commands/init.js";
 import { localCommand } from "./commands/local.js";
 import type { LocalUpDeps } from "./commands/local-up.js";
 import { pushCommand } from "./commands/push.js";
@@ -29,12 +31,17 @@ export { CliError, type CliIo, type OutStream } from "./io.js";
 /** What tests may replace besides the I/O. */
 export interface MainDeps extends LocalUpDeps {}
 
+/** The package's version: its package.json is three levels up from the sources, four from dist/. */
 function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
+  for (const up of ["../../../package.json", "../../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version: string };
+      if (pkg.name === "sparkless") return pkg.version;
+    } catch {
+      // not there
+    }
   }
+  return "unknown";
 }
 
 /** The program, with every command's output going to `io` and no `process.exit` anywhere. */
@@ -43,6 +50,7 @@ export function buildProgram(ctx: CommandContext, deps: MainDeps = {}): Command 
     .description("Spark Streaming's DStream model, serverless: run, feed and watch sparkless pipelines")
     .version(version(), "-V, --version")
     .option("--state-dir <dir>", "where the local stack keeps its state and stack.json", ".sparkless")
+    .addCommand(initCommand(ctx))
     .addCommand(localCommand(ctx, deps))
     .addCommand(pushCommand(ctx))
     .addCommand(tailCommand(ctx))
@@ -53,6 +61,7 @@ export function buildProgram(ctx: CommandContext, deps: MainDeps = {}): Command 
       "after",
       `
 Start here:
+  sparkless init my-app                    a new project of your own (then: cd my-app && npm install && npm start)
   sparkless local up                       the example pipeline on the embedded AWS stack (Ctrl-C stops it)
   sparkless push < lines.txt               more input, from another terminal
   sparkless tail                           follow output files, printed blocks, dead letters
