@@ -9,9 +9,9 @@ import { push } from "../../lib/local/cli/commands/push.js";
 import { main } from "../../lib/local/cli/index.js";
 import { MAX_RECORD_BYTES, RecordPutter, type PutRecordsSender } from "../../lib/local/cli/put-records.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
-import { useKinesisMock } from "../support/emulators.js";
+import { useKinesis } from "../support/emulators.js";
 
-const emu = useKinesisMock();
+const emu = useKinesis();
 let kinesis: KinesisClient;
 let dir: string;
 
@@ -25,14 +25,14 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A new stream (CREATE_STREAM_DURATION is 0 in our kinesis-mock: ACTIVE at once). */
+/** A new stream (the emulator makes it ACTIVE at once). */
 async function createStream(name: string, shards = 2): Promise<string> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   return name;
 }
 
 /**
- * Forwards to kinesis-mock, but answers the first PutRecords as a throttled shard would: the entries at
+ * Forwards to the Kinesis emulator, but answers the first PutRecords as a throttled shard would: the entries at
  * `refuse` are not put and come back with ProvisionedThroughputExceededException, the others are put.
  */
 class RefusingOnceClient implements PutRecordsSender {
