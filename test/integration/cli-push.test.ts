@@ -209,4 +209,30 @@ describe("sparkless push", () => {
     expect(await main(["push", "-"], t.io)).toBe(1);
     expect(t.stderr()).toContain("sparkless: no local stack is running");
   });
+
+  it("shows records and their rate on a terminal: a counter for a pipe, a bar for a file, nothing when not a terminal", async () => {
+    const stream = await createStream("push-progress", 1);
+    const lines = `${Array.from({ length: 1_200 }, (_, i) => `line ${i}`).join("\n")}\n`;
+    writeFileSync(join(dir, "progress.txt"), lines);
+    const onTerminal = (stdin?: string) => {
+      const t = testIo({ cwd: dir, ...(stdin === undefined ? {} : { stdin }) });
+      const drawn: string[] = [];
+      return { t, drawn, io: { ...t.io, stderr: { write: (text: string) => void drawn.push(text), isTTY: true, columns: 120 } } };
+    };
+
+    const piped = onTerminal(lines);
+    expect(await main(["push", stream, "-", "--endpoint", emu.endpoint], piped.io)).toBe(0);
+    const counter = piped.drawn.join("");
+    expect(counter).toMatch(/pushing to push-progress: 1,200 records \| [\d,]+ records\/s/);
+    expect(counter).not.toContain("%");
+
+    const file = onTerminal();
+    expect(await main(["push", stream, "progress.txt", "--endpoint", emu.endpoint], file.io)).toBe(0);
+    expect(file.drawn.join("")).toMatch(/pushing to push-progress \|[^|]+\| 100% \| 1,200 records \| [\d,]+ records\/s/);
+
+    const plain = testIo({ cwd: dir, stdin: lines });
+    expect(await main(["push", stream, "-", "--endpoint", emu.endpoint], plain.io)).toBe(0);
+    expect(plain.stderr()).toBe("");
+    expect(plain.stdout()).toMatch(/^pushed 1,200 records/);
+  });
 });
