@@ -1,4 +1,7 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CreateStreamCommand,
   GetRecordsCommand,
@@ -26,7 +29,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
-import { startEmulators } from "../../lib/local/emulators/index.js";
+import { startEmulators, startS3rver } from "../../lib/local/emulators/index.js";
 import { createPipelineTable, useEmulators } from "../support/emulators.js";
 
 const emu = useEmulators();
@@ -233,6 +236,37 @@ describe("s3rver", () => {
     await expect(s3.send(new GetObjectCommand({ Bucket: "emu-bucket", Key: "shuffle/c" }))).rejects.toMatchObject({
       name: "NoSuchKey",
     });
+  });
+});
+
+describe("s3rver's writes (made atomic by startS3rver)", () => {
+  it("replace an object whole: a reader (or a restart after a kill -9) never sees it cut short, and no temporary file is left", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sparkless-s3rver-"));
+    const own = await startS3rver({ dataDir });
+    const client = s3Client({ endpoint: own.endpoint });
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: "whole" }));
+      const body = Buffer.alloc(8 * 1024 * 1024, "x");
+      const file = join(dataDir, "whole", "checkpoint", "meta._S3rver_object");
+      await client.send(new PutObjectCommand({ Bucket: "whole", Key: "checkpoint/meta", Body: body }));
+      const sizes = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        let answered = false;
+        const putting = client.send(new PutObjectCommand({ Bucket: "whole", Key: "checkpoint/meta", Body: body })).then(() => (answered = true));
+        while (!answered) {
+          sizes.add(statSync(file).size);
+          await new Promise((r) => setImmediate(r));
+        }
+        await putting;
+        sizes.add(statSync(file).size);
+      }
+      expect([...sizes]).toEqual([body.length]);
+      expect(readdirSync(join(dataDir, "whole", "checkpoint")).filter((f) => f.endsWith(".partial"))).toEqual([]);
+    } finally {
+      client.destroy();
+      await own.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
