@@ -319,7 +319,8 @@ export class KinesisApi {
     }
     const stream = this.state.streams.get(pos.s);
     if (!stream || stream.createdAt !== pos.c) throw new KinesisApiError("ResourceNotFoundException", `Stream ${pos.s} under account 000000000000 not found.`);
-    const shard = stream.shards.find((s) => s.id === pos.h)!;
+    const shard = stream.shards.find((s) => s.id === pos.h);
+    if (!shard) throw invalid("Invalid ShardIterator.");
     const limit = i.Limit === undefined ? MAX_GET_LIMIT : integer(i.Limit, "Limit", 1, MAX_GET_LIMIT);
     trimExpired(stream, shard, now);
     const recs = shard.records;
