@@ -11,14 +11,16 @@
 import { parseArgs } from "node:util";
 import { type BenchmarkFactory, measure, report } from "./harness.js";
 import { localStackStartup } from "./local-stack-startup.js";
+import { localStackPush } from "./local-stack-push.js";
 import { serverless, type BenchmarkWithNotes } from "./serverless.js";
 import { wordCount } from "./word-count.js";
 
 const BENCHMARKS: Record<string, BenchmarkFactory> = {
   "word-count": wordCount,
   serverless,
-  // The embedded stack: start-up (cold, warm), each beside the previous design's figure.
-  "local-stack": localStackStartup,
+  // The embedded stack: push throughput and start-up (cold, warm), each beside the previous design's figure.
+  "local-stack-push": localStackPush,
+  "local-stack-startup": localStackStartup,
 };
 
 const USAGE = `usage: npm run bench -- [name ...] [--runs N] [--scale X]; benchmarks: ${Object.keys(BENCHMARKS).join(", ")}`;
@@ -35,9 +37,11 @@ function options(): { names: string[]; runs: number; scale: number } {
   const scale = Number(values.scale);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got "${values.runs}"`);
   if (!(scale > 0)) throw new Error(`--scale must be a positive number, got "${values.scale}"`);
-  const unknown = positionals.filter((p) => !(p in BENCHMARKS));
+  // A name also picks its family: `local-stack` runs local-stack-push, local-stack-start, ...
+  const matching = (p: string) => Object.keys(BENCHMARKS).filter((n) => n === p || n.startsWith(`${p}-`));
+  const unknown = positionals.filter((p) => matching(p).length === 0);
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(", ")}`);
-  return { names: positionals.length > 0 ? positionals : Object.keys(BENCHMARKS), runs, scale };
+  return { names: positionals.length > 0 ? [...new Set(positionals.flatMap(matching))] : Object.keys(BENCHMARKS), runs, scale };
 }
 
 let chosen: ReturnType<typeof options>;

@@ -5,12 +5,13 @@
  * outputs and printed blocks equal what the local engine produces for the same records in the same batches.
  * Afterwards nothing the stack started is left running.
  */
+import { createConnection } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isProcessAlive, printBlockParser, readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
+import { printBlockParser, readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
 import { checkWordCount } from "./word-count-check.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -74,15 +75,27 @@ describe("the word-count app on the embedded local stack", () => {
     expect(events.some((e) => e.type === "lag")).toBe(true);
   }, 90_000);
 
-  it("stops and leaves nothing running: no kinesis-mock, no sandbox, no stack.json", async () => {
-    const pid = stack.kinesisMockPid;
-    expect(isProcessAlive(pid)).toBe(true);
+  it("stops and leaves nothing running: no Kinesis emulator, no sandbox, no stack.json", async () => {
+    const kinesisPort = Number(new URL(stack.endpoints.kinesis).port);
+    expect(await accepts(kinesisPort)).toBe(true);
     expect(await readStackFile(stateDir)).toMatchObject({ pid: process.pid });
     await stack.stop();
-    expect(isProcessAlive(pid)).toBe(false);
+    expect(await accepts(kinesisPort)).toBe(false);
     expect(stack.stats().functions.every((f) => f.sandboxes === 0)).toBe(true);
     expect(stack.stats().mappings.every((m) => m.poller.state === "stopped")).toBe(true);
     expect(await readStackFile(stateDir, { includeStale: true })).toBeUndefined();
     expect(process.getActiveResourcesInfo().filter((r) => r === "Worker" || r === "MessagePort")).toEqual([]);
   }, 30_000);
 });
+
+/** Whether something accepts a TCP connection on this loopback port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

@@ -82,7 +82,6 @@ const parsePairs = (text: string) => new Map(text.split("\n").filter(Boolean).ma
 
 export async function checkWordCount(target: DeployedWordCount, parsePrinted: (onBlock: (time: number, lines: string[]) => void) => (line: string) => void): Promise<WordCountRun> {
   const { pipeline, endpoints } = target;
-  const B = pipeline.batchIntervalMs;
 
   // Push the dataset in waves, through the SDK as any producer would.
   const waves = dataset();
@@ -96,8 +95,22 @@ export async function checkWordCount(target: DeployedWordCount, parsePrinted: (o
   } finally {
     kinesis.destroy();
   }
-  const lines = waves.flat();
+  return checkAgainstLocalEngine(target, waves.flat(), parsePrinted);
+}
+
+/**
+ * The stream must hold exactly `lines` (in any order); waits until the run has finalized the last window holding
+ * them, then compares every output with the local engine's on the same records in the same batches.
+ */
+export async function checkAgainstLocalEngine(
+  target: DeployedWordCount,
+  lines: string[],
+  parsePrinted: (onBlock: (time: number, lines: string[]) => void) => (line: string) => void,
+): Promise<WordCountRun> {
+  const { pipeline, endpoints } = target;
+  const B = pipeline.batchIntervalMs;
   const records = await readBack(endpoints.kinesis, pipeline.stream, lines.length);
+  expect(records.map(({ record }) => Buffer.from(record.Data!).toString("utf8")).sort()).toEqual([...lines].sort());
   const arrival = (r: _Record) => r.ApproximateArrivalTimestamp!.getTime();
   const lastBatch = Math.max(...records.map(({ record }) => Math.floor(arrival(record) / B) * B + B));
   const end = lastBatch + WINDOW_MS - B;

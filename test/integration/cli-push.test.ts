@@ -9,9 +9,9 @@ import { push } from "../../lib/local/cli/commands/push.js";
 import { main } from "../../lib/local/cli/index.js";
 import { MAX_RECORD_BYTES, RecordPutter, type PutRecordsSender } from "../../lib/local/cli/put-records.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
-import { useKinesisMock } from "../support/emulators.js";
+import { useKinesis } from "../support/emulators.js";
 
-const emu = useKinesisMock();
+const emu = useKinesis();
 let kinesis: KinesisClient;
 let dir: string;
 
@@ -25,14 +25,14 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A new stream (CREATE_STREAM_DURATION is 0 in our kinesis-mock: ACTIVE at once). */
+/** A new stream (the emulator makes it ACTIVE at once). */
 async function createStream(name: string, shards = 2): Promise<string> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   return name;
 }
 
 /**
- * Forwards to kinesis-mock, but answers the first PutRecords as a throttled shard would: the entries at
+ * Forwards to the Kinesis emulator, but answers the first PutRecords as a throttled shard would: the entries at
  * `refuse` are not put and come back with ProvisionedThroughputExceededException, the others are put.
  */
 class RefusingOnceClient implements PutRecordsSender {
@@ -208,5 +208,31 @@ describe("sparkless push", () => {
     const t = testIo({ cwd: join(dir, "nowhere") });
     expect(await main(["push", "-"], t.io)).toBe(1);
     expect(t.stderr()).toContain("sparkless: no local stack is running");
+  });
+
+  it("shows records and their rate on a terminal: a counter for a pipe, a bar for a file, nothing when not a terminal", async () => {
+    const stream = await createStream("push-progress", 1);
+    const lines = `${Array.from({ length: 1_200 }, (_, i) => `line ${i}`).join("\n")}\n`;
+    writeFileSync(join(dir, "progress.txt"), lines);
+    const onTerminal = (stdin?: string) => {
+      const t = testIo({ cwd: dir, ...(stdin === undefined ? {} : { stdin }) });
+      const drawn: string[] = [];
+      return { t, drawn, io: { ...t.io, stderr: { write: (text: string) => void drawn.push(text), isTTY: true, columns: 120 } } };
+    };
+
+    const piped = onTerminal(lines);
+    expect(await main(["push", stream, "-", "--endpoint", emu.endpoint], piped.io)).toBe(0);
+    const counter = piped.drawn.join("");
+    expect(counter).toMatch(/pushing to push-progress: 1,200 records \| [\d,]+ records\/s/);
+    expect(counter).not.toContain("%");
+
+    const file = onTerminal();
+    expect(await main(["push", stream, "progress.txt", "--endpoint", emu.endpoint], file.io)).toBe(0);
+    expect(file.drawn.join("")).toMatch(/pushing to push-progress \|[^|]+\| 100% \| 1,200 records \| [\d,]+ records\/s/);
+
+    const plain = testIo({ cwd: dir, stdin: lines });
+    expect(await main(["push", stream, "-", "--endpoint", emu.endpoint], plain.io)).toBe(0);
+    expect(plain.stderr()).toBe("");
+    expect(plain.stdout()).toMatch(/^pushed 1,200 records/);
   });
 });

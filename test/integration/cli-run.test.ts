@@ -8,10 +8,10 @@ import { kinesisClient } from "../../lib/io/aws-clients.js";
 import { startArgv } from "../../lib/local/cli/commands/start.js";
 import { main } from "../../lib/local/cli/index.js";
 import { testIo } from "../support/cli.js";
-import { useKinesisMock } from "../support/emulators.js";
+import { useKinesis } from "../support/emulators.js";
 
 const WORD_COUNT = resolve("functions/word-count.ts");
-const kinesisMock = useKinesisMock();
+const kinesisMock = useKinesis();
 let dir: string;
 
 beforeAll(() => {

@@ -24,9 +24,9 @@ import {
   type LambdaContextLike,
   type StreamsEventResponseLike,
 } from "../../lib/local/esm-poller/index.js";
-import { useKinesisMock } from "../support/emulators.js";
+import { useKinesis } from "../support/emulators.js";
 
-const emu = useKinesisMock();
+const emu = useKinesis();
 let kinesis: KinesisClient;
 const pollers: EsmPoller[] = [];
 let streams = 0;
@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 afterAll(() => kinesis?.destroy());
 
-/** A new stream (CREATE_STREAM_DURATION is 0 in our kinesis-mock: ACTIVE at once). */
+/** A new stream (the emulator makes it ACTIVE at once). */
 async function newStream(shards = 1): Promise<string> {
   const name = `esm-${++streams}`;
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));

@@ -16,10 +16,10 @@ import { Time } from "../../lib/core/duration.js";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
 import { KinesisSource, type KinesisElement, type KinesisPosition, type KinesisSourceOptions } from "../../lib/io/kinesis-source.js";
 import { SourceError } from "../../lib/io/socket-text-source.js";
-import { useKinesisMock } from "../support/emulators.js";
+import { useKinesis } from "../support/emulators.js";
 import { FakeSourceContext } from "../support/fake-source-context.js";
 
-const mock = useKinesisMock();
+const mock = useKinesis();
 let client: KinesisClient;
 beforeAll(() => {
   client = kinesisClient({ endpoint: mock.endpoint });
@@ -226,7 +226,7 @@ describe("KinesisSource", () => {
 
   it("backs off when throttled, reports it, and loses nothing", async () => {
     const [shard] = await createStream("ks-throttle", 1);
-    // A proxy in front of kinesis-mock (which never throttles) answers the first GetRecords calls as AWS does
+    // A proxy in front of the Kinesis emulator (which never throttles) answers the first GetRecords calls as AWS does
     // when a shard's read limit is exceeded.
     let throttle = 3;
     const proxy = createServer((req, res) => {

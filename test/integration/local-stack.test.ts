@@ -3,6 +3,7 @@
  * creates and resolves, how the event source mapping and the schedule invoke the functions, where a discarded
  * batch goes, stack.json, resuming on the same state directory, and that nothing is left running after stop.
  */
+import { createConnection } from "node:net";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IllegalStateError } from "../../lib/errors.js";
 import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { KinesisFailureRecord } from "../../lib/local/esm-poller/index.js";
-import { isProcessAlive, readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
+import { readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
 
 // The function module: `consume` appends each record's text to OUT_FILE (failing the whole batch, before writing
 // anything, if it holds "poison"); `tick` appends the event it got; `env` returns its environment.
@@ -287,13 +288,13 @@ describe("startLocalStack on a hand-written assembly", () => {
     }
   }, 30_000);
 
-  it("stops everything: no child process, no sandbox, no stack.json", async () => {
-    const pid = stack!.kinesisMockPid;
-    expect(isProcessAlive(pid)).toBe(true);
+  it("stops everything: no emulator port, no sandbox, no stack.json", async () => {
+    const kinesisPort = Number(new URL(stack!.endpoints.kinesis).port);
+    expect(await accepts(kinesisPort)).toBe(true);
     await stack!.stop();
     await stack!.stop(); // idempotent
     await stack!.stopped;
-    expect(isProcessAlive(pid)).toBe(false);
+    expect(await accepts(kinesisPort)).toBe(false);
     expect(stack!.stats().functions.every((f) => f.sandboxes === 0)).toBe(true);
     expect(stack!.stats().mappings.every((m) => m.poller.state === "stopped")).toBe(true);
     expect(await readStackFile(stateDir, { includeStale: true })).toBeUndefined();
@@ -317,3 +318,15 @@ describe("startLocalStack on a hand-written assembly", () => {
     await stack.stop();
   }, 30_000);
 });
+
+/** Whether something accepts a TCP connection on this loopback port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

@@ -10,7 +10,7 @@ import type { ObjectStore } from "../../lib/io/object-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { startS3rver, type RunningEmulator } from "../../lib/local/emulators/index.js";
 
-// Only s3rver: useEmulators() would start kinesis-mock too, a child process this file never talks to.
+// Only s3rver: useEmulators() would start the Kinesis emulator too, which this file never talks to.
 let s3rver: RunningEmulator | undefined;
 let client: S3Client | undefined;
 const BUCKET = "sparkless-contract";

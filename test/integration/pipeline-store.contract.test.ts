@@ -22,7 +22,7 @@ import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.j
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/state/memory-pipeline-store.js";
 import type { CommitRequest, Part, PipelineStore } from "../../lib/state/pipeline-store.js";
 
-// Only dynalite and s3rver: useEmulators() would start kinesis-mock too, a child process this file never uses.
+// Only dynalite and s3rver: useEmulators() would start the Kinesis emulator too, which this file never uses.
 const running: RunningEmulator[] = [];
 let ddb: DynamoDBClient | undefined;
 let s3: S3Client | undefined;

@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll } from "vitest";
-import { startEmulators, startKinesisMock, type Emulators, type RunningEmulator } from "../../lib/local/emulators/index.js";
+import { startEmulators, startKinesis, type Emulators, type RunningEmulator } from "../../lib/local/emulators/index.js";
 
 /**
  * Starts the three emulators before the file's tests and stops them after. Read the result's properties inside
@@ -30,18 +30,18 @@ export function useEmulators(): Emulators {
   };
 }
 
-/** Only kinesis-mock, for files that need no DynamoDB or S3 (it is the slow one to start: ~1 s). */
-export function useKinesisMock(): RunningEmulator {
+/** Only the Kinesis emulator, for files that need no DynamoDB or S3. */
+export function useKinesis(): RunningEmulator {
   let running: RunningEmulator | undefined;
   beforeAll(async () => {
-    running = await startKinesisMock();
+    running = await startKinesis();
   });
   afterAll(async () => {
     await running?.stop();
   });
   return {
     get endpoint() {
-      if (!running) throw new Error("kinesis-mock is not running: use it inside a test or a hook, after beforeAll");
+      if (!running) throw new Error("the Kinesis emulator is not running: use it inside a test or a hook, after beforeAll");
       return running.endpoint;
     },
     stop: () => running?.stop() ?? Promise.resolve(),

@@ -1,12 +1,11 @@
 import { join } from "node:path";
 import { startDynalite } from "./dynalite.js";
-import { startKinesisMock } from "./kinesis-mock.js";
+import { startKinesis, type KinesisEmulator } from "./kinesis.js";
 import { startS3rver } from "./s3rver.js";
 import type { RunningEmulator } from "./types.js";
-import type { KinesisMockEmulator } from "./kinesis-mock.js";
 
 export type { RunningEmulator } from "./types.js";
-export { startKinesisMock, type KinesisMockOptions, type KinesisMockEmulator } from "./kinesis-mock.js";
+export { startKinesis, type KinesisOptions, type KinesisEmulator } from "./kinesis.js";
 export { startDynalite, type DynaliteOptions } from "./dynalite.js";
 export { startS3rver, type S3rverOptions } from "./s3rver.js";
 
@@ -16,21 +15,21 @@ export interface EmulatorsOptions {
    * objects again. @default - everything in memory or in temporary directories, gone at stop
    */
   readonly dataDir?: string;
-  /** Region the Kinesis emulator namespaces streams under. @default "us-east-1" */
+  /** Region of the Kinesis streams' ARNs. @default "us-east-1" */
   readonly region?: string;
 }
 
 /** The three emulators of the embedded local stack, up and answering. */
 export interface Emulators {
-  readonly kinesis: KinesisMockEmulator;
+  readonly kinesis: KinesisEmulator;
   readonly dynamodb: RunningEmulator;
   readonly s3: RunningEmulator;
-  /** Stops all three; resolves once every server is closed and no child process is left. */
+  /** Stops all three; resolves once every server is closed and its data is closed. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts kinesis-mock, dynalite and s3rver in parallel on free loopback ports. If one fails to start, the
+ * Starts the Kinesis emulator, dynalite and s3rver in parallel (all in this process) on free loopback ports. If one fails to start, the
  * others are stopped before the error is thrown.
  *
  * @example
@@ -41,7 +40,7 @@ export interface Emulators {
 export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emulators> {
   const dir = (name: string) => (opts.dataDir ? join(opts.dataDir, name) : undefined);
   const results = await Promise.allSettled([
-    startKinesisMock({ dataDir: dir("kinesis"), region: opts.region }),
+    startKinesis({ dataDir: dir("kinesis"), region: opts.region }),
     startDynalite({ dataDir: dir("dynamodb") }),
     startS3rver({ dataDir: dir("s3") }),
   ]);
@@ -51,7 +50,7 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     await Promise.allSettled(up.map((e) => e.stop()));
     throw failed[0];
   }
-  const [kinesis, dynamodb, s3] = up as [KinesisMockEmulator, RunningEmulator, RunningEmulator];
+  const [kinesis, dynamodb, s3] = up as [KinesisEmulator, RunningEmulator, RunningEmulator];
   let stopping: Promise<void> | undefined;
   return {
     kinesis,

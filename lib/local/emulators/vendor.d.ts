@@ -34,6 +34,8 @@ declare module "s3rver" {
   class S3rver {
     constructor(options?: S3rverOptions);
     httpServer?: Server;
+    /** Its FilesystemStore; typed where it is used. */
+    store: unknown;
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     reset(): void;

@@ -89,8 +89,6 @@ export interface LocalStack {
   readonly stacks: readonly DeployedStack[];
   /** Where this stack differs from AWS (the poller's, the deployer's, the schedule override's). */
   readonly limitations: readonly string[];
-  /** The process id of kinesis-mock (the one child process), for checks that nothing is left. */
-  readonly kinesisMockPid: number;
   stats(): LocalStackStats;
   /** A synchronous invocation of a deployed function by name or logical id. */
   invoke(functionName: string, event: unknown): Promise<unknown>;
@@ -163,7 +161,7 @@ function pipelinesOf(d: DeployedStack): StackFileStack["pipelines"] {
 }
 
 /**
- * Starts the embedded local stack: synthesizes the CDK app (optional), starts kinesis-mock, dynalite and s3rver
+ * Starts the embedded local stack: synthesizes the CDK app (optional), starts the Kinesis emulator, dynalite and s3rver
  * with their data under `<stateDir>/data`, creates the templates' streams, tables and buckets, runs each Lambda
  * function from its bundled asset in worker sandboxes, each Kinesis event source mapping with the local poller,
  * each scheduled rule on a timer, and writes `<stateDir>/stack.json`. A second start on the same state directory
@@ -233,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
     await step(() => running.iam?.stop());
     await step(() => running.invocations?.stop());
-    // Our keep-alive connections would make kinesis-mock's graceful shutdown (which saves its data) wait.
+    // Our idle keep-alive connections to the emulators go first; their servers would drop them anyway.
     if (running.clients) for (const c of Object.values(running.clients)) c.destroy();
     await step(async () => (running.emulators ?? (await running.emulatorsStarting?.catch(() => undefined)))?.stop());
     if (running.stackFileWritten) await step(() => removeStackFile(stateDir));
@@ -283,6 +281,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const clients = running.clients;
     notice(`sparkless: emulators up — kinesis ${endpoints.kinesis}, dynamodb ${endpoints.dynamodb}, s3 ${endpoints.s3} (data in ${relative(cwd, join(stateDir, "data"))})`);
+    if (emu.kinesis.replay?.tornBytes) {
+      notice(`sparkless: kinesis: the last journal line (${emu.kinesis.replay.tornBytes} bytes) was cut short by a crash; its records were never acknowledged and were dropped`);
+    }
 
     // 3. Resources.
     const deployed: DeployedStack[] = [];
@@ -512,7 +513,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stackFile,
       stacks: deployed,
       limitations,
-      kinesisMockPid: emu.kinesis.pid,
       stats: () => ({
         mappings: running.pollers.map((p) => ({ logicalId: p.logicalId, uuid: p.uuid, functionName: p.functionName, poller: p.poller.stats() })),
         functions: [...running.hosts.values()].map((h) => ({ name: h.fn.name, logicalId: h.fn.logicalId, ...h.host.stats() })),

@@ -3,7 +3,7 @@
  * stream, with PutRecords in batches (see put-records.ts for the limits and the retries).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, fstatSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Command } from "commander";
@@ -74,20 +74,10 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
     io.stderr.write("sparkless: reading lines from the terminal; end with Ctrl-D\n");
   }
 
-  const bar =
-    path && size !== undefined && size > 0 && io.stderr.isTTY
-      ? new cliProgress.SingleBar(
-          {
-            stream: io.stderr as NodeJS.WritableStream,
-            format: `pushing to ${stream} |{bar}| {percentage}% | {records} records`,
-            hideCursor: true,
-            clearOnComplete: true,
-            barsize: 30,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-  bar?.start(size!, 0, { records: 0 });
+  // stdin redirected from a file (`push < book.txt`) has a size too.
+  if (!path) size = stdinFileSize(io.stdin);
+  const bar = progressBar(io, stream, size);
+  const warn = (text: string) => (bar ? bar.interrupt(() => io.stderr.write(text)) : io.stderr.write(text));
 
   const started = Date.now();
   let lineNo = 0;
@@ -107,12 +97,9 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
   const putter = new RecordPutter({
     client,
     stream,
-    onRequest: () => bar?.update({ records: count(putter.stats.records) }),
+    onRequest: () => bar?.records(putter.stats.records, consumed),
     onNotPut: ({ kind, line, reason }) => {
-      const text = `sparkless: line ${line}: ${kind === "skipped" ? "skipped" : "not put"}: ${reason}\n`;
-      if (bar) bar.stop();
-      io.stderr.write(text);
-      if (bar) bar.start(size!, consumed, { records: count(putter.stats.records) });
+      warn(`sparkless: line ${line}: ${kind === "skipped" ? "skipped" : "not put"}: ${reason}\n`);
     },
   });
 
@@ -136,18 +123,17 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
           value = JSON.parse(line);
         } catch (e) {
           invalid.push(lineNo);
-          io.stderr.write(`sparkless: line ${lineNo}: skipped: not JSON (${(e as Error).message})\n`);
+          warn(`sparkless: line ${lineNo}: skipped: not JSON (${(e as Error).message})\n`);
           continue;
         }
       }
       const key = partitionKey(keyMode, line, value);
       if (key === undefined) {
         invalid.push(lineNo);
-        io.stderr.write(`sparkless: line ${lineNo}: skipped: no field ${keyMode} to use as the partition key\n`);
+        warn(`sparkless: line ${lineNo}: skipped: no field ${keyMode} to use as the partition key\n`);
         continue;
       }
       await putter.add({ data: Buffer.from(json ? line.trim() : line, "utf8"), partitionKey: key, line: lineNo });
-      bar?.update(Math.min(consumed, size ?? consumed));
     }
     await putter.flush();
   } finally {
@@ -219,6 +205,68 @@ function resolveStream(
       ...(stack.credentials && opts.endpoint === undefined ? { credentials: stack.credentials } : {}),
     },
     where: opts.endpoint ?? "the local stack",
+  };
+}
+
+/** The size of stdin when it is a regular file (a shell redirect), else undefined (a pipe, a terminal). */
+function stdinFileSize(stdin: CliIo["stdin"]): number | undefined {
+  const fd = (stdin as { fd?: unknown }).fd;
+  if (typeof fd !== "number") return undefined;
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() ? stat.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What push shows while it runs. */
+interface PushProgress {
+  /** `records` put so far, `consumed` bytes of input read. */
+  records(records: number, consumed: number): void;
+  /** Writes a message on a line of its own, then draws the progress again. */
+  interrupt(write: () => void): void;
+  stop(): void;
+}
+
+/**
+ * On a terminal: a bar with records and rate when the input's size is known (a file), a counter with the rate
+ * when it is not (a pipe). Elsewhere nothing: the summary line at the end says it all, and logs stay clean.
+ */
+function progressBar(io: CliIo, stream: string, size: number | undefined): PushProgress | undefined {
+  if (!io.stderr.isTTY) return undefined;
+  const known = size !== undefined && size > 0;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: io.stderr as NodeJS.WritableStream,
+      format: known
+        ? `pushing to ${stream} |{bar}| {percentage}% | {records} records | {rate} records/s`
+        : `pushing to ${stream}: {records} records | {rate} records/s`,
+      hideCursor: true,
+      clearOnComplete: true,
+      barsize: 30,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  const total = known ? size : 1;
+  let last = { value: 0, records: 0 };
+  const payload = (records: number) => {
+    const seconds = (Date.now() - started) / 1000;
+    return { records: count(records), rate: seconds > 0 ? count(Math.round(records / seconds)) : "–" };
+  };
+  bar.start(total, 0, payload(0));
+  return {
+    records(records, consumed) {
+      last = { value: known ? Math.min(consumed, size) : 0, records };
+      bar.update(last.value, payload(records));
+    },
+    interrupt(write) {
+      bar.stop();
+      write();
+      bar.start(total, last.value, payload(last.records));
+    },
+    stop: () => bar.stop(),
   };
 }
 
