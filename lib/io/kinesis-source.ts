@@ -10,7 +10,7 @@ import {
 import type { Time } from "../core/duration.js";
 import { CheckpointError, ValidationError } from "../errors.js";
 import { kinesisClient } from "./aws-clients.js";
-import { deaggregate } from "./kpl.js";
+import { deaggregate } from "./kinesis/kpl.js";
 import { SourceError } from "../errors.js";
 import type { SourceStatus } from "./socket-text-source.js";
 import type { Source, SourceContext } from "./source.js";
