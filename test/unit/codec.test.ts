@@ -40,8 +40,8 @@ describe("canonical keys", () => {
 
   it("groups Map keys by value in a KeyMap", () => {
     const m = new KeyMap<unknown, number>();
-    m.upsert(new Map([["w", "a"], ["n", 1]]), 1, (v) => v, (a, b) => a + b);
-    m.upsert(new Map([["n", 1], ["w", "a"]]), 2, (v) => v, (a, b) => a + b);
+    m.upsert(new Map<string, unknown>([["w", "a"], ["n", 1]]), 1, (v) => v, (a, b) => a + b);
+    m.upsert(new Map<string, unknown>([["n", 1], ["w", "a"]]), 2, (v) => v, (a, b) => a + b);
     m.upsert(new Map([["w", "b"]]), 5, (v) => v, (a, b) => a + b);
     expect([...m.entries()].map(([, v]) => v)).toEqual([3, 5]);
   });
