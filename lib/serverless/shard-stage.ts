@@ -67,8 +67,7 @@ export async function runShardStage<T>(
     if (!(e instanceof EncodingError)) throw e;
   }
   if (payloads === undefined) {
-    // The same records as the first pass when it got to its end; by the clock when it did not.
-    ingested = ingest(pipeline, plan, status, log, expected, context, { stopAt: ingested?.stopAt, deadline: ingested === undefined });
+    ingested = ingest(pipeline, plan, status, log, expected, context, { stopAt: ingested?.stopAt });
     payloads = encodeFolds(ingested.folds, true)!;
   }
   const { lastSeq, stopAt, watermark, processed, deadLetters, late } = ingested!;
@@ -117,10 +116,10 @@ interface Ingested {
 
 /**
  * Runs the records after the committed sequence number through decode, time and the narrow chains into
- * folds. `checked`, given after a part failed to encode, replays the same records (to the same `stopAt`,
- * whatever the clock says now, unless the first pass stopped early: then by the `deadline`) and checks each
- * record's output as it is folded: a record whose output cannot be encoded is dead-lettered and leaves no
- * trace in the folds.
+ * folds. `checked`, given after a part failed to encode, replays the same records (to the first pass's
+ * `stopAt`, or earlier if the deadline comes first: the replay costs time too, and what it leaves is
+ * delivered again) and checks each record's output as it is folded: a record whose output cannot be encoded
+ * is dead-lettered and leaves no trace in the folds.
  */
 function ingest<T>(
   pipeline: Pipeline<T>,
@@ -129,7 +128,7 @@ function ingest<T>(
   log: LogBatch,
   expected: { readonly seq: string | undefined; readonly watermark: number },
   context: InvocationContextLike,
-  checked: { readonly stopAt: string | undefined; readonly deadline: boolean } | undefined,
+  checked: { readonly stopAt: string | undefined } | undefined,
 ): Ingested {
   const shardId = log.shardId;
   const committedSeq = expected.seq === undefined ? undefined : BigInt(expected.seq);
@@ -238,7 +237,7 @@ function ingest<T>(
       if (BigInt(r.offset) <= committedSeq!) continue;
       pastCommitted = true;
     }
-    if (checked && !checked.deadline ? r.offset === checked.stopAt : processed > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
+    if ((checked && r.offset === checked.stopAt) || (processed > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS)) {
       stopAt = r.offset;
       break;
     }
