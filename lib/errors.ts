@@ -51,3 +51,9 @@ export class UserFunctionError extends SparklessError {
     return this.batchTime === undefined ? new UserFunctionError(this.operator, this.cause, time) : this;
   }
 }
+
+/**
+ * A value cannot be written where it must go (a part, node memory, a checkpoint): a circular object, a
+ * function. Per record, the shard stage turns it into a dead letter; elsewhere it fails the batch.
+ */
+export class EncodingError extends SparklessError {}

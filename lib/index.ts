@@ -31,4 +31,5 @@ export {
   CheckpointError,
   SourceError,
   UserFunctionError,
+  EncodingError,
 } from "./errors.js";

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { Duration, Time } from "../core/duration.js";
 import { RDD } from "../core/rdd.js";
 import { IllegalStateError, ValidationError } from "../errors.js";
@@ -78,6 +79,8 @@ export class StreamingContext {
   private readonly sources: Source<unknown>[] = [];
   private readonly deadLetters: DeadLetterEntry[] = [];
   private deadLettersSinceCut = 0;
+  /** Elements a checkpoint could not write and that were dead-lettered already. */
+  private readonly unwritable = new WeakSet<object>();
   private writer: CheckpointWriter | undefined;
   /** The checkpoint this context recovers from on start (set by getOrCreate). */
   private recovered: ReadCheckpoint | undefined;
@@ -346,7 +349,16 @@ export class StreamingContext {
     if (!writer || failed || this.crashed) return;
     if (!isCheckpointTime(time, this.graph.zeroTime!, this.checkpointEvery!)) return;
     // The snapshot is taken synchronously (one consistent state); only the write is asynchronous.
-    const text = encodeCheckpoint(takeSnapshot(this.graph, time, this.scheduler.pendingTimes()));
+    // An element that cannot be written (a circular object, a class instance) is dead-lettered and left out
+    // of the checkpoint, as the shard stage dead-letters a record whose output cannot be stored; once, though
+    // every checkpoint that remembers it meets it again.
+    const snapshot = takeSnapshot(this.graph, time, this.scheduler.pendingTimes(), Date.now(), (e) => {
+      const seen = typeof e.value === "object" || typeof e.value === "function" ? (e.value as object) : undefined;
+      if (seen && this.unwritable.has(seen)) return;
+      if (seen) this.unwritable.add(seen);
+      this.deadLetter({ source: `checkpoint of ${e.label}`, position: { node: e.node, time: e.time }, reason: e.error.message, raw: inspect(e.value, { depth: 4 }) });
+    });
+    const text = encodeCheckpoint(snapshot);
     await writer.write(time.milliseconds, text);
   }
 

@@ -1,21 +1,38 @@
+import { EncodingError } from "../errors.js";
+
 /**
  * Keys compare by value, never by identity: `1` and `"1"` are different keys, `["a", 1]` equals `["a", 1]`,
  * and `{ b: 1, a: 2 }` equals `{ a: 2, b: 1 }`. Primitives are used as Map keys directly (SameValueZero
  * already tells `1` from `"1"`); arrays and objects go through a canonical JSON encoding with sorted object
- * keys. Iteration follows first insertion, so a shuffled batch lists its keys in the order they were first
- * seen (Spark's order follows hash partitions and is not defined; ours is, and tests may rely on it).
+ * keys; a `Map` or `Set` compares by its entries, whatever their order. Iteration follows first insertion,
+ * so a shuffled batch lists its keys in the order they were first seen (Spark's order follows hash partitions
+ * and is not defined; ours is, and tests may rely on it).
  */
 export function canonicalKey(value: unknown): string {
-  return JSON.stringify(canonicalize(value));
+  try {
+    return JSON.stringify(canonicalize(value));
+  } catch (e) {
+    // A circular key recurses until the stack runs out; catching that costs nothing on the way there.
+    if (!(e instanceof RangeError)) throw e;
+    throw new EncodingError("KeyNotComparable", "a key cannot be compared by value: it is circular or nested too deeply", {}, { cause: e });
+  }
 }
 
 function canonicalize(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map(canonicalize);
   if (value instanceof Date) return value.toISOString();
+  // Tagged (a JSON object has no way to say "Map"), entries sorted so that insertion order does not matter.
+  if (value instanceof Map) return { "$sparkless:map": sortedByText([...value].map(([k, v]) => [canonicalize(k), canonicalize(v)])) };
+  if (value instanceof Set) return { "$sparkless:set": sortedByText([...value].map(canonicalize)) };
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(value).sort()) out[k] = canonicalize((value as Record<string, unknown>)[k]);
   return out;
+}
+
+function sortedByText(items: unknown[]): unknown[] {
+  const texts = items.map((x) => JSON.stringify(x));
+  return items.map((x, i) => [texts[i]!, x] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, x]) => x);
 }
 
 /** The JSON text a key is stored under outside the process (DynamoDB sort keys, checkpoint files). */

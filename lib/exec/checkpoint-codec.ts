@@ -15,12 +15,23 @@ import { CheckpointError } from "../errors.js";
  *     KeyMap               {"$":"keymap","v":[[k,v],...]}   (mapWithState's states; insertion order kept)
  *     a plain object that has its own "$" property   {"$":"object","v":{...}}   (so user data never reads as a tag)
  *
- * Functions, symbols and class instances (other than the above) cannot be written: encoding throws a
- * CheckpointError naming the value's type, rather than storing `{}` and restoring something else.
+ * Functions, symbols, class instances (other than the above) and circular values cannot be written: encoding
+ * throws a CheckpointError (`ValueNotCheckpointable`) naming why, rather than storing `{}` and restoring
+ * something else.
  */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export function encodeValue(value: unknown): Json {
+  try {
+    return encode(value);
+  } catch (e) {
+    // A circular value recurses until the stack runs out; catching that costs nothing on the way there.
+    if (!(e instanceof RangeError)) throw e;
+    throw new CheckpointError("ValueNotCheckpointable", "a circular (or too deeply nested) value cannot be written to a checkpoint", {}, { cause: e });
+  }
+}
+
+function encode(value: unknown): Json {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -35,16 +46,16 @@ export function encodeValue(value: unknown): Json {
       if (value === null) return null;
       if (Array.isArray(value)) {
         const out: Json[] = new Array(value.length);
-        for (let i = 0; i < value.length; i++) out[i] = encodeValue(value[i]);
+        for (let i = 0; i < value.length; i++) out[i] = encode(value[i]);
         return out;
       }
       if (value instanceof KeyMap) {
         const entries: Json[] = [];
-        for (const [k, v] of (value as KeyMap<unknown, unknown>).entries()) entries.push([encodeValue(k), encodeValue(v)]);
+        for (const [k, v] of (value as KeyMap<unknown, unknown>).entries()) entries.push([encode(k), encode(v)]);
         return { $: "keymap", v: entries };
       }
-      if (value instanceof Map) return { $: "map", v: [...value].map(([k, v]) => [encodeValue(k), encodeValue(v)]) };
-      if (value instanceof Set) return { $: "set", v: [...value].map(encodeValue) };
+      if (value instanceof Map) return { $: "map", v: [...value].map(([k, v]) => [encode(k), encode(v)]) };
+      if (value instanceof Set) return { $: "set", v: [...value].map(encode) };
       if (value instanceof Date) return { $: "date", v: Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString() };
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
@@ -55,7 +66,7 @@ export function encodeValue(value: unknown): Json {
         );
       }
       const out: { [key: string]: Json } = {};
-      for (const k of Object.keys(value)) out[k] = encodeValue((value as Record<string, unknown>)[k]);
+      for (const k of Object.keys(value)) out[k] = encode((value as Record<string, unknown>)[k]);
       return Object.prototype.hasOwnProperty.call(value, "$") ? { $: "object", v: out } : out;
     }
     default:

@@ -128,7 +128,13 @@ export function checkpointIntervals(graph: StreamGraph): Record<string, number> 
  * Takes the snapshot after batch `time` completed. Synchronous on purpose: it must see one state of the
  * graph and the sources, so it runs to the end before any other batch work can interleave.
  */
-export function takeSnapshot(graph: StreamGraph, time: Time, pendingTimes: ReadonlyArray<Time>, now: number = Date.now()): CheckpointBody {
+export function takeSnapshot(
+  graph: StreamGraph,
+  time: Time,
+  pendingTimes: ReadonlyArray<Time>,
+  now: number = Date.now(),
+  unwritable?: (element: { node: string; label: string; time: number; value: unknown; error: CheckpointError }) => void,
+): CheckpointBody {
   const zero = graph.zeroTime;
   if (zero === undefined) throw new CheckpointError("NotStarted", "a checkpoint can only be taken of a started graph");
   const sources: Record<string, Json> = {};
@@ -143,7 +149,7 @@ export function takeSnapshot(graph: StreamGraph, time: Time, pendingTimes: Reado
     const rdds: StoredRDD[] = [];
     for (const [t, rdd] of node.remembered()) {
       try {
-        rdds.push([t, rdd === undefined ? null : rdd.partitions().map((p) => p.map(encodeValue))]);
+        rdds.push([t, rdd === undefined ? null : rdd.partitions().map((p) => encodePartition(p, unwritable && ((value, error) => unwritable({ node: node.id, label: node.label, time: t, value, error }))))]);
       } catch (e) {
         if (e instanceof CheckpointError) {
           throw new CheckpointError(e.code, `cannot checkpoint the RDD of ${node.label} at ${t} ms: ${e.message}`, { ...e.details, node: node.id, time: t }, { cause: e });
@@ -167,6 +173,25 @@ export function takeSnapshot(graph: StreamGraph, time: Time, pendingTimes: Reado
     nodes,
     writtenAt: new Date(now).toISOString(),
   };
+}
+
+/**
+ * A partition's elements, encoded. With `unwritable`, an element that cannot be written is left out and
+ * handed to it (the context dead-letters it), so one bad element does not fail every checkpoint after it;
+ * without, it throws.
+ */
+function encodePartition(elements: readonly unknown[], unwritable?: (value: unknown, error: CheckpointError) => void): Json[] {
+  if (!unwritable) return elements.map(encodeValue);
+  const out: Json[] = [];
+  for (const value of elements) {
+    try {
+      out.push(encodeValue(value));
+    } catch (e) {
+      if (!(e instanceof CheckpointError) || e.code !== "ValueNotCheckpointable") throw e;
+      unwritable(value, e);
+    }
+  }
+  return out;
 }
 
 /** The RDDs of a stored node, decoded. */

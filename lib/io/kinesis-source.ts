@@ -1,17 +1,20 @@
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListShardsCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
   type _Record,
-  type Shard,
 } from "@aws-sdk/client-kinesis";
 import type { Time } from "../core/duration.js";
-import { CheckpointError, ValidationError } from "../errors.js";
+import { CheckpointError, SourceError, ValidationError } from "../errors.js";
 import { kinesisClient } from "./aws-clients.js";
-import { deaggregate } from "./kpl.js";
-import { SourceError } from "../errors.js";
+import { backoffMs, classifyKinesisError, errorMessage, errorName } from "./kinesis/backoff.js";
+import { toSourceDeadLetter } from "./kinesis/dead-letter.js";
+import { iteratorParams } from "./kinesis/iterators.js";
+import { deaggregate } from "./kinesis/kpl.js";
+import { base64Of, utf8Text } from "./kinesis/records.js";
+import { listShards } from "./kinesis/shards.js";
+import { type LogPartition, parentsDrained, parentsOf } from "./ordered-log.js";
 import type { SourceStatus } from "./socket-text-source.js";
 import type { Source, SourceContext } from "./source.js";
 
@@ -123,16 +126,6 @@ const DEFAULTS = {
 };
 /** Kinesis serves 5 GetRecords per second per shard: the wait between calls on a shard that has more. */
 const BEHIND_WAIT_MS = 200;
-const FIRST_BACKOFF_MS = 100;
-
-const THROTTLING = new Set([
-  "ProvisionedThroughputExceededException",
-  "LimitExceededException",
-  "ThrottlingException",
-  "KMSThrottlingException",
-]);
-/** Errors no retry will fix: the source fails. */
-const FATAL = new Set(["AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "KMSAccessDeniedException", "KMSNotFoundException", "KMSDisabledException", "KMSInvalidStateException"]);
 
 /** Where a shard's next iterator starts: a position, or LATEST (turned into AT_TIMESTAMP once taken). */
 type StartAt = KinesisShardPosition | { readonly at: "LATEST" };
@@ -228,7 +221,7 @@ export class KinesisSource<T = string> implements Source<T> {
     }
     this.settings = o;
     this.initialPosition = ip;
-    this.decoder = options.decoder ?? (utf8 as unknown as (bytes: Uint8Array, meta: KinesisRecordMeta) => T);
+    this.decoder = options.decoder ?? (utf8Text as unknown as (bytes: Uint8Array, meta: KinesisRecordMeta) => T);
     this.extractor = options.timestampExtractor;
     this.onError = options.onError;
     this.ownsClient = options.client === undefined;
@@ -268,9 +261,9 @@ export class KinesisSource<T = string> implements Source<T> {
     if (this._status !== "idle") throw new SourceError("SourceAlreadyStarted", `kinesisStream ${this.streamName} was already started`);
     this.context = context;
     this._status = "connecting";
-    let listed: Shard[];
+    let listed: LogPartition[];
     try {
-      listed = await this.listShards();
+      listed = await listShards(this.client, this.streamName, this.abort.signal);
     } catch (err) {
       this._status = "failed";
       if (this.ownsClient) this.client.destroy();
@@ -348,12 +341,13 @@ export class KinesisSource<T = string> implements Source<T> {
     const sequenceNumber = r.SequenceNumber!;
     const data = r.Data ?? new Uint8Array(0);
     const source = `kinesis ${this.streamName}`;
-    const split = deaggregate(data, r.PartitionKey ?? "");
+    const arrivalTime = r.ApproximateArrivalTimestamp?.getTime() ?? context.now();
+    const partitionKey = r.PartitionKey ?? "";
+    const split = deaggregate(data, partitionKey);
     if (!split.ok) {
-      context.deadLetter({ source, position: { shardId, sequenceNumber }, reason: split.reason, raw: base64(data) });
+      context.deadLetter(toSourceDeadLetter({ shardId, sequenceNumber, partitionKey, arrivalTime, operator: "deaggregate", error: split.reason, data: base64Of(data) }, source));
       return;
     }
-    const arrivalTime = r.ApproximateArrivalTimestamp?.getTime() ?? context.now();
     for (const u of split.records) {
       const meta: KinesisRecordMeta = {
         streamName: this.streamName,
@@ -365,12 +359,15 @@ export class KinesisSource<T = string> implements Source<T> {
         arrivalTime,
         aggregated: split.aggregated,
       };
-      const where = { shardId, sequenceNumber, subSequenceNumber: u.subSequenceNumber };
+      const dead = (operator: string, error: string) =>
+        context.deadLetter(
+          toSourceDeadLetter({ shardId, sequenceNumber, subSequenceNumber: u.subSequenceNumber, partitionKey: u.partitionKey, arrivalTime, operator, error, data: base64Of(u.data) }, source),
+        );
       let value: T;
       try {
         value = this.decoder(u.data, meta);
       } catch (err) {
-        context.deadLetter({ source, position: where, reason: `the decoder threw: ${errorMessage(err)}`, raw: base64(u.data) });
+        dead("decoder", `the decoder threw: ${errorMessage(err)}`);
         continue;
       }
       let time = arrivalTime;
@@ -379,7 +376,7 @@ export class KinesisSource<T = string> implements Source<T> {
           time = this.extractor(value, meta);
           if (!Number.isFinite(time)) throw new Error(`it returned ${String(time)}, not epoch milliseconds`);
         } catch (err) {
-          context.deadLetter({ source, position: where, reason: `the timestamp extractor failed: ${errorMessage(err)}`, raw: base64(u.data) });
+          dead("timestampExtractor", `the timestamp extractor failed: ${errorMessage(err)}`);
           continue;
         }
       }
@@ -389,26 +386,13 @@ export class KinesisSource<T = string> implements Source<T> {
 
   // --- shards and lineage ---
 
-  private async listShards(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    do {
-      const res = await this.client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.streamName }), {
-        abortSignal: this.abort.signal,
-      });
-      shards.push(...(res.Shards ?? []));
-      token = res.NextToken;
-    } while (token);
-    return shards;
-  }
-
   /** Adds listed shards we do not know yet, deciding where each starts; forgets ended shards no longer listed. */
-  private addShards(listed: Shard[], atStart: boolean): void {
-    const listedIds = new Set(listed.map((s) => s.ShardId!));
+  private addShards(listed: LogPartition[], atStart: boolean): void {
+    const listedIds = new Set(listed.map((s) => s.shardId));
     for (const shard of listed) {
-      const id = shard.ShardId!;
+      const id = shard.shardId;
       if (this.shards.has(id)) continue;
-      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p);
+      const parents = parentsOf(shard);
       const start = this.startOf(shard, atStart);
       this.shards.set(id, { id, parents, start, phase: start.at === "SHARD_END" ? "ended" : "waiting" });
       // LATEST is recorded as the time it was asked for: a restart resumes there rather than skipping.
@@ -423,23 +407,23 @@ export class KinesisSource<T = string> implements Source<T> {
     }
   }
 
-  private startOf(shard: Shard, atStart: boolean): StartAt {
-    const saved = this.restored?.shards[shard.ShardId!];
+  private startOf(shard: LogPartition, atStart: boolean): StartAt {
+    const saved = this.restored?.shards[shard.shardId];
     if (saved) return saved;
     // Appeared while running (resharding), or since the checkpoint: it holds only data we have not read.
     if (!atStart || this.restored) return { at: "TRIM_HORIZON" };
     const ip = this.initialPosition;
     if (ip === "TRIM_HORIZON") return { at: "TRIM_HORIZON" };
     // LATEST: a shard closed before we started holds nothing newer than now.
-    if (ip === "LATEST") return shard.SequenceNumberRange?.EndingSequenceNumber ? { at: "SHARD_END" } : { at: "LATEST" };
+    if (ip === "LATEST") return shard.closed ? { at: "SHARD_END" } : { at: "LATEST" };
     return { at: "AT_TIMESTAMP", timestamp: ip.atTimestamp instanceof Date ? ip.atTimestamp.getTime() : ip.atTimestamp };
   }
 
   /** A shard may be read once every parent still listed is drained (a parent past retention is long drained). */
   private eligible(s: ShardState): boolean {
-    return s.phase === "waiting" && s.parents.every((id) => {
+    return s.phase === "waiting" && parentsDrained(s.parents, (id) => {
       const parent = this.shards.get(id);
-      return parent === undefined || parent.phase === "ended";
+      return parent && parent.phase === "ended";
     });
   }
 
@@ -474,15 +458,16 @@ export class KinesisSource<T = string> implements Source<T> {
       if (this.stopping) return;
       this.syncRequested = false;
       try {
-        this.addShards(await this.listShards(), false);
+        this.addShards(await listShards(this.client, this.streamName, this.abort.signal), false);
         failures = 0;
         this.startEligible();
       } catch (err) {
         if (this.stopping) return;
-        if (errorName(err) === "ResourceNotFoundException") {
+        const kind = classifyKinesisError(err);
+        if (kind === "not-found") {
           return this.fail(new SourceError("KinesisStreamNotFound", `Kinesis stream ${this.streamName} no longer exists (${errorMessage(err)})`, { streamName: this.streamName }, { cause: err }));
         }
-        if (FATAL.has(errorName(err))) return this.fail(err);
+        if (kind === "fatal") return this.fail(err);
         this.report(err, "ListShards");
         await this.sleep(this.backoff(failures++));
       }
@@ -512,13 +497,13 @@ export class KinesisSource<T = string> implements Source<T> {
         failures = 0;
       } catch (err) {
         if (this.stopping) return;
-        const name = errorName(err);
-        if (name === "ExpiredIteratorException" || name === "InvalidArgumentException") {
+        const kind = classifyKinesisError(err);
+        if (kind === "expired-iterator" || errorName(err) === "InvalidArgumentException") {
           // Iterators expire after 5 minutes (a long back-pressure wait): take a new one after the last record.
           iterator = await this.iterator(s);
           continue;
         }
-        if (FATAL.has(name)) throw err;
+        if (kind === "fatal") throw err;
         this.report(err, `GetRecords on ${s.id}`);
         await this.sleep(this.backoff(failures++));
         continue;
@@ -559,15 +544,15 @@ export class KinesisSource<T = string> implements Source<T> {
         return res.ShardIterator;
       } catch (err) {
         if (this.stopping) return undefined;
-        const name = errorName(err);
-        if (name === "ResourceNotFoundException") {
+        const kind = classifyKinesisError(err);
+        if (kind === "not-found") {
           // The shard was trimmed away (past retention): nothing left to read in it.
           s.phase = "ended";
           this.buffer.push({ shardId: s.id, end: true });
           this.requestSync();
           return undefined;
         }
-        if (FATAL.has(name) || name === "InvalidArgumentException") {
+        if (kind === "fatal" || errorName(err) === "InvalidArgumentException") {
           throw new SourceError(
             "KinesisIteratorRejected",
             `Kinesis refused an iterator for ${this.streamName}/${s.id} at ${JSON.stringify(s.start)}: ${errorMessage(err)}`,
@@ -584,18 +569,14 @@ export class KinesisSource<T = string> implements Source<T> {
   private iteratorType(s: ShardState): Pick<GetShardIteratorCommandInput, "ShardIteratorType" | "StartingSequenceNumber" | "Timestamp"> {
     const p = s.start;
     switch (p.at) {
-      case "AFTER_SEQUENCE_NUMBER":
-        return { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: p.sequenceNumber };
-      case "TRIM_HORIZON":
       case "SHARD_END":
-        return { ShardIteratorType: "TRIM_HORIZON" };
+        return iteratorParams({ at: "TRIM_HORIZON" });
       case "LATEST":
         // Once taken, LATEST means "the time it was taken": a renewed iterator resumes there, not at a later now.
         s.start = { at: "AT_TIMESTAMP", timestamp: Date.now() };
-        return { ShardIteratorType: "LATEST" };
-      case "AT_TIMESTAMP":
-        // kinesis-mock rejects a timestamp in the future (AWS does not): never ask past now.
-        return { ShardIteratorType: "AT_TIMESTAMP", Timestamp: new Date(Math.min(p.timestamp, Date.now())) };
+        return iteratorParams(p);
+      default:
+        return iteratorParams(p);
     }
   }
 
@@ -619,7 +600,7 @@ export class KinesisSource<T = string> implements Source<T> {
 
   private report(err: unknown, call: string): void {
     const name = errorName(err);
-    const throttled = THROTTLING.has(name);
+    const throttled = classifyKinesisError(err) === "throttled";
     this._status = "retrying";
     this.publish(
       new SourceError(
@@ -640,10 +621,8 @@ export class KinesisSource<T = string> implements Source<T> {
     }
   }
 
-  /** Exponential backoff with jitter (half fixed, half random), capped. */
   private backoff(failures: number): number {
-    const full = Math.min(this.settings.maxBackoffMs, FIRST_BACKOFF_MS * 2 ** Math.min(failures, 20));
-    return full / 2 + Math.random() * (full / 2);
+    return backoffMs(failures, this.settings.maxBackoffMs);
   }
 
   /** A wait that stop() cuts short, leaving no timer behind. */
@@ -661,27 +640,6 @@ export class KinesisSource<T = string> implements Source<T> {
       this.sleeps.add(entry);
     });
   }
-}
-
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
-function utf8(bytes: Uint8Array): string {
-  try {
-    return utf8Decoder.decode(bytes);
-  } catch {
-    throw new Error("the record is not valid UTF-8 text");
-  }
-}
-
-function base64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-}
-
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : "";
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function isKinesisPosition(p: unknown): p is KinesisPosition {

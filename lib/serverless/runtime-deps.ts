@@ -1,28 +1,9 @@
 import type { ObjectStore } from "../io/object-store.js";
+import type { PartitionDirectory as ShardDirectory } from "../io/ordered-log.js";
 import type { PipelineStore } from "../state/pipeline-store.js";
 
-/** A shard as the stream lists it. */
-export interface ShardInfo {
-  readonly shardId: string;
-  readonly parentShardId?: string;
-  readonly adjacentParentShardId?: string;
-  /** The shard no longer takes new records (it was split or merged). */
-  readonly closed: boolean;
-}
-
-/** What a probe after the committed sequence number found. */
-export interface ProbeResult {
-  readonly hasRecords: boolean;
-  /** No next iterator: the shard is closed and read to its end. */
-  readonly ended: boolean;
-}
-
-/** The stream's shards, for the finalizer (is every shard accounted for?) and the ticker (probes). */
-export interface ShardDirectory {
-  list(): Promise<ShardInfo[]>;
-  /** Looks for records after `afterSeq` (from the start when undefined). */
-  probe(shardId: string, afterSeq: string | undefined): Promise<ProbeResult>;
-}
+/** The log's partitions, as the runtime sees them (Kinesis shards today; see io/ordered-log.ts). */
+export type { LogPartition as ShardInfo, PartitionDirectory as ShardDirectory, ProbeResult } from "../io/ordered-log.js";
 
 /** Everything the serverless runtime talks to, injected (Lambda builds them once per container). */
 export interface RuntimeDeps {

@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { encodeValue } from "../core/codec.js";
+import { decodeValue, encodeValue } from "../core/codec.js";
 import { KeyMap } from "../core/keys.js";
-import { UserFunctionError } from "../errors.js";
+import { EncodingError, UserFunctionError } from "../errors.js";
 import type { Node } from "../graph/node.js";
 import { NarrowNode } from "../graph/ops/narrow.js";
-import { deaggregate, isKplAggregated } from "../io/kpl.js";
+import { deadLetterKey, type RecordDeadLetter, recordId } from "../io/kinesis/dead-letter.js";
+import { base64Of, decodeBase64, kinesisLogBatch, utf8Text } from "../io/kinesis/records.js";
+import type { LogBatch, LogRecord } from "../io/ordered-log.js";
 import type { CommitRequest, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 import type { Pipeline, RecordMeta } from "./define-pipeline.js";
-import { type BatchResponse, type InvocationContextLike, type KinesisEventLike, type KinesisRecordLike, shardIdOf } from "./kinesis-event.js";
+import type { BatchResponse, InvocationContextLike, KinesisEventLike } from "./kinesis-event.js";
 import { type Boundary, boundaryId, type Plan } from "./plan.js";
 import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
 
@@ -48,22 +50,103 @@ export async function runShardStage<T>(
 ): Promise<ShardStageResult> {
   const records = event.Records;
   if (records.length === 0) return { batchItemFailures: [], processed: 0, deadLetters: 0, late: 0, watermark: 0, committed: false };
-  const shardId = shardIdOf(records[0]);
+  const log = kinesisLogBatch(records);
+  const shardId = log.shardId;
   const progress: ShardProgress | undefined = await deps.store.getProgress(shardId);
   const expected = { seq: progress?.seq, watermark: progress?.watermark ?? 0 };
-  const committedSeq = expected.seq === undefined ? undefined : BigInt(expected.seq);
 
+  // Encoding is checked per part, not per record: only when a part cannot be stored (or a key cannot be
+  // compared) are the same records ingested again, checking each record's output, so the culprits are
+  // dead-lettered and the rest commits.
+  let ingested: Ingested | undefined;
+  let payloads: string[] | undefined;
+  try {
+    ingested = ingest(pipeline, plan, status, log, expected, context, undefined);
+    payloads = encodeFolds(ingested.folds);
+  } catch (e) {
+    if (!(e instanceof EncodingError)) throw e;
+  }
+  if (payloads === undefined) {
+    ingested = ingest(pipeline, plan, status, log, expected, context, { stopAt: ingested?.stopAt });
+    payloads = encodeFolds(ingested.folds, true)!;
+  }
+  const { lastSeq, stopAt, watermark, processed, deadLetters, late } = ingested!;
+  if (lastSeq === undefined) {
+    return { batchItemFailures: stopAt ? [{ itemIdentifier: stopAt }] : [], processed: 0, deadLetters: 0, late: 0, watermark, committed: false };
+  }
+
+  const attemptId = (deps.newAttemptId ?? randomUUID)();
+  const parts: Part[] = ingested!.folds.all().map((f, i) => ({
+    time: f.time,
+    nodeId: f.nodeId,
+    shardId,
+    attemptId,
+    firstSeq: f.firstSeq,
+    payload: payloads[i]!,
+  }));
+  // The previous commit's markers, in the same batch write as this invocation's parts: once this commit
+  // replaces it as the shard's latest, the markers are what says that its parts count.
+  const last = progress?.lastCommit;
+  const markers = last ? last.times.map((time) => ({ shardId, time, attemptId: last.attemptId })) : [];
+  if (parts.length || markers.length) await deps.store.putParts(parts, markers);
+  await Promise.all(ingested!.objects.map((o) => deps.objects.put(o.key, o.body)));
+  const request: CommitRequest = {
+    shardId,
+    expected,
+    seq: lastSeq,
+    watermark,
+    times: [...new Set(parts.map((p) => p.time))].sort((a, b) => a - b),
+    attemptId,
+  };
+  if (!(await deps.store.commit(request))) throw new CommitConflictError(shardId);
+  if (deadLetters || late) deps.log(metricLine(pipeline.name, deadLetters, late));
+  return { batchItemFailures: stopAt ? [{ itemIdentifier: stopAt }] : [], processed, deadLetters, late, watermark, committed: true };
+}
+
+/** What ingesting one invocation's records gave: the folds to write, and what else was seen. */
+interface Ingested {
+  readonly folds: Folds;
+  /** Dead letters and late records, written beside the parts. */
+  readonly objects: Array<{ key: string; body: string }>;
+  readonly processed: number;
+  readonly deadLetters: number;
+  readonly late: number;
+  readonly watermark: number;
+  /** The last record taken (undefined: none was past the committed sequence number). */
+  readonly lastSeq: string | undefined;
+  /** The first record left for the next invocation (the deadline came). */
+  readonly stopAt: string | undefined;
+}
+
+/**
+ * Runs the records after the committed sequence number through decode, time and the narrow chains into
+ * folds. `checked`, given after a part failed to encode, replays the same records (to the first pass's
+ * `stopAt`, or earlier if the deadline comes first: the replay costs time too, and what it leaves is
+ * delivered again) and checks each record's output as it is folded: a record whose output cannot be encoded
+ * is dead-lettered and leaves no trace in the folds.
+ */
+function ingest<T>(
+  pipeline: Pipeline<T>,
+  plan: Plan,
+  status: PipelineStatus,
+  log: LogBatch,
+  expected: { readonly seq: string | undefined; readonly watermark: number },
+  context: InvocationContextLike,
+  checked: { readonly stopAt: string | undefined } | undefined,
+): Ingested {
+  const shardId = log.shardId;
+  const committedSeq = expected.seq === undefined ? undefined : BigInt(expected.seq);
   const props = pipeline.props;
   const batch = props.batchInterval.milliseconds;
   const lateness = props.allowedLateness?.milliseconds ?? 0;
   const maxBytes = props.maxRecordBytes ?? 1024 * 1024;
-  const decode = props.decoder ?? ((bytes: Uint8Array) => textDecoder.decode(bytes) as unknown as T);
+  const decode = props.decoder ?? (utf8Text as unknown as (bytes: Uint8Array, meta: RecordMeta) => T);
   const eventTime = props.timestampExtractor;
 
-  const boundaries = plan.boundaries;
   const emitted = recordPipeline(plan);
-  const folds = new Folds(boundaries);
+  const folds = new Folds(plan.boundaries);
   const objects: Array<{ key: string; body: string }> = [];
+  const deadLetterPrefix = `${PREFIXES.deadLetter}${pipeline.name}/`;
   let deadLetters = 0;
   let late = 0;
   let processed = 0;
@@ -73,36 +156,33 @@ export async function runShardStage<T>(
   // Only a user's decoder or extractor reads a record's metadata: don't build it per record otherwise.
   const needMeta = props.decoder !== undefined || eventTime !== undefined;
 
-  const deadLetter = (k: KinesisRecordLike["kinesis"], reason: string, raw: string, operator: string | undefined, sub?: number) => {
+  const deadLetter = (r: LogRecord, error: string, data: string, operator: string | undefined, sub?: number) => {
     deadLetters++;
-    const id = sub === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${sub}`;
-    objects.push({
-      key: `${PREFIXES.deadLetter}${pipeline.name}/${shardId}/${id}.json`,
-      body: JSON.stringify({
-        shardId,
-        sequenceNumber: k.sequenceNumber,
-        subSequenceNumber: sub,
-        partitionKey: k.partitionKey,
-        arrivalTime: Math.round(k.approximateArrivalTimestamp * 1000),
-        operator,
-        error: reason,
-        data: raw,
-      }),
-    });
+    const entry: RecordDeadLetter = {
+      shardId,
+      sequenceNumber: r.offset,
+      subSequenceNumber: sub,
+      partitionKey: r.key,
+      arrivalTime: r.arrivalTime,
+      operator,
+      error,
+      data,
+    };
+    objects.push({ key: deadLetterKey(deadLetterPrefix, entry), body: JSON.stringify(entry) });
   };
 
   // One user record (a Kinesis record, or one record of a KPL aggregate) through decode, time and the chains.
-  const processUserRecord = (k: KinesisRecordLike["kinesis"], data: Uint8Array, partitionKey: string, subNo: number | undefined) => {
+  const processUserRecord = (r: LogRecord, data: Uint8Array, partitionKey: string, subNo: number | undefined) => {
     if (data.length > maxBytes) {
-      deadLetter(k, `record of ${data.length} bytes is over the limit of ${maxBytes} bytes`, base64Of(data), "decode", subNo);
+      deadLetter(r, `record of ${data.length} bytes is over the limit of ${maxBytes} bytes`, base64Of(data), "decode", subNo);
       return;
     }
-    const arrival = Math.round(k.approximateArrivalTimestamp * 1000);
+    const arrival = r.arrivalTime;
     let meta: RecordMeta = NO_META;
     if (needMeta) {
       meta = subNo === undefined
-        ? { shardId, sequenceNumber: k.sequenceNumber, partitionKey, arrivalTime: arrival }
-        : { shardId, sequenceNumber: k.sequenceNumber, partitionKey, arrivalTime: arrival, subSequenceNumber: subNo };
+        ? { shardId, sequenceNumber: r.offset, partitionKey, arrivalTime: arrival }
+        : { shardId, sequenceNumber: r.offset, partitionKey, arrivalTime: arrival, subSequenceNumber: subNo };
     }
     let value: T;
     let time = arrival;
@@ -110,11 +190,11 @@ export async function runShardStage<T>(
       value = decode(data, meta);
       if (eventTime) time = eventTime(value, meta);
     } catch (e) {
-      deadLetter(k, errorText(e), base64Of(data), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
+      deadLetter(r, errorText(e), base64Of(data), eventTime ? "decoder or timestampExtractor" : "decoder", subNo);
       return;
     }
     if (!Number.isFinite(time)) {
-      deadLetter(k, `timestampExtractor returned ${String(time)}, not epoch milliseconds`, base64Of(data), "timestampExtractor", subNo);
+      deadLetter(r, `timestampExtractor returned ${String(time)}, not epoch milliseconds`, base64Of(data), "timestampExtractor", subNo);
       return;
     }
     let batchTime = Math.floor(time / batch) * batch + batch;
@@ -124,7 +204,7 @@ export async function runShardStage<T>(
         // Older than this shard's watermark or a finalized batch: late, kept aside with its reason.
         late++;
         objects.push({
-          key: `${PREFIXES.late}${pipeline.name}/${shardId}/${subNo === undefined ? k.sequenceNumber : `${k.sequenceNumber}-${subNo}`}.json`,
+          key: `${PREFIXES.late}${pipeline.name}/${shardId}/${recordId(r.offset, subNo)}.json`,
           body: JSON.stringify({ ...meta, eventTime: time, batchTime, openFrom: open, reason: `event time ${time} belongs to batch ${batchTime}, which this shard's watermark (${watermark}) or the finalizer has passed`, data: base64Of(data) }),
         });
         return;
@@ -137,75 +217,71 @@ export async function runShardStage<T>(
     try {
       emitted.push(value);
     } catch (e) {
-      deadLetter(k, errorText(e), base64Of(data), e instanceof UserFunctionError ? e.operator : undefined, subNo);
+      deadLetter(r, errorText(e), base64Of(data), e instanceof UserFunctionError ? e.operator : undefined, subNo);
       return;
     }
-    for (let i = 0; i < emitted.count; i++) folds.add(emitted.boundary[i], batchTime, emitted.value[i], k.sequenceNumber);
+    if (checked) {
+      const refused = folds.addChecked(emitted, batchTime, r.offset);
+      if (refused) {
+        deadLetter(r, refused.reason, base64Of(data), refused.operator, subNo);
+        return;
+      }
+    } else {
+      for (let i = 0; i < emitted.count; i++) folds.add(emitted.boundary[i], batchTime, emitted.value[i], r.offset);
+    }
     watermark = Math.max(watermark, eventTime ? time - lateness : time);
   };
 
   // Kinesis delivers a shard's records in sequence order: once one is past the committed number, all are.
+  const records = log.records;
   let pastCommitted = committedSeq === undefined;
-  for (let r = 0; r < records.length; r++) {
-    const k = records[r].kinesis;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     if (!pastCommitted) {
-      if (BigInt(k.sequenceNumber) <= committedSeq!) continue;
+      if (BigInt(r.offset) <= committedSeq!) continue;
       pastCommitted = true;
     }
-    if (processed > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
-      stopAt = k.sequenceNumber;
+    if ((checked && r.offset === checked.stopAt) || (processed > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS)) {
+      stopAt = r.offset;
       break;
     }
     processed++;
-    lastSeq = k.sequenceNumber;
+    lastSeq = r.offset;
 
-    const bytes = decodeBase64(k.data);
+    const bytes = decodeBase64(r.data);
     if (!bytes) {
-      deadLetter(k, "record data is not valid base64", k.data, "decode");
+      deadLetter(r, "record data is not valid base64", r.data, "decode");
       continue;
     }
-    if (!isKplAggregated(bytes)) {
-      processUserRecord(k, bytes, k.partitionKey, undefined);
+    if (!log.packed(bytes)) {
+      processUserRecord(r, bytes, r.key, undefined);
       continue;
     }
-    const unpacked = deaggregate(bytes, k.partitionKey);
+    const unpacked = log.unpack(bytes, r.key);
     if (!unpacked.ok) {
-      deadLetter(k, `broken KPL aggregate (${unpacked.code}): ${unpacked.reason}`, k.data, "deaggregate");
+      deadLetter(r, `broken KPL aggregate (${unpacked.code}): ${unpacked.reason}`, r.data, "deaggregate");
       continue;
     }
-    for (const sub of unpacked.records) processUserRecord(k, sub.data, sub.partitionKey, sub.subSequenceNumber);
+    for (const sub of unpacked.records) processUserRecord(r, sub.data, sub.partitionKey, sub.subSequenceNumber);
   }
+  return { folds, objects, processed, deadLetters, late, watermark, lastSeq, stopAt };
+}
 
-  if (lastSeq === undefined) {
-    return { batchItemFailures: stopAt ? [{ itemIdentifier: stopAt }] : [], processed: 0, deadLetters: 0, late: 0, watermark, committed: false };
+/**
+ * Each fold's payload, in the order of `folds.all()`; undefined when one cannot be encoded (a circular value,
+ * say), unless `mustEncode`: then the EncodingError is thrown (the checked ingest let nothing unencodable in).
+ */
+function encodeFolds(folds: Folds, mustEncode = false): string[] | undefined {
+  const out: string[] = [];
+  for (const f of folds.all()) {
+    try {
+      out.push(encodeValue(f.combiners ? [...f.combiners.entries()] : f.elements));
+    } catch (e) {
+      if (mustEncode || !(e instanceof EncodingError)) throw e;
+      return undefined;
+    }
   }
-
-  const attemptId = (deps.newAttemptId ?? randomUUID)();
-  const parts: Part[] = folds.all().map((f) => ({
-    time: f.time,
-    nodeId: f.nodeId,
-    shardId,
-    attemptId,
-    firstSeq: f.firstSeq,
-    payload: encodeValue(f.combiners ? [...f.combiners.entries()] : f.elements),
-  }));
-  // The previous commit's markers, in the same batch write as this invocation's parts: once this commit
-  // replaces it as the shard's latest, the markers are what says that its parts count.
-  const last = progress?.lastCommit;
-  const markers = last ? last.times.map((time) => ({ shardId, time, attemptId: last.attemptId })) : [];
-  if (parts.length || markers.length) await deps.store.putParts(parts, markers);
-  await Promise.all(objects.map((o) => deps.objects.put(o.key, o.body)));
-  const request: CommitRequest = {
-    shardId,
-    expected,
-    seq: lastSeq,
-    watermark,
-    times: [...new Set(parts.map((p) => p.time))].sort((a, b) => a - b),
-    attemptId,
-  };
-  if (!(await deps.store.commit(request))) throw new CommitConflictError(shardId);
-  if (deadLetters || late) deps.log(metricLine(pipeline.name, deadLetters, late));
-  return { batchItemFailures: stopAt ? [{ itemIdentifier: stopAt }] : [], processed, deadLetters, late, watermark, committed: true };
+  return out;
 }
 
 interface Fold {
@@ -245,6 +321,52 @@ class Folds {
     } else {
       f.elements!.push(value);
     }
+  }
+
+  /**
+   * Folds one record's emissions only if every value it adds, and every combiner it changes, can be encoded;
+   * otherwise undoes what it did (a combiner from its last encoding: a merge may have changed it in place)
+   * and says which operator's output could not be stored.
+   */
+  addChecked(emitted: Emitted, time: number, seq: string): { operator: string; reason: string } | undefined {
+    const undo: Array<() => void> = [];
+    const refuse = (boundary: Boundary, e: unknown) => {
+      if (!(e instanceof EncodingError)) throw e;
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      this.last.fill(undefined);
+      return { operator: boundary.node.label, reason: `the output of ${boundary.node.label} cannot be stored: ${e.message}` };
+    };
+    for (let i = 0; i < emitted.count; i++) {
+      const index = emitted.boundary[i]!;
+      const value = emitted.value[i];
+      const boundary = this.boundaries[index]!;
+      try {
+        encodeValue(value);
+      } catch (e) {
+        return refuse(boundary, e);
+      }
+      const key = `${index}@${time}`;
+      if (!this.byKey.has(key)) undo.push(() => this.byKey.delete(key));
+      if (boundary.kind === "chunk") {
+        this.add(index, time, value, seq);
+        const elements = this.byKey.get(key)!.elements!;
+        const length = elements.length - 1;
+        undo.push(() => (elements.length = length));
+        continue;
+      }
+      const combiners = this.byKey.get(key)?.combiners;
+      const k = (value as [unknown, unknown])[0];
+      const before = combiners?.has(k) ? encodeValue(combiners.get(k)) : undefined;
+      this.add(index, time, value, seq);
+      const after = this.byKey.get(key)!.combiners!;
+      undo.push(() => (before === undefined ? after.delete(k) : after.set(k, decodeValue(before))));
+      try {
+        encodeValue(after.get(k));
+      } catch (e) {
+        return refuse(boundary, e);
+      }
+    }
+    return undefined;
   }
 
   all(): Fold[] {
@@ -292,20 +414,6 @@ function recordPipeline(plan: Plan): Emitted {
 }
 
 const NO_META = Object.freeze({}) as RecordMeta;
-
-function base64Of(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
-}
-
-/** The record's bytes, or undefined when the text is not base64 (Buffer.from skips bad characters: compare lengths). */
-function decodeBase64(text: string): Buffer | undefined {
-  if (text.length % 4 !== 0) return undefined;
-  const bytes = Buffer.from(text, "base64");
-  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
-  return bytes.length === (text.length / 4) * 3 - padding ? bytes : undefined;
-}
-
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 function errorText(e: unknown): string {
   return e instanceof UserFunctionError && e.cause instanceof Error ? `${e.operator}: ${e.cause.message}` : e instanceof Error ? e.message : String(e);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -220,6 +221,23 @@ describe("KinesisSource", () => {
         position: { shardId: shard!.ShardId, sequenceNumber: seqBad, subSequenceNumber: 0 },
         reason: "the decoder threw: the record is not valid UTF-8 text",
         raw: "wyg=",
+      },
+    ]);
+  });
+
+  it("dead-letters a KPL aggregate with a valid checksum and no user records instead of dropping it uncounted", async () => {
+    const [shard] = await createStream("ks-empty-kpl", 1);
+    const { s, ctx } = await source("ks-empty-kpl", { initialPosition: "TRIM_HORIZON" });
+    const nothing = new Uint8Array(0);
+    const empty = Buffer.concat([Buffer.from([0xf3, 0x89, 0x9a, 0xc2]), nothing, createHash("md5").update(nothing).digest()]);
+    const [, seqEmpty] = await put("ks-empty-kpl", shard!.HashKeyRange!.StartingHashKey!, ["before", empty, "after"]);
+    expect(values(await collect(s, 2))).toEqual(["before", "after"]);
+    expect(ctx.deadLetters).toEqual([
+      {
+        source: "kinesis ks-empty-kpl",
+        position: { shardId: shard!.ShardId, sequenceNumber: seqEmpty },
+        reason: "KPL aggregate has a valid checksum but holds no user records",
+        raw: empty.toString("base64"),
       },
     ]);
   });

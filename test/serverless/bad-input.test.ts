@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import agg from "aws-kinesis-agg";
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { KPL_MAGIC } from "../../lib/io/kpl.js";
+import { KPL_MAGIC } from "../../lib/io/kinesis/kpl.js";
 import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
@@ -217,5 +217,130 @@ describe("bad input in a shard batch", () => {
     const body = aggregate([{ partitionKey: "a", data: "x" }]);
     const inner = body.subarray(KPL_MAGIC.length, body.length - 16);
     expect(createHash("md5").update(inner).digest().equals(body.subarray(body.length - 16))).toBe(true);
+  });
+});
+
+describe("a KPL aggregate with no user records", () => {
+  it("is dead-lettered with its bytes, not consumed uncounted", async () => {
+    const body = new Uint8Array(0);
+    const empty = Buffer.concat([Buffer.from(KPL_MAGIC), body, createHash("md5").update(body).digest()]);
+    const records = shardRecords(0, SHARD, [
+      { data: json("a", 1), arrival: T0 + 100 },
+      { data: empty, arrival: T0 + 101 },
+    ]);
+    const { objects, runtime } = setup(() => records);
+    const result = await runtime.handleShardEvent(kinesisEvent(records), lambdaContext());
+    expect(result.stage).toMatchObject({ processed: 2, deadLetters: 1, committed: true });
+    const dead = await jsonObjects<Record<string, unknown>>(objects, `dead-letter/${pipeline.name}/`);
+    expect([...dead.keys()]).toEqual([`dead-letter/bad-input/${SHARD}/${records[1]!.seq}.json`]);
+    expect([...dead.values()][0]).toMatchObject({
+      shardId: SHARD,
+      sequenceNumber: records[1]!.seq,
+      operator: "deaggregate",
+      error: expect.stringMatching(/KplEmpty.*no user records/),
+      data: empty.toString("base64"),
+    });
+  });
+});
+
+/**
+ * A user function whose output cannot be stored (a circular object) costs only its own record: it is
+ * dead-lettered with the reason and the operator, the rest of the invocation commits. Map and Set survive the
+ * trip through the stored parts as themselves, and Map keys group by value.
+ */
+describe("outputs that cannot be encoded", () => {
+  type Shape = { w: string; n: number };
+  const cyclic = () => {
+    const o: Record<string, unknown> = { w: "cycle" };
+    o.self = o;
+    return o;
+  };
+  // Values are plain until "poison" meets an existing sum: then the user's reduce returns a circular object.
+  const sumOrCycle = (a: unknown, b: unknown) => ((b as { poison?: boolean }).poison ? cyclic() : { n: (a as { n: number }).n + (b as { n: number }).n });
+  const shaped = definePipeline<Shape>(
+    "unencodable",
+    { batchInterval: Seconds(1), decoder: (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8")) as Shape },
+    (input) => {
+      input
+        .map((e) => (e.w === "cycle" ? cyclic() : e.w === "tags" ? new Map([["n", e.n]]) : e.w === "set" ? new Set([e.n, e.n + 1]) : e.w))
+        .saveAsTextFiles("out/raw");
+      input
+        .map((e) => [e.w === "cycle-key" ? cyclic() : new Map([["w", e.w.replace("-again", "")]]), e.w === "poison" ? { n: 0, poison: true } : { n: e.n }] as [unknown, unknown])
+        .reduceByKey(sumOrCycle)
+        .map(([k, v]) => `${(k as Map<string, string>).get("w")}=${(v as { n: number }).n}`)
+        .saveAsTextFiles("out/sum");
+    },
+  );
+
+  async function run(items: Shape[]) {
+    const records = shardRecords(0, SHARD, items.map((e, i) => ({ data: JSON.stringify(e), arrival: T0 + 100 + i })));
+    const store = new MemoryPipelineStore();
+    const objects = new MemoryObjectStore();
+    let now = T0 + 1_000;
+    const runtime = new PipelineRuntime(shaped, {
+      store,
+      objects,
+      shards: new SimShards(new Map([[SHARD, records]]), [{ shardId: SHARD, closed: false }]),
+      now: () => now,
+      log: () => undefined,
+    });
+    const result = await runtime.handleShardEvent(kinesisEvent(records), lambdaContext());
+    now = T0 + 10_000;
+    await runtime.tick();
+    const files = await serverlessFiles(objects, shaped.name, T0 + 10_000);
+    const dead = await jsonObjects<Record<string, unknown>>(objects, `dead-letter/${shaped.name}/`);
+    const batchTime = Math.floor((T0 + 100) / B) * B + B;
+    const lines = (name: string) => (files.get(`out/${name}-${batchTime}`) ?? "").split("\n").filter(Boolean).sort();
+    return { records, result, dead, lines };
+  }
+
+  it("dead-letters the record whose output is circular, with its operator and reason, and commits the rest", async () => {
+    const { records, result, dead, lines } = await run([
+      { w: "a", n: 1 },
+      { w: "cycle", n: 2 }, // the first map's output is circular
+      { w: "a-again", n: 3 },
+      { w: "cycle-key", n: 4 }, // the pair's key is circular
+    ]);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.stage).toMatchObject({ processed: 4, deadLetters: 2, committed: true });
+    const byKey = new Map([...dead].map(([k, v]) => [k.slice(k.lastIndexOf("/") + 1), v]));
+    expect([...byKey.keys()].sort()).toEqual([`${records[1]!.seq}.json`, `${records[3]!.seq}.json`].sort());
+    expect(byKey.get(`${records[1]!.seq}.json`)).toMatchObject({
+      shardId: SHARD,
+      sequenceNumber: records[1]!.seq,
+      operator: expect.stringMatching(/^map at bad-input\.test\.ts:\d+$/),
+      error: expect.stringMatching(/cannot be stored.*circular/),
+      data: records[1]!.data,
+    });
+    expect(byKey.get(`${records[3]!.seq}.json`)).toMatchObject({ operator: expect.stringMatching(/^reduceByKey at bad-input\.test\.ts:\d+$/), error: expect.stringMatching(/circular/) });
+    // A dead record leaves no trace in any output, not even where its output could be stored (as when a user
+    // function throws): the cycle-key record's raw output is gone too.
+    expect(lines("raw")).toEqual(["a", "a-again"]);
+    expect(lines("sum")).toEqual(["a=4"]);
+  });
+
+  it("dead-letters a record whose merge makes the combiner circular, and keeps the combiner as it was before", async () => {
+    const { records, dead, lines } = await run([
+      { w: "a", n: 1 },
+      { w: "poison", n: 0 }, // a fresh key: its combiner is the plain value
+      { w: "a-again", n: 2 },
+      { w: "poison", n: 0 }, // merged into "poison": the user's reduce returns a circular object
+      { w: "poison", n: 0 }, // and again
+    ]);
+    expect([...dead.keys()].map((k) => k.slice(k.lastIndexOf("/") + 1)).sort()).toEqual([`${records[3]!.seq}.json`, `${records[4]!.seq}.json`].sort());
+    expect(lines("sum")).toEqual(["a=3", "poison=0"]);
+  });
+
+  it("stores Map and Set outputs as themselves, and groups Map keys by value whatever their entry order", async () => {
+    const { result, dead, lines } = await run([
+      { w: "tags", n: 7 },
+      { w: "set", n: 1 },
+      { w: "a", n: 1 },
+      { w: "a-again", n: 2 },
+    ]);
+    expect(result.stage).toMatchObject({ deadLetters: 0, committed: true });
+    expect(dead.size).toBe(0);
+    expect(lines("raw")).toEqual(["Map(n -> 7)", "Set(1, 2)", "a", "a-again"]);
+    expect(lines("sum")).toEqual(["a=3", "set=1", "tags=7"]);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import agg from "aws-kinesis-agg";
 import { describe, expect, it } from "vitest";
-import { deaggregate, isKplAggregated, KPL_MAGIC, type KplResult } from "../../lib/io/kpl.js";
+import { deaggregate, isKplAggregated, KPL_MAGIC, type KplResult } from "../../lib/io/kinesis/kpl.js";
 
 // The package exports RecordAggregator (its producer-side aggregator) but its typings do not declare it.
 const { RecordAggregator } = agg as unknown as {
@@ -108,5 +108,15 @@ describe("KPL de-aggregation", () => {
     const body = Uint8Array.of(0x0a, 0x01, 0x70, 0x1a, 0x05, 0x08, 0x03, 0x1a, 0x01, 0x78); // index 3 of a 1-key table
     const f = failure(deaggregate(frame(body), "k"));
     expect(f).toEqual({ ok: false, code: "KplMalformed", reason: "KPL aggregate user record 0 points outside the partition key table" });
+  });
+
+  it("fails if the aggregate has a valid checksum but no user records (it would vanish uncounted otherwise)", () => {
+    const onlyKeys = frame(Uint8Array.of(0x0a, 0x01, 0x70)); // a partition key table and no records
+    expect(failure(deaggregate(frame(new Uint8Array(0)), "k"))).toEqual({
+      ok: false,
+      code: "KplEmpty",
+      reason: "KPL aggregate has a valid checksum but holds no user records",
+    });
+    expect(failure(deaggregate(onlyKeys, "k")).code).toBe("KplEmpty");
   });
 });

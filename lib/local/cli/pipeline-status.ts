@@ -3,10 +3,12 @@
  * the table, the stream's shards and what is after each committed sequence number in Kinesis, dead letters
  * and the metadata checkpoint in the bucket. Read-only: it never takes the lease or writes anything.
  */
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { cliDynamoDbClient, cliKinesisClient, cliS3Client } from "./clients.js";
+import { countRecordsAfter, type RecordsAfter } from "../../io/kinesis/probe.js";
+import { listShards } from "../../io/kinesis/shards.js";
 import { S3ObjectStore } from "../../io/s3-object-store.js";
 import { DynamoDbPipelineStore } from "../../state/dynamodb-pipeline-store.js";
 import { readInvocations, type FunctionInvocations } from "../stack/invocation-metrics.js";
@@ -172,68 +174,10 @@ function intervalFrom(metadata: string | undefined): number | undefined {
   }
 }
 
-interface ListedShard {
-  readonly shardId: string;
-  readonly parentShardId?: string;
-  readonly closed: boolean;
-}
-
-async function listShards(client: KinesisClient, stream: string): Promise<ListedShard[]> {
-  const byArn = stream.startsWith("arn:");
-  const shards: ListedShard[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListShardsCommand(token ? { NextToken: token } : byArn ? { StreamARN: stream } : { StreamName: stream }));
-    for (const s of page.Shards ?? []) {
-      shards.push({
-        shardId: s.ShardId!,
-        ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}),
-        closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
-      });
-    }
-    token = page.NextToken;
-  } while (token);
-  return shards;
-}
-
 /**
  * Records after `afterSeq` in a shard (from TRIM_HORIZON when there is none), up to {@link BEHIND_CAP}, and
- * the MillisBehindLatest of the first read. Kinesis has no "count records" call; reading is the honest way.
+ * the MillisBehindLatest of the first read.
  */
-export async function recordsBehind(
-  client: KinesisClient,
-  stream: string,
-  shardId: string,
-  afterSeq: string | undefined,
-): Promise<{ count: number; capped: boolean; millis?: number; oldestArrival?: number }> {
-  const streamRef = stream.startsWith("arn:") ? { StreamARN: stream } : { StreamName: stream };
-  const it = await client.send(
-    new GetShardIteratorCommand({
-      ...streamRef,
-      ShardId: shardId,
-      ...(afterSeq ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: afterSeq } : { ShardIteratorType: "TRIM_HORIZON" }),
-    }),
-  );
-  let iterator = it.ShardIterator;
-  let n = 0;
-  let millis: number | undefined;
-  let oldestArrival: number | undefined;
-  for (let call = 0; call < BEHIND_MAX_CALLS && iterator && n <= BEHIND_CAP; call++) {
-    const limit = Math.min(10_000, BEHIND_CAP - n + 1);
-    const r = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
-    const records = r.Records ?? [];
-    millis ??= r.MillisBehindLatest;
-    oldestArrival ??= records[0]?.ApproximateArrivalTimestamp?.getTime();
-    n += records.length;
-    iterator = r.NextShardIterator;
-    // Caught up: MillisBehindLatest 0 on a page that was not full. An empty page with MillisBehindLatest > 0
-    // is a gap in the shard (trimmed or sparse data), not its end: read on.
-    if (!r.MillisBehindLatest && records.length < limit) break;
-  }
-  return {
-    count: Math.min(n, BEHIND_CAP),
-    capped: n > BEHIND_CAP,
-    ...(millis !== undefined ? { millis } : {}),
-    ...(oldestArrival !== undefined ? { oldestArrival } : {}),
-  };
+export function recordsBehind(client: KinesisClient, stream: string, shardId: string, afterSeq: string | undefined): Promise<RecordsAfter> {
+  return countRecordsAfter(client, stream, shardId, afterSeq, { cap: BEHIND_CAP, maxCalls: BEHIND_MAX_CALLS });
 }

@@ -1,6 +1,8 @@
 import { EventEmitter } from "node:events";
-import { DescribeStreamSummaryCommand, ListShardsCommand, type Shard } from "@aws-sdk/client-kinesis";
+import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import { IllegalStateError } from "../../errors.js";
+import { listShards } from "../../io/kinesis/shards.js";
+import { parentsDrained, parentsOf } from "../../io/ordered-log.js";
 import type { ShardCheckpoint } from "./checkpoint-store.js";
 import type { EventSource, FunctionIdentity } from "./invoke.js";
 import { resolveOptions, type EsmPollerOptions, type ResolvedOptions } from "./options.js";
@@ -256,35 +258,20 @@ export class EsmPoller {
     return this.syncing;
   }
 
-  private async listShards(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    do {
-      // With NextToken, ListShards must not be given the stream name.
-      const res = await this.opts.kinesis.send(
-        new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.opts.streamName }),
-        { abortSignal: this.abort.signal },
-      );
-      shards.push(...(res.Shards ?? []));
-      token = res.NextToken;
-    } while (token);
-    return shards;
-  }
-
   /**
    * Registers shards not seen before and starts those whose parents are done. On the first listing the mapping's
    * StartingPosition applies; a shard that appears later (a child of a split or merge, a scale-up) is new data and
    * is read from its start (TRIM_HORIZON; AT_TIMESTAMP keeps its timestamp).
    */
   private async syncShards(initial: boolean): Promise<void> {
-    const listed = await this.listShards();
+    const listed = await listShards(this.opts.kinesis, this.opts.streamName, this.abort.signal);
     const position = this.opts.startingPosition;
     for (const shard of listed) {
-      const shardId = shard.ShardId!;
+      const shardId = shard.shardId;
       if (this.shards.has(shardId)) continue;
-      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p);
+      const parents = parentsOf(shard);
       const checkpoint = this.checkpoints.get(shardId);
-      const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+      const closed = shard.closed;
       const initialPosition: InitialPosition =
         position === "AT_TIMESTAMP"
           ? { type: "AT_TIMESTAMP", timestamp: this.opts.startingPositionTimestamp! }
@@ -304,9 +291,9 @@ export class EsmPoller {
   private async startEligible(): Promise<void> {
     const done = (id: string) => {
       const s = this.shards.get(id);
-      return !s || s.state === "drained" || s.state === "skipped";
+      return s && (s.state === "drained" || s.state === "skipped");
     };
-    const ready = [...this.shards.values()].filter((s) => s.state === "waiting-for-parents" && s.parents.every(done));
+    const ready = [...this.shards.values()].filter((s) => s.state === "waiting-for-parents" && parentsDrained(s.parents, done));
     await Promise.all(ready.map((s) => this.startShard(s)));
   }
 

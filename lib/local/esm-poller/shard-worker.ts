@@ -5,6 +5,8 @@ import {
   type GetShardIteratorCommandInput,
   type GetRecordsCommandOutput,
 } from "@aws-sdk/client-kinesis";
+import { classifyKinesisError } from "../../io/kinesis/backoff.js";
+import { iteratorParams } from "../../io/kinesis/iterators.js";
 import type { ShardCheckpoint } from "./checkpoint-store.js";
 import {
   batchLength,
@@ -148,21 +150,9 @@ export class ShardWorker {
   // ---- reading ------------------------------------------------------------------------------------------
 
   private async firstIterator(): Promise<string | undefined> {
-    if (this.start?.sequenceNumber) {
-      return this.iterator({ ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: this.start.sequenceNumber });
-    }
-    switch (this.initial.type) {
-      case "TRIM_HORIZON":
-      case "LATEST":
-        return this.iterator({ ShardIteratorType: this.initial.type });
-      case "AT_TIMESTAMP":
-        // kinesis-mock rejects a timestamp in the future ("Timestamp cannot be in the future"); AWS accepts it. A
-        // time not yet reached means "from now on" either way, so clamp it.
-        return this.iterator({
-          ShardIteratorType: "AT_TIMESTAMP",
-          Timestamp: new Date(Math.min(this.initial.timestamp.getTime(), Date.now())),
-        });
-    }
+    if (this.start?.sequenceNumber) return this.iterator(iteratorParams({ at: "AFTER_SEQUENCE_NUMBER", sequenceNumber: this.start.sequenceNumber }));
+    const initial = this.initial;
+    return this.iterator(iteratorParams(initial.type === "AT_TIMESTAMP" ? { at: "AT_TIMESTAMP", timestamp: initial.timestamp.getTime() } : { at: initial.type }));
   }
 
   private async iterator(input: Omit<GetShardIteratorCommandInput, "StreamName" | "ShardId">): Promise<string | undefined> {
@@ -198,10 +188,10 @@ export class ShardWorker {
         );
       } catch (error) {
         if (this.signal.aborted) return;
-        if ((error as { name?: string }).name === "ExpiredIteratorException") {
+        if (classifyKinesisError(error) === "expired-iterator") {
           // Iterators live 5 minutes; one that waited out back-pressure that long is renewed where we were.
           iterator = this.lastRead
-            ? await this.iterator({ ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: this.lastRead })
+            ? await this.iterator(iteratorParams({ at: "AFTER_SEQUENCE_NUMBER", sequenceNumber: this.lastRead }))
             : await this.firstIterator();
           continue;
         }

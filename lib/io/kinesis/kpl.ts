@@ -11,7 +11,7 @@ import aggCommon from "aws-kinesis-agg/lib/common.js";
  * F3 89 9A C2 | protobuf AggregatedRecord | MD5(protobuf) (16 bytes)
  * ```
  *
- * Pure functions, shared by the local Kinesis source and the Lambda shard handler. They never throw for bad
+ * Pure functions, shared (through ./records.ts) by the local Kinesis source and the Lambda shard handler. They never throw for bad
  * input: a broken aggregate comes back as a {@link KplFailure} value so that the caller can dead-letter the
  * raw bytes and carry on with the rest of its batch.
  */
@@ -62,8 +62,8 @@ export interface KplSuccess {
 
 export interface KplFailure {
   readonly ok: false;
-  /** Stable name of what is wrong: `KplTruncated`, `KplChecksumMismatch`, `KplMalformed`. */
-  readonly code: "KplTruncated" | "KplChecksumMismatch" | "KplMalformed";
+  /** Stable name of what is wrong: `KplTruncated`, `KplChecksumMismatch`, `KplMalformed`, `KplEmpty`. */
+  readonly code: "KplTruncated" | "KplChecksumMismatch" | "KplMalformed" | "KplEmpty";
   /** A sentence for a dead-letter entry or a log line. */
   readonly reason: string;
 }
@@ -82,8 +82,9 @@ export function isKplAggregated(data: Uint8Array): boolean {
  * - An aggregate is checked (length, MD5 trailer, protobuf framing, partition-key indexes) and decoded with
  *   the protobuf model of `aws-kinesis-agg`; any fault is a {@link KplFailure}, never a throw.
  *
- * Difference from the KCL: the Java KCL silently treats an aggregate whose MD5 does not match as one opaque
- * record; here it is a failure, so the bytes are dead-lettered instead of reaching a decoder as garbage.
+ * Differences from the KCL: the Java KCL silently treats an aggregate whose MD5 does not match as one opaque
+ * record, and silently drops an aggregate with no user records; here both are failures, so the bytes are
+ * dead-lettered instead of reaching a decoder as garbage or vanishing uncounted.
  *
  * @example
  * const r = deaggregate(record.Data, record.PartitionKey);
@@ -117,6 +118,11 @@ export function deaggregate(data: Uint8Array, partitionKey: string, explicitHash
     return fail("KplMalformed", `KPL aggregate has a valid checksum but its protobuf body cannot be decoded: ${why}`);
   }
 
+  if (message.records.length === 0) {
+    // Valid framing and digest, nothing inside: no producer writes this on purpose, and a record that turns
+    // into nothing would be neither counted nor dead-lettered.
+    return fail("KplEmpty", "KPL aggregate has a valid checksum but holds no user records");
+  }
   const records: KplUserRecord[] = [];
   for (const [i, r] of message.records.entries()) {
     const pk = message.partition_key_table[index(r.partition_key_index)];
