@@ -357,7 +357,11 @@ export class DStream<T> {
     return new DStream(new UpdateStateNode(this.node, update, initial, options.name));
   }
 
-  /** Per record, the spec's function with the key's state; `.stateSnapshots()` gives the states. */
+  /**
+   * Per record, the spec's function with the key's state; `.stateSnapshots()` gives the states. The function
+   * is `(key, value, state)` or, told apart by arity, Spark's `(time, key, value, state)`; in both forms a
+   * returned `undefined` emits nothing (Spark's None), so a function that only updates state has no output.
+   */
   mapWithState<K, V, S, E>(this: DStream<[K, V]>, spec: StateSpec<K, V, S, E>): MapWithStateDStream<K, S, E> {
     return new MapWithStateDStream<K, S, E>(new MapWithStateNode(this.node, spec) as unknown as MapWithStateNode<K, unknown, S, E>);
   }
