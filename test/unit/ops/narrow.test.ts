@@ -4,8 +4,8 @@
  * partitions of its second parent), so these tables compare in order.
  */
 import { describe, expect, it } from "vitest";
-import { Time, type DStream, type StreamingContext } from "../../../lib/index.js";
-import { atTimes, runBatches, runBatches2, runBatchesN, sorted, type Batches } from "../../support/batch-table.js";
+import { RDD, Seconds, Time, type DStream, type StreamingContext } from "../../../lib/index.js";
+import { atTimes, runBatches, runBatches2, runBatchesN, sorted, withContext, type Batches } from "../../support/batch-table.js";
 
 interface Row {
   name: string;
@@ -233,5 +233,38 @@ describe("slice (Spark DStream.slice: both ends included, aligned down to the sl
     // Spark: SparkException("... has not been initialized")
     expect(() => s.slice(new Time(0), new Time(1000))).toThrow(/not been initialized|not started|initiali[sz]/i);
     await ssc.stop();
+  });
+});
+
+/** Spark's QueueInputDStream hands over the queued RDD itself, so its partitions reach the operators. */
+describe("queueStream keeps the partitions of the RDDs it is given", () => {
+  async function collect<U>(build: (ssc: StreamingContext) => DStream<U>, batches: number): Promise<Batches<U>> {
+    const out: Batches<U> = [];
+    await withContext({}, async ({ ssc, clock }) => {
+      build(ssc).foreachRDD((rdd, t) => void out.push([t.milliseconds, rdd.collect()]));
+      await ssc.start();
+      await clock.advance(Seconds(batches));
+    });
+    return out;
+  }
+
+  it("glom() of an RDD of two partitions gives [[1, 2], [3, 4]]; the empty batch after it has no partitions (sc.emptyRDD)", async () => {
+    const out = await collect((ssc) => ssc.queueStream([RDD.of([1, 2, 3, 4], 2)]).glom(), 2);
+    expect(out).toEqual(atTimes([[[1, 2], [3, 4]], []]));
+  });
+
+  it("mapPartitions sees two partitions", async () => {
+    const out = await collect((ssc) => ssc.queueStream([RDD.of([1, 2, 3, 4], 2)]).mapPartitions((p) => [p.length]), 1);
+    expect(out).toEqual(atTimes([[2, 2]]));
+  });
+
+  it("with oneAtATime = false the batch is the union of the queued RDDs, partitions side by side (an array is one)", async () => {
+    const out = await collect((ssc) => ssc.queueStream<number>([RDD.of([1, 2], 2), [3]], false).glom(), 1);
+    expect(out).toEqual(atTimes([[[1], [2], [3]]]));
+  });
+
+  it("defaultRDD keeps its partitions too", async () => {
+    const out = await collect((ssc) => ssc.queueStream<number>([], true, RDD.of([5, 6], 2)).glom(), 1);
+    expect(out).toEqual(atTimes([[[5], [6]]]));
   });
 });
