@@ -47,10 +47,12 @@ export class UpdateStateNode<K, V, S> extends Node<[K, S]> {
   }
 
   compute(time: Time): RDD<[K, S]> | undefined {
-    const previous = this.getOrCompute(time.minus(this.slideDuration)) ?? this.initialRDD;
+    const previous = this.getOrCompute(time.minus(this.slideDuration));
     const data = this.parent.getOrCompute(time);
+    // Spark: with no previous state and no parent RDD there is nothing to do (the initial RDD waits for the
+    // first batch that has input); with a previous state and no parent RDD, every key is called with [].
     if (previous === undefined && data === undefined) return undefined;
-    return RDD.of(this.apply(time, previous, data));
+    return RDD.of(this.apply(time, previous ?? this.initialRDD, data));
   }
 
   /** One batch of state updates: shared with the serverless finalizer, which supplies the previous state. */
