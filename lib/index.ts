@@ -31,4 +31,5 @@ export {
   CheckpointError,
   SourceError,
   UserFunctionError,
+  NotAPairError,
 } from "./errors.js";

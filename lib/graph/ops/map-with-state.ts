@@ -1,5 +1,6 @@
 import { Duration, Time } from "../../core/duration.js";
 import { KeyMap } from "../../core/keys.js";
+import { requirePair } from "../../core/pairs.js";
 import { RDD } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
 import { State } from "../../state/state.js";
@@ -88,7 +89,9 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
     const emit = (out: E | undefined) => {
       if (out !== undefined) mapped.push(out);
     };
-    data?.forEachElement(([key, value]) => {
+    data?.forEachElement((pair) => {
+      requirePair<K, V>(pair, this.label);
+      const [key, value] = pair;
       const current = states.get(key);
       state.wrap(current !== undefined, current?.state);
       emit(this.fn(time, key, value, state));
@@ -112,7 +115,10 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
 
   private initialStates(batch: number): KeyMap<K, KeyState<S>> {
     const states = new KeyMap<K, KeyState<S>>();
-    this.spec.getInitialStateRDD()?.forEachElement(([k, s]) => states.set(k, { state: s, updatedAt: batch }));
+    this.spec.getInitialStateRDD()?.forEachElement((p) => {
+      requirePair<K, S>(p, this.label);
+      states.set(p[0], { state: p[1], updatedAt: batch });
+    });
     return states;
   }
 }
