@@ -136,10 +136,22 @@ describe("npm start (sparkless start)", () => {
   it("is `local up` without a source, and the local engine on the example with one", () => {
     expect(startArgv([])).toEqual(["local", "up"]);
     expect(startArgv(["--fresh"])).toEqual(["local", "up", "--fresh"]);
-    expect(startArgv(["--socket", "9999", "--progress"])).toEqual(["run", "functions/word-count.ts", "--socket", "9999", "--progress"]);
-    expect(startArgv(["--dir=./incoming"])).toEqual(["run", "functions/word-count.ts", "--dir=./incoming"]);
-    expect(startArgv(["--progress"])).toEqual(["run", "functions/word-count.ts", "--progress"]);
+    expect(startArgv(["--socket", "9999", "--progress"])).toEqual(["run", "functions/word-count.ts", "--output-dir", join(".sparkless", "output"), "--socket", "9999", "--progress"]);
+    expect(startArgv(["--dir=./incoming"])).toEqual(["run", "functions/word-count.ts", "--output-dir", join(".sparkless", "output"), "--dir=./incoming"]);
+    expect(startArgv(["--progress"], "/var/state")).toEqual(["run", "functions/word-count.ts", "--output-dir", join("/var/state", "output"), "--progress"]);
+    expect(startArgv(["--generated", "--output-dir", "out"])).toEqual(["run", "functions/word-count.ts", "--generated", "--output-dir", "out"]);
   });
+
+  it("on the local engine writes its files under the state directory (not the repository) and says where", async () => {
+    const state = join(dir, "state");
+    const t = testIo({ cwd: resolve(".") });
+    const code = await main(["--state-dir", state, "start", "--generated", "--batches", "1"], t.io);
+    expect(code, t.stderr()).toBe(0);
+    expect(t.stderr()).toContain(`sparkless: output files under ${join(state, "output")}/\n`);
+    const written = readdirSync(join(state, "output", "word-count"));
+    expect(written.some((d) => /^batch-\d+\.txt$/.test(d))).toBe(true);
+    expect(existsSync(resolve("word-count"))).toBe(false);
+  }, 60_000);
 
   it("counts the words a TCP server on a bare port sends (npm start -- --socket 9999, as with nc -lk 9999)", async () => {
     // The source reconnects when a server closes: send the text once, then keep later connections open and quiet.

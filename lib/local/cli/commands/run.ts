@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, Option } from "commander";
 import { SystemClock } from "../../../exec/clock.js";
@@ -105,6 +105,10 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
     `sparkless: ${pipeline.name} on the local engine, a batch every ${interval} ms, input: ${description}` +
       `${opts.batches !== undefined ? `, ${plural(opts.batches, "batch", "batches")}` : ""}; Ctrl-C to stop\n`,
   );
+  if (ssc.graph.outputs.some((o) => o.kind === "saveAsTextFiles" || o.kind === "saveAsObjectFiles")) {
+    const shown = relative(io.cwd, outputDir);
+    io.stderr.write(`sparkless: output files under ${shown === "" ? "." : shown.startsWith("..") ? outputDir : shown}${sep}\n`);
+  }
   try {
     await ssc.start();
     const stopped = AbortSignal.any([io.signal, enough.signal]);
