@@ -113,6 +113,46 @@ describe("sparkless run", () => {
     expect(t.stderr()).toBe('sparkless: nothing.ts exports no Pipeline: export the result of definePipeline(...), e.g. `export const wordCount = definePipeline("word-count", ...)`\n');
   });
 
+  it("with nothing listening on --socket, says so once per attempt with backoff, on the status line too, and connects when a server comes", async () => {
+    // A port that was free a moment ago: nothing listens there until the test starts a server on it.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+
+    const t = testIo({ cwd: dir });
+    const running = main(["run", WORD_COUNT, "--socket", `127.0.0.1:${port}`, "--batches", "2", "--progress"], t.io);
+    const refused = (n: number, wait: number) =>
+      new RegExp(`sparkless: cannot connect to 127\\.0\\.0\\.1:${port} \\(attempt ${n}\\): .*ECONNREFUSED.*; retrying in ${wait} ms\\n`);
+    await waitFor("two refused attempts", () => refused(2, 1000).test(t.stdout()), 60_000);
+    expect(t.stdout()).toMatch(refused(1, 500)); // then 1000, 2000, 4000, 5000 … ms, as Spark's receiver keeps trying
+
+    // The text once; the connection stays open and quiet (a closed one would be reconnected and sent again).
+    const open: Array<import("node:net").Socket> = [];
+    const server = createServer((socket) => {
+      if (open.length === 0) socket.write("hello sockets\n");
+      open.push(socket);
+    });
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    try {
+      const code = await running;
+      expect(code, t.stderr()).toBe(0);
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((r) => server.close(r));
+    }
+    const out = t.stdout();
+    expect(out).toContain(`sparkless: connected to 127.0.0.1:${port}\n`);
+    expect(blocks(out).flatMap(([, elements]) => elements).sort()).toEqual(["(hello,1)", "(sockets,1)"]);
+    // The status line of a batch that ran while the source could not connect says so.
+    const statusLines = out.split("\n").filter((l) => l.startsWith("batch "));
+    expect(statusLines).toHaveLength(2);
+    if (out.indexOf(`connected to 127.0.0.1:${port}`) > out.indexOf(statusLines[0]!)) {
+      expect(statusLines[0]).toMatch(new RegExp(`\\| input: cannot connect to 127\\.0\\.0\\.1:${port} \\(attempt \\d+\\): .*ECONNREFUSED`));
+    }
+    expect(statusLines.at(-1)).not.toContain("cannot connect");
+  }, 120_000);
+
   it("fails if --socket is not [host:]port", async () => {
     const t = testIo({ cwd: dir });
     expect(await main(["run", WORD_COUNT, "--socket", "localhost:"], t.io)).toBe(2);

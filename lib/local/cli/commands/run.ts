@@ -68,13 +68,29 @@ export function runCommand(ctx: CommandContext): Command {
 /** Runs the pipeline until `batches` batches completed or Ctrl-C; returns the exit code (1 if a batch failed). */
 export async function run(io: CliIo, modulePath: string, opts: RunOptions): Promise<number> {
   const pipeline = await loadPipeline(io.cwd, modulePath, opts.pipeline);
-  const { source, description } = chooseSource(io, pipeline, opts);
+  const watch: ConnectionWatch = {};
+  const { source, description } = chooseSource(io, pipeline, opts, watch);
 
   const tempCheckpoint = opts.checkpoint === undefined ? mkdtempSync(join(tmpdir(), "sparkless-run-")) : undefined;
   const checkpointDir = opts.checkpoint !== undefined ? absolute(io.cwd, opts.checkpoint) : tempCheckpoint!;
   const outputDir = absolute(io.cwd, opts.outputDir ?? ".");
   const progress = opts.progress ? new ProgressLine({ stream: io.stdout }) : undefined;
   const out = progress ? progress.write : (text: string) => void io.stdout.write(text);
+  // Connection trouble is told as it happens, one line per failed attempt, and stays on the status line until
+  // the source connects again. With a status line the text goes through it, so the line is not torn.
+  const tell = (line: string) => (progress ? progress.write(line) : io.stderr.write(line));
+  let troubled = false;
+  watch.onError = (e) => {
+    troubled = true;
+    tell(`sparkless: ${e.message}\n`);
+    progress?.setNote(`input: ${e.message.split(";")[0]}`);
+  };
+  watch.onConnect = (address) => {
+    if (!troubled) return;
+    troubled = false;
+    tell(`sparkless: connected to ${address}\n`);
+    progress?.setNote(undefined);
+  };
 
   // A checkpoint directory the user named is one to come back to: recover from it when it holds a checkpoint.
   const ssc = opts.checkpoint !== undefined
@@ -166,7 +182,13 @@ export async function loadPipeline(cwd: string, modulePath: string, name: string
   throw new CliError("AmbiguousPipeline", `${modulePath} exports ${unique.length} pipelines (${unique.map((p) => p.name).join(", ")}): choose one with --pipeline`, 2);
 }
 
-function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions): { source: Source<unknown>; description: string } {
+/** Where a socket source reports its connection: set once the run knows where its output goes. */
+interface ConnectionWatch {
+  onError?: (error: Error) => void;
+  onConnect?: (address: string) => void;
+}
+
+function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions, watch: ConnectionWatch): { source: Source<unknown>; description: string } {
   const chosen = (["socket", "dir", "kinesis", "generated"] as const).filter((k) => opts[k] !== undefined && opts[k] !== false);
   if (chosen.length > 1) throw new CliError("TooManyInputs", `choose one input: ${chosen.map((c) => `--${c}`).join(", ")} were given`, 2);
   const decoder = pipeline.props.decoder;
@@ -175,7 +197,15 @@ function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions):
     const m = /^(?:(.*):)?(\d+)$/.exec(opts.socket);
     if (!m || m[1] === "") throw new CliError("BadSocket", `--socket takes [host:]port, e.g. 9999 or localhost:9999, got "${opts.socket}"`, 2);
     const host = (m[1] ?? "localhost").replace(/^\[(.*)\]$/, "$1");
-    return { source: decoded(new SocketTextSource(host, Number(m[2]), { maxConnectAttempts: Infinity }), decoder), description: `socket ${opts.socket}` };
+    // Spark's receiver logs a refused connection and restarts, for ever; so does this, one line per attempt.
+    const socket = new SocketTextSource(host, Number(m[2]), {
+      maxConnectAttempts: Infinity,
+      initialBackoffMs: 500,
+      maxBackoffMs: 5_000,
+      onError: (e) => watch.onError?.(e),
+      onConnect: (address) => watch.onConnect?.(address),
+    });
+    return { source: decoded(socket, decoder), description: `socket ${opts.socket}` };
   }
   if (opts.dir !== undefined) {
     const dir = absolute(io.cwd, opts.dir);
