@@ -1,7 +1,7 @@
 /**
  * `SparklessPipeline`: everything one sparkless pipeline needs on AWS — a Kinesis stream, the shard handler
  * behind an event-source mapping (stage 1), P finalizer functions (stage 2), the ticker on a schedule, one
- * DynamoDB table, one S3 bucket, alarms and a dashboard. See DESIGN.md, "How a pipeline runs on AWS", and
+ * DynamoDB table, one S3 bucket, alarms and a dashboard. See docs/architecture.md, "How a pipeline runs on AWS", and
  * infra/README.md for the decisions taken here.
  *
  * This file only provisions: it never imports the engine (`lib/` is runtime code; a pipeline reaches the
@@ -229,7 +229,7 @@ export const HANDLERS = {
   finalizer: "finalizerHandler",
 } as const;
 
-/** The bucket's layout (DESIGN.md, "Storage"). The functions' S3 permissions are scoped to these prefixes. */
+/** The bucket's layout (docs/architecture.md, "Storage"). The functions' S3 permissions are scoped to these prefixes. */
 export const BUCKET_PREFIXES = {
   output: "output/",
   checkpoint: "checkpoint/",
@@ -886,7 +886,7 @@ function validate(config: Resolved, props: SparklessPipelineProps): void {
   durationIn("maxRecordAge", config.maxRecordAge, Duration.seconds(60), Duration.days(7), "InvalidMaxRecordAge");
   integerIn("parallelizationFactor", config.parallelizationFactor, 1, 10, "InvalidParallelizationFactor");
   if (config.parallelizationFactor > 1) {
-    // DESIGN.md asks this only of stateful pipelines, but every pipeline commits through the shard's progress
+    // Not only stateful pipelines: every pipeline commits through the shard's progress
     // item: with batches of one shard in flight at once, a commit of later records would make the shard stage
     // skip earlier, uncommitted ones as "already committed" — lost, with or without state.
     throw new ValidationError(

@@ -35,7 +35,7 @@ export interface FinalizeResult {
 }
 
 /**
- * Stage 2 (DESIGN.md): finalizes batch times strictly in order under a lease. Batch T is complete when every
+ * Stage 2 (docs/architecture.md): finalizes batch times strictly in order under a lease. Batch T is complete when every
  * shard of the stream has committed a watermark at or past T, or is closed and drained. Finalizing T merges
  * the committed parts into the boundary nodes' RDDs, supplies the RDDs earlier batches left (windows,
  * state), evaluates the rest of the graph with the local engine's code, runs the outputs (S3 files under

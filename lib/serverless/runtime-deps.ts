@@ -37,7 +37,7 @@ export interface RuntimeDeps {
   readonly newAttemptId?: () => string;
 }
 
-/** S3 prefixes (DESIGN.md "Storage"); each is followed by the pipeline name. */
+/** S3 prefixes (docs/architecture.md "Storage"); each is followed by the pipeline name. */
 export const PREFIXES = {
   output: "output/",
   checkpoint: "checkpoint/",

@@ -107,7 +107,7 @@ export class PipelineRuntime<T> {
     // Lambda happened to deliver it in the first invocation.
     const slack = timestampExtractor ? (allowedLateness?.milliseconds ?? 0) : 0;
     // Aligned to every slide of the graph (their least common multiple), so window ends and slide boundaries
-    // fall on multiples of their slide since the epoch, as DESIGN.md's Time says — not on the first record.
+    // fall on multiples of their slide since the epoch, as docs/architecture.md's Time says — not on the first record.
     const align = this.pipeline
       .instantiate(0)
       .ssc.graph.reachable()

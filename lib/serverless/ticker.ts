@@ -10,7 +10,7 @@ export interface TickResult {
 }
 
 /**
- * The ticker's probe (DESIGN.md "Ticker"): follows the stream's shards (resharding included), and for each
+ * The ticker's probe (docs/architecture.md "Ticker"): follows the stream's shards (resharding included), and for each
  * shard not drained asks Kinesis for a record after the committed one. None and no next iterator: the
  * shard is drained. None but still open: the shard is idle, so its watermark may follow the clock (less
  * `idleAfter`, the time a record needs to become readable) — that is what lets batch times of a quiet

@@ -1,5 +1,5 @@
 /**
- * What the serverless runtime keeps, as the commit protocol needs it (DESIGN.md "How a pipeline runs on
+ * What the serverless runtime keeps, as the commit protocol needs it (docs/architecture.md "How a pipeline runs on
  * AWS"). Two implementations share one contract test: DynamoDB (spilling large payloads to S3) and an
  * in-memory one for fast property tests. Every method that says "conditional" must be a single-item conditional write
  * in DynamoDB: that, and nothing else, is what makes the protocol exactly-once.
