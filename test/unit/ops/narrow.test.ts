@@ -327,3 +327,16 @@ describe("union and transform when parents have no RDD", () => {
     expect(transformed.out).toEqual(union.out);
   });
 });
+
+describe("an input stream no output reads", () => {
+  it("does not fail the batches of the streams that are read", async () => {
+    const out: Batches<number> = [];
+    await withContext({}, async ({ ssc, clock }) => {
+      ssc.queueStream([[1], [2]]); // created, never used
+      ssc.queueStream([[10], [20]]).foreachRDD((rdd, t) => void out.push([t.milliseconds, rdd.collect()]));
+      await ssc.start();
+      await clock.advance(Seconds(2));
+    });
+    expect(out).toEqual(atTimes([[10], [20]]));
+  });
+});
