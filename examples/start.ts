@@ -1,12 +1,12 @@
 /**
- * What `npm start` runs: the word count of `word-count.ts` on the local engine and the system clock, one
- * batch a second, for a few batches; then it stops cleanly and exits 0. Ctrl-C stops it after the batch in
- * progress.
+ * The word count of `word-count.ts` on the local engine and the system clock, one batch a second, for a few
+ * batches over generated lines; then it stops cleanly and exits 0. Ctrl-C stops it after the batch in progress.
  *
- *     npm start
- *     npm start -- --batches 10 --lines 8 --seed 7
+ *     npx tsx examples/start.ts
+ *     npx tsx examples/start.ts --batches 10 --lines 8 --seed 7
  *
- * (A later version runs the same pipeline on the embedded AWS stack.)
+ * (`npm start` is something else: the example pipeline of functions/word-count.ts on the embedded AWS stack, or
+ * with `-- --generated` on the local engine; see the README.)
  */
 import { parseArgs } from "node:util";
 import { SystemClock } from "sparkless";
@@ -18,7 +18,7 @@ export function run(options: WordCountOptions = {}): Promise<WordCountResult> {
   return wordCount({ clock: new SystemClock(), batches: 5, ...options });
 }
 
-const USAGE = `usage: npm start -- [--batches N] [--lines N] [--seed N]
+const USAGE = `usage: npx tsx examples/start.ts [--batches N] [--lines N] [--seed N]
   --batches N   batches to run, one a second (default 5)
   --lines N     generated lines per batch (default 4)
   --seed N      seed of the line generator (default 42)`;

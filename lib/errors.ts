@@ -57,3 +57,39 @@ export class UserFunctionError extends SparklessError {
  * function. Per record, the shard stage turns it into a dead letter; elsewhere it fails the batch.
  */
 export class EncodingError extends SparklessError {}
+
+/**
+ * A pair operation (reduceByKey, join, updateStateByKey …) met an element that is not a `[key, value]` array.
+ * TypeScript rejects such a pipeline at compile time; plain JavaScript does not, and `"a"[0]` would quietly
+ * make a key of a string's first letter. Handled as a throwing user function: the batch fails locally, and
+ * the record is dead-lettered on the serverless shard stage.
+ */
+export class NotAPairError extends UserFunctionError {
+  constructor(
+    operator: string,
+    readonly element: unknown,
+    batchTime?: number,
+  ) {
+    const why = `needs [key, value] pairs and got ${describeElement(element)}: map each element to a [key, value] array before ${operator.split(" ")[0]}`;
+    super(operator, new TypeError(why), batchTime);
+    const at = batchTime === undefined ? "" : ` (batch of time ${batchTime} ms)`;
+    // The inherited message says a function threw; here the data is wrong, and the message says so.
+    Object.assign(this, { code: "NotAKeyValuePair", message: `${operator} ${why}${at}` });
+  }
+
+  override atBatch(time: number): UserFunctionError {
+    return this.batchTime === undefined ? new NotAPairError(this.operator, this.element, time) : this;
+  }
+}
+
+function describeElement(value: unknown): string {
+  const kind = value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : `a ${typeof value}`;
+  let text: string;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `${text} (${kind})`;
+}

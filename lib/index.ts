@@ -16,7 +16,7 @@ export {
   type TimedStateUpdateFunction,
 } from "./api/dstream.js";
 export { State } from "./state/state.js";
-export { StateSpec, type MappingFunction } from "./state/state-spec.js";
+export { StateSpec, type MappingFunction, type TimedMappingFunction } from "./state/state-spec.js";
 export type { Source, SourceContext, DeadLetterEntry } from "./io/source.js";
 export { SocketTextSource, type SocketTextSourceOptions } from "./io/socket-text-source.js";
 export { TextFileSource, type TextFileSourceOptions } from "./io/text-file-source.js";
@@ -32,4 +32,5 @@ export {
   SourceError,
   UserFunctionError,
   EncodingError,
+  NotAPairError,
 } from "./errors.js";

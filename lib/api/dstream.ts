@@ -2,7 +2,7 @@ import { Duration, Time } from "../core/duration.js";
 import { formatElement } from "../core/format.js";
 import { RDD } from "../core/rdd.js";
 import { filterStep, flatMapStep, flatMapValuesStep, mapStep, mapValuesStep } from "../core/steps.js";
-import { UserFunctionError, ValidationError } from "../errors.js";
+import { NotAPairError, UserFunctionError, ValidationError } from "../errors.js";
 import { Node } from "../graph/node.js";
 import { MapWithStateNode, type StateRecord } from "../graph/ops/map-with-state.js";
 import { NarrowNode, PartitionwiseNode } from "../graph/ops/narrow.js";
@@ -357,7 +357,11 @@ export class DStream<T> {
     return new DStream(new UpdateStateNode(this.node, update, initial, options.name));
   }
 
-  /** Per record, the spec's function with the key's state; `.stateSnapshots()` gives the states. */
+  /**
+   * Per record, the spec's function with the key's state; `.stateSnapshots()` gives the states. The function
+   * is `(key, value, state)` or, told apart by arity, Spark's `(time, key, value, state)`; in both forms a
+   * returned `undefined` emits nothing (Spark's None), so a function that only updates state has no output.
+   */
   mapWithState<K, V, S, E>(this: DStream<[K, V]>, spec: StateSpec<K, V, S, E>): MapWithStateDStream<K, S, E> {
     return new MapWithStateDStream<K, S, E>(new MapWithStateNode(this.node, spec) as unknown as MapWithStateNode<K, unknown, S, E>);
   }
@@ -389,7 +393,19 @@ export class DStream<T> {
     kind: string,
     fn: (a: RDD<[K, V]>, b: RDD<[K, W]>) => RDD<R>,
   ): DStream<R> {
-    return new DStream(new TransformNode<R>([this.node, other.node], (rdds) => fn(rdds[0] as RDD<[K, V]>, rdds[1] as RDD<[K, W]>), kind));
+    const node: TransformNode<R> = new TransformNode<R>(
+      [this.node, other.node],
+      (rdds) => {
+        try {
+          return fn(rdds[0] as RDD<[K, V]>, rdds[1] as RDD<[K, W]>);
+        } catch (e) {
+          // The RDD join inside names itself ("RDD.join"); the user wrote the stream's join, so name that.
+          throw e instanceof NotAPairError ? new NotAPairError(node.label, e.element) : e;
+        }
+      },
+      kind,
+    );
+    return new DStream(node);
   }
 }
 

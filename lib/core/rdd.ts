@@ -1,6 +1,7 @@
 import { NoSuchElementError, ValidationError } from "../errors.js";
 import { formatElement } from "./format.js";
 import { canonicalKey, KeyMap } from "./keys.js";
+import { requirePair } from "./pairs.js";
 import { filterStep, flatMapStep, guarded, mapStep, mapValuesStep, flatMapValuesStep, type Step } from "./steps.js";
 
 type Feed<T> = (emit: (value: T) => void) => void;
@@ -254,11 +255,11 @@ export class RDD<T> {
   // ---- pair operations (typed `this`: they do not compile on an RDD of non-pairs) ----
 
   keys<K, V>(this: RDD<[K, V]>): RDD<K> {
-    return this.map((p) => p[0]);
+    return this.through(mapStep((p: [K, V]) => (requirePair(p, "RDD.keys"), p[0]), "RDD.keys"));
   }
 
   values<K, V>(this: RDD<[K, V]>): RDD<V> {
-    return this.map((p) => p[1]);
+    return this.through(mapStep((p: [K, V]) => (requirePair(p, "RDD.values"), p[1]), "RDD.values"));
   }
 
   mapValues<K, V, W>(this: RDD<[K, V]>, fn: (value: V) => W): RDD<[K, W]> {
@@ -289,7 +290,7 @@ export class RDD<T> {
   }
 
   groupByKey<K, V>(this: RDD<[K, V]>, numPartitions = 1): RDD<[K, V[]]> {
-    return groupByKey(this, numPartitions);
+    return groupByKey(this, numPartitions, "RDD.groupByKey");
   }
 
   countByKey<K, V>(this: RDD<[K, V]>): Array<[K, number]> {
@@ -313,11 +314,11 @@ export class RDD<T> {
 
   /** Per key, the values of this RDD and of `other` (Spark's `cogroup`). */
   cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions = 1): RDD<[K, [V[], W[]]]> {
-    return cogroup<K, [V, W]>([this, other] as const, numPartitions) as unknown as RDD<[K, [V[], W[]]]>;
+    return cogroupPair(this, other, numPartitions, "RDD.cogroup");
   }
 
   join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions = 1): RDD<[K, [V, W]]> {
-    return this.cogroup(other, numPartitions).flatMap(([k, [vs, ws]]) => {
+    return cogroupPair(this, other, numPartitions, "RDD.join").flatMap(([k, [vs, ws]]) => {
       const out: Array<[K, [V, W]]> = [];
       for (const v of vs) for (const w of ws) out.push([k, [v, w]]);
       return out;
@@ -326,7 +327,7 @@ export class RDD<T> {
 
   /** A key missing from `other` pairs with `null` (Spark's `None`). */
   leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions = 1): RDD<[K, [V, W | null]]> {
-    return this.cogroup(other, numPartitions).flatMap(([k, [vs, ws]]) => {
+    return cogroupPair(this, other, numPartitions, "RDD.leftOuterJoin").flatMap(([k, [vs, ws]]) => {
       const out: Array<[K, [V, W | null]]> = [];
       for (const v of vs) {
         if (ws.length === 0) out.push([k, [v, null]]);
@@ -337,7 +338,7 @@ export class RDD<T> {
   }
 
   rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions = 1): RDD<[K, [V | null, W]]> {
-    return this.cogroup(other, numPartitions).flatMap(([k, [vs, ws]]) => {
+    return cogroupPair(this, other, numPartitions, "RDD.rightOuterJoin").flatMap(([k, [vs, ws]]) => {
       const out: Array<[K, [V | null, W]]> = [];
       for (const w of ws) {
         if (vs.length === 0) out.push([k, [null, w]]);
@@ -348,7 +349,7 @@ export class RDD<T> {
   }
 
   fullOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions = 1): RDD<[K, [V | null, W | null]]> {
-    return this.cogroup(other, numPartitions).flatMap(([k, [vs, ws]]) => {
+    return cogroupPair(this, other, numPartitions, "RDD.fullOuterJoin").flatMap(([k, [vs, ws]]) => {
       const out: Array<[K, [V | null, W | null]]> = [];
       if (vs.length === 0) for (const w of ws) out.push([k, [null, w]]);
       else if (ws.length === 0) for (const v of vs) out.push([k, [v, null]]);
@@ -400,7 +401,10 @@ export function combineByKey<K, V, C>(
   const create = guarded(label, createCombiner);
   const merge = guarded(label, mergeValue);
   const acc = new KeyMap<K, C>();
-  rdd.forEachElement((p) => acc.upsert(p[0], p[1], create, merge));
+  rdd.forEachElement((p) => {
+    requirePair(p, label);
+    acc.upsert(p[0], p[1], create, merge);
+  });
   return partitionByKey(acc, numPartitions);
 }
 
@@ -408,9 +412,12 @@ export function reduceByKey<K, V>(rdd: RDD<[K, V]>, fn: (a: V, b: V) => V, label
   return combineByKey(rdd, identity, fn, label, numPartitions);
 }
 
-export function groupByKey<K, V>(rdd: RDD<[K, V]>, numPartitions = 1): RDD<[K, V[]]> {
+export function groupByKey<K, V>(rdd: RDD<[K, V]>, numPartitions = 1, label = "groupByKey"): RDD<[K, V[]]> {
   const acc = new KeyMap<K, V[]>();
-  rdd.forEachElement((p) => acc.upsert(p[0], p[1], (v) => [v], (vs, v) => (vs.push(v), vs)));
+  rdd.forEachElement((p) => {
+    requirePair(p, label);
+    acc.upsert(p[0], p[1], (v) => [v], (vs, v) => (vs.push(v), vs));
+  });
   return partitionByKey(acc, numPartitions);
 }
 
@@ -418,11 +425,13 @@ export function groupByKey<K, V>(rdd: RDD<[K, V]>, numPartitions = 1): RDD<[K, V
 export function cogroup<K, Vs extends readonly unknown[]>(
   rdds: { readonly [I in keyof Vs]: RDD<[K, Vs[I]]> },
   numPartitions = 1,
+  label = "cogroup",
 ): RDD<[K, unknown[][]]> {
   const acc = new KeyMap<K, unknown[][]>();
   const n = rdds.length;
   (rdds as ReadonlyArray<RDD<[K, unknown]>>).forEach((rdd, i) => {
     rdd.forEachElement((p) => {
+      requirePair(p, label);
       let groups = acc.get(p[0]);
       if (!groups) {
         groups = Array.from({ length: n }, () => []);
@@ -432,6 +441,10 @@ export function cogroup<K, Vs extends readonly unknown[]>(
     });
   });
   return partitionByKey(acc, numPartitions);
+}
+
+function cogroupPair<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, numPartitions: number, label: string): RDD<[K, [V[], W[]]]> {
+  return cogroup<K, [V, W]>([a, b] as const, numPartitions, label) as unknown as RDD<[K, [V[], W[]]]>;
 }
 
 function identity<V>(v: V): V {

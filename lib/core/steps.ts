@@ -1,4 +1,5 @@
 import { UserFunctionError } from "../errors.js";
+import { requirePair } from "./pairs.js";
 
 /**
  * A narrow, element-at-a-time transformation (map, flatMap, filter, mapValues, flatMapValues). A step turns a
@@ -69,6 +70,7 @@ export function mapValuesStep<K, V, W>(fn: (value: V) => W, label = "mapValues")
   return {
     label,
     pipe: (emit) => (pair) => {
+      requirePair(pair, label);
       let out: W;
       try {
         out = fn(pair[1]);
@@ -84,6 +86,7 @@ export function flatMapValuesStep<K, V, W>(fn: (value: V) => Iterable<W>, label 
   return {
     label,
     pipe: (emit) => (pair) => {
+      requirePair(pair, label);
       let out: Iterable<W>;
       try {
         out = fn(pair[1]);

@@ -47,6 +47,8 @@ export class ProgressLine implements StreamingListener {
   private readonly stream: ProgressStream;
   private readonly live: boolean;
   private status: string | undefined;
+  private last: { info: BatchInfo } | undefined;
+  private note: string | undefined;
 
   constructor(options: ProgressLineOptions = {}) {
     this.stream = options.stream ?? process.stderr;
@@ -58,13 +60,27 @@ export class ProgressLine implements StreamingListener {
     this.totals.records += info.numRecords;
     this.totals.deadLetters += info.numDeadLetters;
     if (info.failure) this.totals.failures++;
-    const text = formatProgress(info, this.totals);
+    this.last = { info };
+    const text = formatProgress(info, this.totals, this.note);
     if (this.live) {
       this.status = fit(text, this.stream.columns);
       this.stream.write(CLEAR_LINE + this.status);
     } else {
       this.stream.write(text + "\n");
     }
+  }
+
+  /**
+   * What the input is going through (a socket that cannot connect and retries), shown at the end of the status
+   * line until cleared with `undefined`. A live line is redrawn at once; a plain one shows it from the next batch.
+   */
+  setNote(note: string | undefined): void {
+    this.note = note;
+    if (!this.live) return;
+    const text = this.last ? formatProgress(this.last.info, this.totals, note) : note;
+    if (text === undefined) return;
+    this.status = fit(text, this.stream.columns);
+    this.stream.write(CLEAR_LINE + this.status);
   }
 
   /** Writes other output without tearing the status line (pass as the context's `out`). */
@@ -84,7 +100,7 @@ export class ProgressLine implements StreamingListener {
 }
 
 /** The status text of one completed batch. */
-export function formatProgress(info: BatchInfo, totals?: ProgressTotals): string {
+export function formatProgress(info: BatchInfo, totals?: ProgressTotals, note?: string): string {
   const parts = [
     `batch ${info.batchTime.milliseconds} ms`,
     `${info.numRecords} ${info.numRecords === 1 ? "record" : "records"}`,
@@ -94,6 +110,7 @@ export function formatProgress(info: BatchInfo, totals?: ProgressTotals): string
   ];
   if (totals) parts.push(`${totals.batches} ${totals.batches === 1 ? "batch" : "batches"}, ${totals.records} records`);
   if (info.failure) parts.push(`FAILED: ${info.failure.message.split("\n")[0]}`);
+  if (note !== undefined) parts.push(note);
   return parts.join(" | ");
 }
 

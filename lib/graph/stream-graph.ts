@@ -97,6 +97,9 @@ export class StreamGraph {
     for (const o of this.outputs) o.initialize(zeroTime);
     for (const o of this.outputs) o.remember(this.rememberDuration);
     for (const o of this.outputs) o.validateAtStart();
+    // An input no output reads is still drained every batch (its records are counted, then dropped, as Spark's
+    // receivers store blocks no job reads): it needs its zero time too.
+    for (const i of this.inputs) if (i.zeroTime === undefined) i.initialize(zeroTime);
   }
 
   generateJobs(time: Time): Job[] {
@@ -110,6 +113,8 @@ export class StreamGraph {
 
   clearMetadata(time: Time): void {
     for (const o of this.outputs) o.clearMetadata(time);
+    // Inputs reached from the outputs were cleared above; this forgets what unread inputs generated.
+    for (const i of this.inputs) i.clearMetadata(time);
   }
 
   /** Nodes reachable from outputs, parents before children. */

@@ -1,11 +1,13 @@
 import { CheckpointError } from "../errors.js";
 import type { Source } from "./source.js";
 
-/** One batch's data: an array, or anything with `collect()` (an RDD). */
-export type BatchData<T> = ReadonlyArray<T> | { collect(): T[] };
+/** One batch's data: an array (one partition), or an RDD (its partitions), or anything with `collect()`. */
+export type BatchData<T> = ReadonlyArray<T> | { collect(): T[]; partitions?(): T[][] };
 
-function toArray<T>(data: BatchData<T>): T[] {
-  return Array.isArray(data) ? data.slice() : (data as { collect(): T[] }).collect();
+function toPartitions<T>(data: BatchData<T>): T[][] {
+  if (Array.isArray(data)) return [data.slice()];
+  const rdd = data as { collect(): T[]; partitions?(): T[][] };
+  return rdd.partitions ? rdd.partitions().map((p) => p.slice()) : [rdd.collect()];
 }
 
 /**
@@ -33,15 +35,21 @@ export class QueueSource<T> implements Source<T> {
   async stop(): Promise<void> {}
 
   take(): T[] {
+    return this.takePartitions().flat();
+  }
+
+  /** The next batch with its partitions: everything queued is the union of the RDDs, partitions side by side. */
+  takePartitions(): T[][] {
     if (this.queue.length > 0) {
       if (this.oneAtATime) {
         this.taken++;
-        return toArray(this.queue.shift()!);
+        return toPartitions(this.queue.shift()!);
       }
       this.taken += this.queue.length;
-      return this.queue.splice(0).flatMap(toArray);
+      return this.queue.splice(0).flatMap(toPartitions);
     }
-    return this.defaultBatch ? toArray(this.defaultBatch) : [];
+    // Spark: sc.emptyRDD, which has no partitions.
+    return this.defaultBatch ? toPartitions(this.defaultBatch) : [];
   }
 
   /** Queue entries taken so far. */

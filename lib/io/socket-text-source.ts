@@ -38,6 +38,12 @@ export interface SocketTextSourceOptions {
    * @default - nothing: read `lastError` and `status`
    */
   readonly onError?: (error: SourceError) => void;
+  /**
+   * Told each time a connection is made (after failures too), so a caller that reported them can say it
+   * recovered.
+   * @default - nothing: read `status`
+   */
+  readonly onConnect?: (address: string) => void;
 }
 
 const DEFAULTS = { initialBackoffMs: 100, maxBackoffMs: 5_000, maxConnectAttempts: 10, connectTimeoutMs: 10_000 };
@@ -65,7 +71,7 @@ const DEFAULTS = { initialBackoffMs: 100, maxBackoffMs: 5_000, maxConnectAttempt
  */
 export class SocketTextSource implements Source<string> {
   readonly kind = "socket";
-  private readonly options: Required<Omit<SocketTextSourceOptions, "onError">> & Pick<SocketTextSourceOptions, "onError">;
+  private readonly options: Required<Omit<SocketTextSourceOptions, "onError" | "onConnect">> & Pick<SocketTextSourceOptions, "onError" | "onConnect">;
   private context: SourceContext | undefined;
   private socket: Socket | undefined;
   private framer = new LineFramer();
@@ -163,6 +169,11 @@ export class SocketTextSource implements Source<string> {
       this.backoffMs = this.options.initialBackoffMs;
       this.framer = new LineFramer();
       this._status = "connected";
+      try {
+        this.options.onConnect?.(this.address);
+      } catch {
+        // As for onError: a listener does not decide whether the source runs.
+      }
       settled?.();
     });
     socket.on("data", (chunk: Buffer) => {

@@ -20,6 +20,11 @@ export interface Source<T> {
    */
   take(time: Time): T[] | undefined;
   /**
+   * As `take`, with the batch's partitions kept (a queue of RDDs keeps each RDD's partitions, as Spark's
+   * QueueInputDStream does). Sources without partitions leave it out: the engine calls `take`.
+   */
+  takePartitions?(time: Time): T[][] | undefined;
+  /**
    * A JSON value saying how far this source has handed data to batches (file names read, sequence numbers),
    * recorded in the metadata checkpoint. Absent for sources that cannot resume (queueStream, as in Spark).
    */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeValue, encodeValue } from "../core/codec.js";
 import { KeyMap } from "../core/keys.js";
+import { requirePair } from "../core/pairs.js";
 import { EncodingError, UserFunctionError } from "../errors.js";
 import type { Node } from "../graph/node.js";
 import { NarrowNode } from "../graph/ops/narrow.js";
@@ -389,10 +390,17 @@ interface Emitted {
  */
 function recordPipeline(plan: Plan): Emitted {
   const emitted: Emitted = { push: () => undefined, count: 0, boundary: [], value: [] };
-  const leaf = (i: number) => (v: unknown) => {
-    emitted.boundary[emitted.count] = i;
-    emitted.value[emitted.count] = v;
-    emitted.count++;
+  const leaf = (i: number) => {
+    // A partial aggregate folds [key, value] pairs; plain JS can hand it anything. Checked here, inside the
+    // record's try, so a non-pair is dead-lettered like a throwing function instead of folded as `"a"[0]`.
+    const b = plan.boundaries[i];
+    const pairsFor = b.kind === "partial" ? b.node.label : undefined;
+    return (v: unknown) => {
+      if (pairsFor !== undefined) requirePair(v, pairsFor);
+      emitted.boundary[emitted.count] = i;
+      emitted.value[emitted.count] = v;
+      emitted.count++;
+    };
   };
   const sinks = new Map<Node, (value: unknown) => void>();
   const sinkOf = (node: Node): ((value: unknown) => void) => {

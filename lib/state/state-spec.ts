@@ -1,9 +1,14 @@
-import type { Duration } from "../core/duration.js";
+import type { Duration, Time } from "../core/duration.js";
 import { RDD } from "../core/rdd.js";
 import { State } from "./state.js";
 
-/** A `mapWithState` function: called once per record, and once more for a key whose state timed out (value `undefined`). */
-export type MappingFunction<K, V, S, E> = (key: K, value: V | undefined, state: State<S>) => E;
+/**
+ * A `mapWithState` function: called once per record, and once more for a key whose state timed out (value
+ * `undefined`). Returning `undefined` emits nothing (a function that only updates state has no output).
+ */
+export type MappingFunction<K, V, S, E> = (key: K, value: V | undefined, state: State<S>) => E | undefined;
+/** The batch-time form, Spark's `(Time, K, Option[V], State[S]) => Option[E]`: `undefined` is None. Told apart by arity. */
+export type TimedMappingFunction<K, V, S, E> = (time: Time, key: K, value: V | undefined, state: State<S>) => E | undefined;
 
 /**
  * What `mapWithState` does (Spark's StateSpec): the function, and optionally an idle timeout, an initial
@@ -23,9 +28,11 @@ export class StateSpec<K, V, S, E> {
   private partitions: number | undefined;
   private stateName: string | undefined;
 
-  private constructor(readonly mappingFunction: MappingFunction<K, V, S, E>) {}
+  private constructor(readonly mappingFunction: MappingFunction<K, V, S, E> | TimedMappingFunction<K, V, S, E>) {}
 
-  static function<K, V, S, E>(fn: MappingFunction<K, V, S, E>): StateSpec<K, V, S, E> {
+  static function<K, V, S, E>(fn: MappingFunction<K, V, S, E>): StateSpec<K, V, S, E>;
+  static function<K, V, S, E>(fn: TimedMappingFunction<K, V, S, E>): StateSpec<K, V, S, E>;
+  static function<K, V, S, E>(fn: MappingFunction<K, V, S, E> | TimedMappingFunction<K, V, S, E>): StateSpec<K, V, S, E> {
     return new StateSpec(fn);
   }
 

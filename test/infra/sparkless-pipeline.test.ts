@@ -100,7 +100,7 @@ describe("SparklessPipeline with the defaults", SYNTH, () => {
   }, SYNTH.timeout);
 
   describe("the event-source mapping", () => {
-    it("reads the stream from TRIM_HORIZON into the shard function with every setting DESIGN.md asks for", () => {
+    it("reads the stream from TRIM_HORIZON into the shard function with every setting docs/architecture.md asks for", () => {
       template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
       template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
         EventSourceArn: { "Fn::GetAtt": [logicalIdOf(stack, pipeline.stream as kinesis.Stream), "Arn"] },

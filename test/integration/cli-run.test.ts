@@ -113,6 +113,46 @@ describe("sparkless run", () => {
     expect(t.stderr()).toBe('sparkless: nothing.ts exports no Pipeline: export the result of definePipeline(...), e.g. `export const wordCount = definePipeline("word-count", ...)`\n');
   });
 
+  it("with nothing listening on --socket, says so once per attempt with backoff, on the status line too, and connects when a server comes", async () => {
+    // A port that was free a moment ago: nothing listens there until the test starts a server on it.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+
+    const t = testIo({ cwd: dir });
+    const running = main(["run", WORD_COUNT, "--socket", `127.0.0.1:${port}`, "--batches", "2", "--progress"], t.io);
+    const refused = (n: number, wait: number) =>
+      new RegExp(`sparkless: cannot connect to 127\\.0\\.0\\.1:${port} \\(attempt ${n}\\): .*ECONNREFUSED.*; retrying in ${wait} ms\\n`);
+    await waitFor("two refused attempts", () => refused(2, 1000).test(t.stdout()), 60_000);
+    expect(t.stdout()).toMatch(refused(1, 500)); // then 1000, 2000, 4000, 5000 … ms, as Spark's receiver keeps trying
+
+    // The text once; the connection stays open and quiet (a closed one would be reconnected and sent again).
+    const open: Array<import("node:net").Socket> = [];
+    const server = createServer((socket) => {
+      if (open.length === 0) socket.write("hello sockets\n");
+      open.push(socket);
+    });
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    try {
+      const code = await running;
+      expect(code, t.stderr()).toBe(0);
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((r) => server.close(r));
+    }
+    const out = t.stdout();
+    expect(out).toContain(`sparkless: connected to 127.0.0.1:${port}\n`);
+    expect(blocks(out).flatMap(([, elements]) => elements).sort()).toEqual(["(hello,1)", "(sockets,1)"]);
+    // The status line of a batch that ran while the source could not connect says so.
+    const statusLines = out.split("\n").filter((l) => l.startsWith("batch "));
+    expect(statusLines).toHaveLength(2);
+    if (out.indexOf(`connected to 127.0.0.1:${port}`) > out.indexOf(statusLines[0]!)) {
+      expect(statusLines[0]).toMatch(new RegExp(`\\| input: cannot connect to 127\\.0\\.0\\.1:${port} \\(attempt \\d+\\): .*ECONNREFUSED`));
+    }
+    expect(statusLines.at(-1)).not.toContain("cannot connect");
+  }, 120_000);
+
   it("fails if --socket is not [host:]port", async () => {
     const t = testIo({ cwd: dir });
     expect(await main(["run", WORD_COUNT, "--socket", "localhost:"], t.io)).toBe(2);
@@ -136,10 +176,22 @@ describe("npm start (sparkless start)", () => {
   it("is `local up` without a source, and the local engine on the example with one", () => {
     expect(startArgv([])).toEqual(["local", "up"]);
     expect(startArgv(["--fresh"])).toEqual(["local", "up", "--fresh"]);
-    expect(startArgv(["--socket", "9999", "--progress"])).toEqual(["run", "functions/word-count.ts", "--socket", "9999", "--progress"]);
-    expect(startArgv(["--dir=./incoming"])).toEqual(["run", "functions/word-count.ts", "--dir=./incoming"]);
-    expect(startArgv(["--progress"])).toEqual(["run", "functions/word-count.ts", "--progress"]);
+    expect(startArgv(["--socket", "9999", "--progress"])).toEqual(["run", "functions/word-count.ts", "--output-dir", join(".sparkless", "output"), "--socket", "9999", "--progress"]);
+    expect(startArgv(["--dir=./incoming"])).toEqual(["run", "functions/word-count.ts", "--output-dir", join(".sparkless", "output"), "--dir=./incoming"]);
+    expect(startArgv(["--progress"], "/var/state")).toEqual(["run", "functions/word-count.ts", "--output-dir", join("/var/state", "output"), "--progress"]);
+    expect(startArgv(["--generated", "--output-dir", "out"])).toEqual(["run", "functions/word-count.ts", "--generated", "--output-dir", "out"]);
   });
+
+  it("on the local engine writes its files under the state directory (not the repository) and says where", async () => {
+    const state = join(dir, "state");
+    const t = testIo({ cwd: resolve(".") });
+    const code = await main(["--state-dir", state, "start", "--generated", "--batches", "1"], t.io);
+    expect(code, t.stderr()).toBe(0);
+    expect(t.stderr()).toContain(`sparkless: output files under ${join(state, "output")}/\n`);
+    const written = readdirSync(join(state, "output", "word-count"));
+    expect(written.some((d) => /^batch-\d+\.txt$/.test(d))).toBe(true);
+    expect(existsSync(resolve("word-count"))).toBe(false);
+  }, 60_000);
 
   it("counts the words a TCP server on a bare port sends (npm start -- --socket 9999, as with nc -lk 9999)", async () => {
     // The source reconnects when a server closes: send the text once, then keep later connections open and quiet.

@@ -5,6 +5,7 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
+import { EventPrinter } from "../../lib/local/cli/commands/tail.js";
 import { main } from "../../lib/local/cli/index.js";
 import { testIo, writeStackFile } from "../support/cli.js";
 import { useEmulators } from "../support/emulators.js";
@@ -51,10 +52,10 @@ describe("sparkless tail", () => {
 
     const t = testIo({ cwd: dir });
     const tailing = main(["tail", "--from-start", "--interval-ms", "50"], t.io);
-    await waitFor("the existing output", () => t.stdout().includes("(1 part, 1 line) <==\n(spark,2)\n"));
+    await waitFor("the existing output", () => t.stdout().includes("(1 part, 1 line) <==\n--- part-00000: 1 line, 10 bytes\n(spark,2)\n"));
     expect(t.stdout()).toBe(
       `==> logs/ShardFunction.log <==\n{"_aws":{}}\n${BLOCK}\n` +
-        `==> s3://${BUCKET}/output/word-count/word-count/batch-1700000005000.txt/ (1 part, 1 line) <==\n(spark,2)\n`,
+        `==> s3://${BUCKET}/output/word-count/word-count/batch-1700000005000.txt/ (1 part, 1 line) <==\n--- part-00000: 1 line, 10 bytes\n(spark,2)\n`,
     );
 
     // New: the second directory completes, a dead letter, a line still being written, then its end.
@@ -67,9 +68,9 @@ describe("sparkless tail", () => {
     t.interrupt();
     expect(await tailing).toBe(0);
 
-    const before = "(1 part, 1 line) <==\n(spark,2)\n";
+    const before = "(1 part, 1 line) <==\n--- part-00000: 1 line, 10 bytes\n(spark,2)\n";
     expect(t.stdout().slice(t.stdout().indexOf(before) + before.length)).toBe(
-      `\n==> s3://${BUCKET}/output/word-count/word-count/batch-1700000010000.txt/ (1 part, 1 line) <==\n(lambda,1)\n` +
+      `\n==> s3://${BUCKET}/output/word-count/word-count/batch-1700000010000.txt/ (1 part, 1 line) <==\n--- part-00000: 1 line, 11 bytes\n(lambda,1)\n` +
         `\n==> dead letters <==\ns3://${BUCKET}/dead-letter/word-count/shardId-000000000000/4960.json: decoder: not JSON (shardId-000000000000 4960) data: "{oops"\n` +
         `\n==> logs/ShardFunction.log <==\npartial line\n`,
     );
@@ -86,6 +87,30 @@ describe("sparkless tail", () => {
     await waitFor("the new output", () => t.stdout().includes("(kinesis,3)"));
     t.interrupt();
     expect(await tailing).toBe(0);
-    expect(t.stdout()).toBe(`==> s3://${BUCKET}/output/word-count/word-count/batch-1700000015000.txt/ (2 parts, 1 line) <==\n--- part-00000\n(kinesis,3)\n--- part-00001\n`);
+    expect(t.stdout()).toBe(
+      `==> s3://${BUCKET}/output/word-count/word-count/batch-1700000015000.txt/ (2 parts, 1 line) <==\n--- part-00000: 1 line, 12 bytes\n(kinesis,3)\n--- part-00001: 0 lines, 0 bytes\n`,
+    );
+  });
+});
+
+describe("sparkless tail's output files", () => {
+  const dirKey = "output/p/word-count/batch-1000.txt";
+  const event = (content: string) => ({ kind: "output" as const, dir: dirKey, parts: [{ key: `${dirKey}/part-00000`, content }] });
+  const big = Array.from({ length: 300 }, (_, i) => `(word${i},${i})`).join("\n") + "\n";
+  const printed = (full: boolean) => {
+    const out: string[] = [];
+    new EventPrinter({ write: (s: string) => void out.push(s) }, "b", { full }).print(event(big));
+    return out.join("");
+  };
+
+  it("are a summary line per file (path, lines, bytes) and its first lines, not hundreds of lines every batch", () => {
+    expect(printed(false)).toBe(
+      `==> s3://b/${dirKey}/ (1 part, 300 lines) <==\n--- part-00000: 300 lines, ${Buffer.byteLength(big)} bytes\n` +
+        `(word0,0)\n(word1,1)\n(word2,2)\n(word3,3)\n(word4,4)\n… 295 more lines (--full shows them)\n`,
+    );
+  });
+
+  it("are shown whole with --full", () => {
+    expect(printed(true)).toBe(`==> s3://b/${dirKey}/ (1 part, 300 lines) <==\n--- part-00000: 300 lines, ${Buffer.byteLength(big)} bytes\n${big}`);
   });
 });

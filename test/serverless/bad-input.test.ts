@@ -1,5 +1,5 @@
 /**
- * Bad input never stops a shard and is never lost (DESIGN.md "Bad input"): one Kinesis batch mixing good
+ * Bad input never stops a shard and is never lost (docs/architecture.md "Bad input"): one Kinesis batch mixing good
  * records with every kind of bad one. Exactly the bad ones land in `dead-letter/<pipeline>/<shard>/<seq>[-<sub>].json`
  * with their raw bytes, shard, sequence number, operator and error; the good ones reach the output; the
  * counts add up; the EMF line says how many; and a retried or duplicated batch adds nothing twice.

@@ -1,5 +1,5 @@
 /**
- * Event time on the serverless path (DESIGN.md "Time"): with a `timestampExtractor`, a record belongs to the
+ * Event time on the serverless path (docs/architecture.md "Time"): with a `timestampExtractor`, a record belongs to the
  * batch of its event time; the shard's watermark is the largest event time it has seen less `allowedLateness`;
  * a record whose batch the watermark (or the finalizer) has already passed is late and goes, with its reason,
  * to `late/<pipeline>/<shard>/<seq>.json`. Lateness is decided record by record in shard order, from the

@@ -1,5 +1,5 @@
 /**
- * The commit protocol of the serverless runtime, case by case on the memory stores (DESIGN.md "How a pipeline
+ * The commit protocol of the serverless runtime, case by case on the memory stores (docs/architecture.md "How a pipeline
  * runs on AWS"): what a retried, duplicated, conflicting or cut-short invocation does to the committed state,
  * when the finalizer may complete a batch time, and the platform facts (long sequence numbers, quiet streams,
  * redeploys with another graph) the runtime must respect.

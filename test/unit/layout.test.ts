@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Layout": lib/ is floors, each importing only those below it, and never Lambda's types or
+ * docs/architecture.md "Layout": lib/ is floors, each importing only those below it, and never Lambda's types or
  * aws-cdk-lib. Checked on the source text, so a new file cannot slip an upward import in.
  */
 import { readdirSync, readFileSync } from "node:fs";

@@ -20,6 +20,10 @@ export class InputNode<T> extends Node<T> {
   }
 
   compute(time: Time): RDD<T> | undefined {
+    if (this.source.takePartitions) {
+      const partitions = this.source.takePartitions(time);
+      return partitions === undefined ? undefined : RDD.fromPartitions(partitions);
+    }
     const values = this.source.take(time);
     return values === undefined ? undefined : RDD.of(values);
   }

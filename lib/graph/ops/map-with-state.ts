@@ -1,9 +1,10 @@
 import { Duration, Time } from "../../core/duration.js";
 import { KeyMap } from "../../core/keys.js";
+import { requirePair } from "../../core/pairs.js";
 import { RDD } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
 import { State } from "../../state/state.js";
-import type { StateSpec } from "../../state/state-spec.js";
+import type { MappingFunction, StateSpec, TimedMappingFunction } from "../../state/state-spec.js";
 import { Node } from "../node.js";
 
 export interface KeyState<S> {
@@ -12,7 +13,7 @@ export interface KeyState<S> {
   readonly updatedAt: number;
 }
 
-/** One batch of mapWithState: every key's state after the batch, and what the function returned. */
+/** One batch of mapWithState: every key's state after the batch, and what the function returned (its `undefined`s left out). */
 export interface StateRecord<K, S, E> {
   readonly states: KeyMap<K, KeyState<S>>;
   readonly mapped: E[];
@@ -26,11 +27,16 @@ export interface StateRecord<K, S, E> {
  * interval late, in the same batch Spark would fire it.
  */
 export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
-  private readonly fn: (key: K, value: V | undefined, state: State<S>) => E;
+  private readonly fn: TimedMappingFunction<K, V, S, E>;
 
   constructor(readonly parent: Node<[K, V]>, readonly spec: StateSpec<K, V, S, E>) {
     super(parent.graph, "mapWithState", spec.getName());
-    this.fn = guarded(this.label, spec.mappingFunction);
+    // Spark tells its two StateSpec.function overloads apart by type; JS can only count parameters.
+    const f = spec.mappingFunction;
+    this.fn = guarded(
+      this.label,
+      f.length >= 4 ? (f as TimedMappingFunction<K, V, S, E>) : (_time: Time, key: K, value: V | undefined, state: State<S>) => (f as MappingFunction<K, V, S, E>)(key, value, state),
+    );
     this.persisted = true;
   }
 
@@ -78,10 +84,17 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
     const timeout = this.spec.getTimeoutInterval();
     const state = new State<S>();
     const mapped: E[] = [];
-    data?.forEachElement(([key, value]) => {
+    // Spark's function returns Option[E]: None emits nothing. `undefined` is JS's None (also what a function
+    // without a return statement gives); `null` is a value and is emitted.
+    const emit = (out: E | undefined) => {
+      if (out !== undefined) mapped.push(out);
+    };
+    data?.forEachElement((pair) => {
+      requirePair<K, V>(pair, this.label);
+      const [key, value] = pair;
       const current = states.get(key);
       state.wrap(current !== undefined, current?.state);
-      mapped.push(this.fn(key, value, state));
+      emit(this.fn(time, key, value, state));
       if (state.isRemoved()) states.delete(key);
       else if (state.isUpdated() || (state.exists() && timeout !== undefined)) states.set(key, { state: state.get(), updatedAt: batch });
     });
@@ -93,7 +106,7 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
       });
       for (const [key, s] of expired) {
         state.wrapTimingOut(s.state);
-        mapped.push(this.fn(key, undefined, state));
+        emit(this.fn(time, key, undefined, state));
         states.delete(key);
       }
     }
@@ -102,7 +115,10 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
 
   private initialStates(batch: number): KeyMap<K, KeyState<S>> {
     const states = new KeyMap<K, KeyState<S>>();
-    this.spec.getInitialStateRDD()?.forEachElement(([k, s]) => states.set(k, { state: s, updatedAt: batch }));
+    this.spec.getInitialStateRDD()?.forEachElement((p) => {
+      requirePair<K, S>(p, this.label);
+      states.set(p[0], { state: p[1], updatedAt: batch });
+    });
     return states;
   }
 }

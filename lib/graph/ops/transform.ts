@@ -29,12 +29,12 @@ export class TransformNode<U> extends Node<U> {
   }
 
   compute(time: Time): RDD<U> | undefined {
-    const rdds: RDD<unknown>[] = [];
-    for (const p of this.parents) {
-      const rdd = p.getOrCompute(time);
-      // Spark throws "Couldn't generate RDD from parent"; a parent with nothing yet is an empty RDD here.
-      rdds.push(rdd ?? RDD.empty());
-    }
+    // Spark fails the batch ("Couldn't generate RDD from parent") when a parent has no RDD. Here a parent with
+    // nothing yet is an empty RDD, and when no parent has one there is no RDD and the function is not called,
+    // as union does. The README lists this difference.
+    const parents = this.parents.map((p) => p.getOrCompute(time));
+    if (parents.every((rdd) => rdd === undefined)) return undefined;
+    const rdds: RDD<unknown>[] = parents.map((rdd) => rdd ?? RDD.empty());
     let out: RDD<U>;
     try {
       out = this.fn(rdds, time);

@@ -22,7 +22,8 @@ export class UnionNode<T> extends Node<T> {
 
   compute(time: Time): RDD<T> | undefined {
     // Spark fails the batch when a parent has no RDD; a stream with nothing yet (a state stream before its
-    // first batch) adds nothing instead. README lists this difference.
+    // first batch) adds nothing instead, and with no parent RDD at all there is no RDD, as for transform.
+    // The README lists this difference.
     const rdds = this.parents.map((p) => p.getOrCompute(time)).filter((r): r is RDD<T> => r !== undefined);
     return rdds.length === 0 ? undefined : RDD.union(rdds);
   }

@@ -1,5 +1,6 @@
 import type { Duration, Time } from "../../core/duration.js";
 import { KeyMap } from "../../core/keys.js";
+import { requirePair } from "../../core/pairs.js";
 import { RDD } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
 import { Node } from "../node.js";
@@ -47,19 +48,25 @@ export class UpdateStateNode<K, V, S> extends Node<[K, S]> {
   }
 
   compute(time: Time): RDD<[K, S]> | undefined {
-    const previous = this.getOrCompute(time.minus(this.slideDuration)) ?? this.initialRDD;
+    const previous = this.getOrCompute(time.minus(this.slideDuration));
     const data = this.parent.getOrCompute(time);
+    // Spark: with no previous state and no parent RDD there is nothing to do (the initial RDD waits for the
+    // first batch that has input); with a previous state and no parent RDD, every key is called with [].
     if (previous === undefined && data === undefined) return undefined;
-    return RDD.of(this.apply(time, previous, data));
+    return RDD.of(this.apply(time, previous ?? this.initialRDD, data));
   }
 
   /** One batch of state updates: shared with the serverless finalizer, which supplies the previous state. */
   apply(time: Time, previous: RDD<[K, S]> | undefined, data: RDD<[K, V]> | undefined): Array<[K, S]> {
     const groups = new KeyMap<K, { values: V[]; state: S | undefined; had: boolean }>();
-    previous?.forEachElement(([k, s]) => groups.set(k, { values: [], state: s, had: true }));
-    data?.forEachElement(([k, v]) =>
-      groups.upsert(k, v, (first) => ({ values: [first], state: undefined, had: false }), (g, next) => (g.values.push(next), g)),
-    );
+    previous?.forEachElement((p) => {
+      requirePair<K, S>(p, this.label);
+      groups.set(p[0], { values: [], state: p[1], had: true });
+    });
+    data?.forEachElement((p) => {
+      requirePair<K, V>(p, this.label);
+      groups.upsert(p[0], p[1], (first) => ({ values: [first], state: undefined, had: false }), (g, next) => (g.values.push(next), g));
+    });
     const out: Array<[K, S]> = [];
     groups.forEach((g, k) => {
       const next = this.update(time, k, g.values, g.had ? g.state : undefined);

@@ -1,5 +1,5 @@
 /**
- * The embedded local stack (DESIGN.md "The embedded local stack"): the CDK app deployed to emulators in this
+ * The embedded local stack (docs/architecture.md "The embedded local stack"): the CDK app deployed to emulators in this
  * process, with nothing but `npm install` — synth, emulators, resources, functions in worker sandboxes, event
  * source mappings, schedules — and stopped as a whole, leaving no process behind.
  */

@@ -19,6 +19,8 @@ import {
   IllegalStateError,
   ManualClock,
   Milliseconds,
+  NotAPairError,
+  RDD,
   Seconds,
   StateSpec,
   StreamingContext,
@@ -248,5 +250,54 @@ describe("failures inside a batch are reported through awaitTermination", () => 
     // Spark's exception carries no batch time (the time is only in the log line "Error generating jobs
     // for time 1000 ms"), so only the operator is required here.
     expect((failure as Error).message).toMatch(/transform/i);
+  });
+});
+
+/**
+ * Plain JavaScript has no compiler to stop a pair operation on a stream that is not of pairs, and `"a"[0]`
+ * would quietly key a string by its first letter (reduceByKey over strings printed `(a, )`). Each pair
+ * operation fails the batch instead, naming itself, where it was written and the element.
+ */
+describe("fails if a pair operation gets elements that are not [key, value] pairs", () => {
+  const js = (s: DStream<unknown>) => s as any; // what plain JavaScript would let through
+  it.each<[string, string, (s: DStream<string>) => DStream<unknown>]>([
+    ["reduceByKey", "reduceByKey", (s) => js(s).reduceByKey((a: number, b: number) => a + b)],
+    ["groupByKey", "groupByKey", (s) => js(s).groupByKey()],
+    ["combineByKey", "combineByKey", (s) => js(s).combineByKey((v: unknown) => [v], (c: unknown[], v: unknown) => [...c, v], (a: unknown[], b: unknown[]) => [...a, ...b])],
+    ["mapValues", "mapValues", (s) => js(s).mapValues((v: unknown) => v)],
+    ["flatMapValues", "flatMapValues", (s) => js(s).flatMapValues((v: unknown) => [v])],
+    ["join", "join", (s) => js(s).join(s.map((w) => [w, 1]))],
+    ["leftOuterJoin", "leftOuterJoin", (s) => js(s.map((w) => [w, 1])).leftOuterJoin(js(s))],
+    ["updateStateByKey", "updateStateByKey", (s) => js(s).updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + vs.length)],
+    ["mapWithState", "mapWithState", (s) => js(s).mapWithState(StateSpec.function(() => 1))],
+    ["reduceByKeyAndWindow (its per-batch reduceByKey)", "reduceByKey", (s) => js(s).reduceByKeyAndWindow((a: number, b: number) => a + b, Seconds(2))],
+  ])("%s", async (_name, operator, build) => {
+    const printed: string[] = [];
+    let failure: unknown;
+    await withContext({ allowBatchFailure: true, out: (t) => void printed.push(t) }, async ({ ssc, clock }) => {
+      build(ssc.queueStream([["a", "b"]])).print();
+      await ssc.start();
+      await clock.advance(Seconds(1));
+      // The batch has run: awaitTermination rejects at once with its failure; without one, this gives false.
+      failure = await ssc.awaitTerminationOrTimeout(0).catch((e: unknown) => e);
+    });
+    expect(failure).toBeInstanceOf(NotAPairError);
+    expect(failure).toBeInstanceOf(UserFunctionError); // handled as a throwing user function everywhere
+    const e = failure as NotAPairError;
+    expect(e.code).toBe("NotAKeyValuePair");
+    expect(e.operator).toMatch(new RegExp(`^${operator} at errors\\.test\\.ts:\\d+$`));
+    expect(e.element).toBe("a");
+    expect(e.batchTime).toBe(1000);
+    expect(e.message).toBe(
+      `${e.operator} needs [key, value] pairs and got "a" (a string): map each element to a [key, value] array before ${operator} (batch of time 1000 ms)`,
+    );
+    expect(printed.join("")).not.toContain("(a"); // nothing keyed by a first letter reached an output
+  });
+
+  it("an array of another length is not a pair either", async () => {
+    const rdd = RDD.of([["a", 1, 2]]) as any;
+    expect(() => rdd.reduceByKey((a: number, b: number) => a + b).collect()).toThrow(
+      'RDD.reduceByKey needs [key, value] pairs and got ["a",1,2] (an array of 3): map each element to a [key, value] array before RDD.reduceByKey',
+    );
   });
 });

@@ -288,3 +288,52 @@ describe("State misuse (Spark StateImpl)", () => {
     expect(run.snapshots).toEqual(atTimes([[]]));
   });
 });
+
+/**
+ * Spark's mapping function returns `Option[E]` (the `(time, key, value, state)` form) and `None` emits nothing;
+ * the `(key, value, state)` form is wrapped in `Some`. Here `undefined` is None in both forms, `null` a value.
+ */
+describe("mapWithState's optional result", () => {
+  it("a function that only updates state emits nothing: empty batches, count() of 0", async () => {
+    const counts: Batches<number> = [];
+    const run = await runMapWithState(
+      [["a"], ["a", "b"]],
+      StateSpec.function((_key: string, value: number | undefined, state: any) => {
+        state.update((state.getOption() ?? 0) + (value ?? 0));
+      }),
+      2,
+      { keepNulls: true },
+    );
+    expect(run.mapped).toEqual(atTimes([[], []]));
+    expect(run.snapshots).toEqual(atTimes([[["a", 1]], [["a", 2], ["b", 1]]]));
+
+    await withContext({}, async ({ ssc, clock }) => {
+      ssc.queueStream([["a"], ["a", "b"]]).map((w) => [w, 1] as [string, number])
+        .mapWithState(StateSpec.function((_k: string, v: number | undefined, s: any) => void s.update(v)))
+        .count().foreachRDD((rdd, t) => void counts.push([t.milliseconds, rdd.collect()]));
+      await ssc.start();
+      await clock.advance(Seconds(2));
+    });
+    expect(counts).toEqual(atTimes([[0], [0]]));
+  });
+
+  it("the (time, key, value, state) form is chosen by arity, gets the batch time, and undefined is None", async () => {
+    const run = await runMapWithState(
+      [["a"], ["a", "b"], ["b"]],
+      StateSpec.function((time: { milliseconds: number }, key: string, _value: number | undefined, state: any) => {
+        if (state.exists()) return undefined; // Spark: None
+        state.update(1);
+        return [time.milliseconds, key]; // Spark: Some((time, key))
+      }),
+      3,
+      { keepNulls: true },
+    );
+    expect(run.mapped).toEqual(atTimes([[[1000, "a"]], [[2000, "b"]], []]));
+    expect(run.snapshots).toEqual(atTimes([[["a", 1]], [["a", 1], ["b", 1]], [["a", 1], ["b", 1]]]));
+  });
+
+  it("null is a value: emitted once per record, as Spark emits Some(null)", async () => {
+    const run = await runMapWithState([["a", "b"]], StateSpec.function(() => null), 1, { keepNulls: true });
+    expect(run.mapped).toEqual(atTimes([[null, null]]));
+  });
+});

@@ -4,8 +4,8 @@
  * partitions of its second parent), so these tables compare in order.
  */
 import { describe, expect, it } from "vitest";
-import { Time, type DStream, type StreamingContext } from "../../../lib/index.js";
-import { atTimes, runBatches, runBatches2, runBatchesN, sorted, type Batches } from "../../support/batch-table.js";
+import { RDD, Seconds, Time, type DStream, type Source, type StreamingContext } from "../../../lib/index.js";
+import { atTimes, runBatches, runBatches2, runBatchesN, sorted, withContext, type Batches } from "../../support/batch-table.js";
 
 interface Row {
   name: string;
@@ -233,5 +233,110 @@ describe("slice (Spark DStream.slice: both ends included, aligned down to the sl
     // Spark: SparkException("... has not been initialized")
     expect(() => s.slice(new Time(0), new Time(1000))).toThrow(/not been initialized|not started|initiali[sz]/i);
     await ssc.stop();
+  });
+});
+
+/** Spark's QueueInputDStream hands over the queued RDD itself, so its partitions reach the operators. */
+describe("queueStream keeps the partitions of the RDDs it is given", () => {
+  async function collect<U>(build: (ssc: StreamingContext) => DStream<U>, batches: number): Promise<Batches<U>> {
+    const out: Batches<U> = [];
+    await withContext({}, async ({ ssc, clock }) => {
+      build(ssc).foreachRDD((rdd, t) => void out.push([t.milliseconds, rdd.collect()]));
+      await ssc.start();
+      await clock.advance(Seconds(batches));
+    });
+    return out;
+  }
+
+  it("glom() of an RDD of two partitions gives [[1, 2], [3, 4]]; the empty batch after it has no partitions (sc.emptyRDD)", async () => {
+    const out = await collect((ssc) => ssc.queueStream([RDD.of([1, 2, 3, 4], 2)]).glom(), 2);
+    expect(out).toEqual(atTimes([[[1, 2], [3, 4]], []]));
+  });
+
+  it("mapPartitions sees two partitions", async () => {
+    const out = await collect((ssc) => ssc.queueStream([RDD.of([1, 2, 3, 4], 2)]).mapPartitions((p) => [p.length]), 1);
+    expect(out).toEqual(atTimes([[2, 2]]));
+  });
+
+  it("with oneAtATime = false the batch is the union of the queued RDDs, partitions side by side (an array is one)", async () => {
+    const out = await collect((ssc) => ssc.queueStream<number>([RDD.of([1, 2], 2), [3]], false).glom(), 1);
+    expect(out).toEqual(atTimes([[[1], [2], [3]]]));
+  });
+
+  it("defaultRDD keeps its partitions too", async () => {
+    const out = await collect((ssc) => ssc.queueStream<number>([], true, RDD.of([5, 6], 2)).glom(), 1);
+    expect(out).toEqual(atTimes([[[5], [6]]]));
+  });
+});
+
+/** A receiver with no RDD at all for some batches (Spark's `None`), then the given batches. */
+class Gappy<T> implements Source<T> {
+  readonly kind = "gappy";
+  constructor(private readonly batches: Array<T[] | undefined>) {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  take(): T[] | undefined {
+    return this.batches.shift();
+  }
+}
+
+/**
+ * Spark's UnionDStream and TransformedDStream both fail the batch when a parent has no RDD. Here a parent with
+ * no RDD is left out of a union and is an empty RDD to a transform, and when no parent has an RDD neither has
+ * one: the transform function is not called and outputs do nothing for that batch (README, differences).
+ */
+describe("union and transform when parents have no RDD", () => {
+  async function run(build: (gappy: DStream<number>, queue: () => DStream<number>, ssc: StreamingContext) => DStream<unknown>) {
+    const out: Batches<unknown> = [];
+    const printed: string[] = [];
+    await withContext({ out: (t) => void printed.push(t) }, async ({ ssc, clock }) => {
+      const gappy = ssc.receiverStream(new Gappy<number>([undefined, [2], undefined]));
+      const queue = () => ssc.queueStream([[10], [20], [30]]);
+      const stream = build(gappy, queue, ssc);
+      stream.foreachRDD((rdd, t) => void out.push([t.milliseconds, rdd.collect()]));
+      stream.print();
+      await ssc.start();
+      await clock.advance(Seconds(3));
+    });
+    return { out, printed: printed.join("") };
+  }
+
+  it("with no parent RDD, union has no RDD: no foreachRDD call, no print block", async () => {
+    const { out, printed } = await run((g, _q, ssc) => ssc.union([g, g.map((x) => x * 100)]));
+    expect(out).toEqual([[2000, [2, 200]]]);
+    expect(printed).not.toContain("Time: 1000 ms");
+    expect(printed).not.toContain("Time: 3000 ms");
+  });
+
+  it("with no parent RDD, transform has no RDD and its function is not called", async () => {
+    const calls: number[] = [];
+    const { out, printed } = await run((g) => g.transform((rdd, t) => (calls.push(t.milliseconds), rdd.map((x) => x + 1))));
+    expect(calls).toEqual([2000]);
+    expect(out).toEqual([[2000, [3]]]);
+    expect(printed).not.toContain("Time: 1000 ms");
+  });
+
+  it("with some parent RDDs, union adds nothing for the missing one and transformWith sees an empty RDD", async () => {
+    const union = await run((g, q) => g.union(q()));
+    expect(union.out).toEqual([[1000, [10]], [2000, [2, 20]], [3000, [30]]]);
+    const seen: Array<[number, number[], number[]]> = [];
+    const transformed = await run((g, q) =>
+      g.transformWith(q(), (a: RDD<number>, b: RDD<number>, t: Time) => (seen.push([t.milliseconds, a.collect(), b.collect()]), a.union(b))),
+    );
+    expect(seen).toEqual([[1000, [], [10]], [2000, [2], [20]], [3000, [], [30]]]);
+    expect(transformed.out).toEqual(union.out);
+  });
+});
+
+describe("an input stream no output reads", () => {
+  it("does not fail the batches of the streams that are read", async () => {
+    const out: Batches<number> = [];
+    await withContext({}, async ({ ssc, clock }) => {
+      ssc.queueStream([[1], [2]]); // created, never used
+      ssc.queueStream([[10], [20]]).foreachRDD((rdd, t) => void out.push([t.milliseconds, rdd.collect()]));
+      await ssc.start();
+      await clock.advance(Seconds(2));
+    });
+    expect(out).toEqual(atTimes([[10], [20]]));
   });
 });

@@ -9,8 +9,8 @@
  * The output is keyed (shuffled): compare sorted.
  */
 import { describe, expect, it } from "vitest";
-import { RDD, type DStream, type Time } from "../../../lib/index.js";
-import { atTimes, runBatches, sortBatches, sorted, type Batches } from "../../support/batch-table.js";
+import { RDD, Seconds, type DStream, type Source, type Time } from "../../../lib/index.js";
+import { atTimes, runBatches, sortBatches, sorted, withContext, type Batches } from "../../support/batch-table.js";
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const toPairs = (s: DStream<string>) => s.map((w) => [w, 1] as [string, number]);
@@ -189,6 +189,44 @@ describe("updateStateByKey (Spark StateDStream)", () => {
         [4000, "a", [1], 1000],
         [4000, "b", [], 2000],
       ]),
+    );
+  });
+});
+
+/** A receiver that has no RDD at all for some batches (Spark's `None`), then the given batches. */
+class Gappy<T> implements Source<T> {
+  readonly kind = "gappy";
+  constructor(private readonly batches: Array<T[] | undefined>) {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  take(): T[] | undefined {
+    return this.batches.shift();
+  }
+}
+
+describe("updateStateByKey with an initial RDD when a batch has no input RDD (Spark StateDStream.compute)", () => {
+  it("the first batch without an input RDD produces nothing and calls nothing; the initial state waits for the first input", async () => {
+    const calls: Array<[number, string, number[], number | undefined]> = [];
+    const out: Batches<unknown> = [];
+    await withContext({}, async ({ ssc, clock }) => {
+      ssc.receiverStream(new Gappy<string>([undefined, ["a"], undefined]))
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey(
+          (time: Time, key: string, vs: number[], st: number | undefined) => {
+            calls.push([time.milliseconds, key, vs, st]);
+            return sum(vs) + (st ?? 0);
+          },
+          { initialRDD: RDD.of<[string, number]>([["x", 5]]) },
+        )
+        .foreachRDD((rdd, t) => void out.push([t.milliseconds, rdd.collect()]));
+      await ssc.start();
+      await clock.advance(Seconds(3));
+    });
+    // 1000: no previous state and no parent RDD -> None. 2000: no previous state, a parent RDD -> cogroup with
+    // the initial RDD. 3000: previous state, no parent RDD -> the function again over the old state, with [].
+    expect(sortBatches(out)).toEqual(sortBatches([[2000, [["x", 5], ["a", 1]]], [3000, [["x", 5], ["a", 1]]]]));
+    expect(sorted(calls)).toEqual(
+      sorted([[2000, "x", [], 5], [2000, "a", [1], undefined], [3000, "x", [], 5], [3000, "a", [], 1]]),
     );
   });
 });

@@ -3,9 +3,9 @@
  * clock, fed by a socket, a directory of text files, a Kinesis stream, or generated sample lines — Spark's
  * `local[*]` mode for the same definition that `cdk deploy` ships.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, Option } from "commander";
 import { SystemClock } from "../../../exec/clock.js";
@@ -68,13 +68,29 @@ export function runCommand(ctx: CommandContext): Command {
 /** Runs the pipeline until `batches` batches completed or Ctrl-C; returns the exit code (1 if a batch failed). */
 export async function run(io: CliIo, modulePath: string, opts: RunOptions): Promise<number> {
   const pipeline = await loadPipeline(io.cwd, modulePath, opts.pipeline);
-  const { source, description } = chooseSource(io, pipeline, opts);
+  const watch: ConnectionWatch = {};
+  const { source, description } = chooseSource(io, pipeline, opts, watch);
 
   const tempCheckpoint = opts.checkpoint === undefined ? mkdtempSync(join(tmpdir(), "sparkless-run-")) : undefined;
   const checkpointDir = opts.checkpoint !== undefined ? absolute(io.cwd, opts.checkpoint) : tempCheckpoint!;
   const outputDir = absolute(io.cwd, opts.outputDir ?? ".");
   const progress = opts.progress ? new ProgressLine({ stream: io.stdout }) : undefined;
   const out = progress ? progress.write : (text: string) => void io.stdout.write(text);
+  // Connection trouble is told as it happens, one line per failed attempt, and stays on the status line until
+  // the source connects again. With a status line the text goes through it, so the line is not torn.
+  const tell = (line: string) => (progress ? progress.write(line) : io.stderr.write(line));
+  let troubled = false;
+  watch.onError = (e) => {
+    troubled = true;
+    tell(`sparkless: ${e.message}\n`);
+    progress?.setNote(`input: ${e.message.split(";")[0]}`);
+  };
+  watch.onConnect = (address) => {
+    if (!troubled) return;
+    troubled = false;
+    tell(`sparkless: connected to ${address}\n`);
+    progress?.setNote(undefined);
+  };
 
   // A checkpoint directory the user named is one to come back to: recover from it when it holds a checkpoint.
   const ssc = opts.checkpoint !== undefined
@@ -105,6 +121,10 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
     `sparkless: ${pipeline.name} on the local engine, a batch every ${interval} ms, input: ${description}` +
       `${opts.batches !== undefined ? `, ${plural(opts.batches, "batch", "batches")}` : ""}; Ctrl-C to stop\n`,
   );
+  if (ssc.graph.outputs.some((o) => o.kind === "saveAsTextFiles" || o.kind === "saveAsObjectFiles")) {
+    const shown = relative(io.cwd, outputDir);
+    io.stderr.write(`sparkless: output files under ${shown === "" ? "." : shown.startsWith("..") ? outputDir : shown}${sep}\n`);
+  }
   try {
     await ssc.start();
     const stopped = AbortSignal.any([io.signal, enough.signal]);
@@ -132,19 +152,12 @@ function absolute(cwd: string, path: string): string {
 
 /** Imports the module and picks its exported Pipeline (the one named, or the only one). */
 export async function loadPipeline(cwd: string, modulePath: string, name: string | undefined): Promise<Pipeline<unknown>> {
-  const url = pathToFileURL(absolute(cwd, modulePath)).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(url)) as Record<string, unknown>;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes(modulePath.replace(/^\.\//, ""))) {
-      throw new CliError("NoSuchModule", `cannot find the pipeline module ${modulePath}`, 2, { module: modulePath }, { cause: e });
-    }
-    throw e;
-  }
+  const loaded = await importUserModule(absolute(cwd, modulePath), modulePath);
+  // A CommonJS module's exports arrive as `default` (and, when Node can tell them, as named exports too).
+  const fromDefault = typeof loaded.default === "object" && loaded.default !== null ? Object.values(loaded.default as Record<string, unknown>) : [];
+  const mod = [...Object.values(loaded), ...fromDefault];
   // Duck-typed as well: a module may import sparkless from another copy of the package than this CLI's.
-  const pipelines = Object.values(mod).filter(
+  const pipelines = mod.filter(
     (v): v is Pipeline<unknown> =>
       v instanceof Pipeline ||
       (typeof v === "object" && v !== null && typeof (v as Pipeline<unknown>).on === "function" && typeof (v as Pipeline<unknown>).name === "string" && (v as Pipeline<unknown>).props?.batchInterval !== undefined),
@@ -162,7 +175,62 @@ export async function loadPipeline(cwd: string, modulePath: string, name: string
   throw new CliError("AmbiguousPipeline", `${modulePath} exports ${unique.length} pipelines (${unique.map((p) => p.name).join(", ")}): choose one with --pipeline`, 2);
 }
 
-function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions): { source: Source<unknown>; description: string } {
+let cjsHooks: (() => unknown) | undefined;
+
+/**
+ * Loads a user's module the way they wrote it: ESM or CommonJS, TypeScript or JavaScript (.ts .mts .cts .js
+ * .mjs .cjs), in a folder with or without `"type": "module"`. tsx compiles TypeScript for both of Node's
+ * loaders: without its CommonJS hooks a .ts file in a CommonJS folder fails with "Cannot require() ES Module …
+ * in a cycle", whatever it holds. When loading fails the error says why and what to do.
+ */
+async function importUserModule(path: string, shown: string): Promise<Record<string, unknown>> {
+  if (!existsSync(path)) throw new CliError("NoSuchModule", `cannot find the pipeline module ${shown} (looked for ${path})`, 2, { module: shown });
+  if (!cjsHooks) {
+    const { register } = await import("tsx/cjs/api");
+    cjsHooks = register();
+  }
+  const { tsImport } = await import("tsx/esm/api");
+  try {
+    return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+  } catch (e) {
+    throw new CliError("ModuleLoadFailed", `cannot load the pipeline module ${shown}: ${whyLoadFailed(e)}`, 2, { module: shown }, { cause: e });
+  }
+}
+
+/** What went wrong loading a module, in words that point at the fix. */
+function whyLoadFailed(e: unknown): string {
+  const err = e as NodeJS.ErrnoException & { errors?: Array<{ text?: string; location?: { file?: string; line?: number; column?: number } }> };
+  const lines = String(err?.message ?? e).split("\n");
+  const message = lines[0]!;
+  const syntax = err?.errors?.[0];
+  if (syntax?.text) {
+    const at = syntax.location ? ` at ${syntax.location.file}:${syntax.location.line}:${(syntax.location.column ?? 0) + 1}` : "";
+    return `it does not compile${at}: ${syntax.text}`;
+  }
+  // esbuild (through tsx): "Transform failed with 1 error:\n<file>:<line>:<column>: ERROR: <what>"
+  const esbuild = /^Transform failed/.test(message) ? /^(.*:\d+:\d+): ERROR: (.*)$/.exec(lines[1] ?? "") : null;
+  if (esbuild) return `it does not compile at ${esbuild[1]}: ${esbuild[2]}`;
+  switch (err?.code) {
+    case "ERR_MODULE_NOT_FOUND":
+    case "MODULE_NOT_FOUND":
+      return `${message} (check the import's path and extension, or npm install the package it names)`;
+    case "ERR_REQUIRE_CYCLE_MODULE":
+    case "ERR_REQUIRE_ESM":
+    case "ERR_REQUIRE_ASYNC_MODULE":
+      return `${message} (CommonJS and ES modules are mixed: add "type": "module" to the package.json beside it, or name the file .mts)`;
+    default:
+      if (err instanceof SyntaxError) return `${message} (a syntax error: in a CommonJS folder, import/export need "type": "module" or a .mts/.mjs name)`;
+      return `it threw while loading: ${message}`;
+  }
+}
+
+/** Where a socket source reports its connection: set once the run knows where its output goes. */
+interface ConnectionWatch {
+  onError?: (error: Error) => void;
+  onConnect?: (address: string) => void;
+}
+
+function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions, watch: ConnectionWatch): { source: Source<unknown>; description: string } {
   const chosen = (["socket", "dir", "kinesis", "generated"] as const).filter((k) => opts[k] !== undefined && opts[k] !== false);
   if (chosen.length > 1) throw new CliError("TooManyInputs", `choose one input: ${chosen.map((c) => `--${c}`).join(", ")} were given`, 2);
   const decoder = pipeline.props.decoder;
@@ -171,7 +239,15 @@ function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions):
     const m = /^(?:(.*):)?(\d+)$/.exec(opts.socket);
     if (!m || m[1] === "") throw new CliError("BadSocket", `--socket takes [host:]port, e.g. 9999 or localhost:9999, got "${opts.socket}"`, 2);
     const host = (m[1] ?? "localhost").replace(/^\[(.*)\]$/, "$1");
-    return { source: decoded(new SocketTextSource(host, Number(m[2]), { maxConnectAttempts: Infinity }), decoder), description: `socket ${opts.socket}` };
+    // Spark's receiver logs a refused connection and restarts, for ever; so does this, one line per attempt.
+    const socket = new SocketTextSource(host, Number(m[2]), {
+      maxConnectAttempts: Infinity,
+      initialBackoffMs: 500,
+      maxBackoffMs: 5_000,
+      onError: (e) => watch.onError?.(e),
+      onConnect: (address) => watch.onConnect?.(address),
+    });
+    return { source: decoded(socket, decoder), description: `socket ${opts.socket}` };
   }
   if (opts.dir !== undefined) {
     const dir = absolute(io.cwd, opts.dir);

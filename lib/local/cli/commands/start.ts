@@ -1,9 +1,15 @@
 /**
- * `sparkless start`: what `npm start` runs. With no source flag, the example pipeline on the embedded AWS stack
- * (`local up`); with one (`--socket`, `--dir`, `--kinesis`, `--generated`), the same pipeline on the local
- * engine (`run functions/word-count.ts`), `--progress` included. One entry point, so `npm start -- --socket
- * 9999` does what a Spark user expects from `nc -lk 9999`, and a bare `npm start` shows the whole AWS path.
+ * `sparkless start`, what `npm start` runs: the example pipeline (functions/word-count.ts) end to end.
+ *
+ * - No source flag: on the embedded AWS stack (`sparkless local up`): synthesize the CDK app, start the
+ *   emulators, deploy, run the bundled Lambda code under the local event-source-mapping poller, push sample
+ *   lines and show the batches, output files and lag. `--fresh`, `--no-sample`, `--ticker-ms` go to `local up`.
+ * - `--socket`, `--dir`, `--kinesis`, `--generated` (or `--progress`): the same pipeline on the local engine
+ *   (`sparkless run functions/word-count.ts …`), so `npm start -- --socket 9999` does what a Spark user expects
+ *   from `nc -lk 9999`. Its saveAsTextFiles directories go under the state directory (`.sparkless/output`,
+ *   kept out of git) unless `--output-dir` says otherwise; the first line printed says where.
  */
+import { join } from "node:path";
 import { Command } from "commander";
 import type { CommandContext } from "../io.js";
 
@@ -14,9 +20,14 @@ export const EXAMPLE_PIPELINE = "functions/word-count.ts";
 // generated lines unless a source is named.
 const ENGINE_FLAGS = /^--(socket|dir|kinesis|generated|progress)(=|$)/;
 
-/** The command line `start` stands for: `local up …` or `run <example> …`. */
-export function startArgv(args: readonly string[]): string[] {
-  return args.some((a) => ENGINE_FLAGS.test(a)) ? ["run", EXAMPLE_PIPELINE, ...args] : ["local", "up", ...args];
+/**
+ * The command line `start` stands for: `local up …` or `run <example> …`. The local engine writes its files
+ * under the state directory, not into the working directory (the repository, for `npm start`).
+ */
+export function startArgv(args: readonly string[], stateDir = ".sparkless"): string[] {
+  if (!args.some((a) => ENGINE_FLAGS.test(a))) return ["local", "up", ...args];
+  const output = args.some((a) => /^--output-dir(=|$)/.test(a)) ? [] : ["--output-dir", join(stateDir, "output")];
+  return ["run", EXAMPLE_PIPELINE, ...output, ...args];
 }
 
 export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => Promise<number>): Command {
@@ -26,7 +37,7 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
     .allowExcessArguments()
     .helpOption(false)
     .argument("[options...]", "passed on to `local up`, or to `run` when a source is named")
-    .action(async (args: string[]) => {
+    .action(async (args: string[], _opts: unknown, command: Command) => {
       if (args.includes("--help") || args.includes("-h")) {
         ctx.io.stdout.write(
           [
@@ -37,11 +48,13 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
             "  --kinesis stream       … reading a Kinesis stream",
             "  --generated            … over generated lines",
             "  --progress             the local engine with one live status line per batch (generated lines unless a source is named)",
+            "  --output-dir path      where the local engine writes saveAsTextFiles output (default: .sparkless/output)",
             "",
           ].join("\n"),
         );
         return;
       }
-      ctx.setExitCode(await dispatch(startArgv(args)));
+      const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
+      ctx.setExitCode(await dispatch(startArgv(args, stateDir)));
     });
 }

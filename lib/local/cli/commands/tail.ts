@@ -4,7 +4,8 @@
  * source changes).
  *
  * Where each comes from:
- * - output files: `s3://<bucket>/output/<pipeline>/…/part-*`, shown once the directory's `_SUCCESS` exists;
+ * - output files: `s3://<bucket>/output/<pipeline>/…/part-*`, shown once the directory's `_SUCCESS` exists:
+ *   a line per part file (path, lines, bytes) and its first lines; `--full` shows the whole content;
  * - printed blocks: `<state dir>/logs/*.log`, which the embedded stack appends each function's stdout to
  *   (on AWS they are in CloudWatch Logs; tail does not read those);
  * - dead letters: `s3://<bucket>/dead-letter/<pipeline>/…`.
@@ -23,6 +24,7 @@ export function tailCommand(ctx: CommandContext): Command {
   const cmd = new Command("tail").description("follow a pipeline's new output files, printed blocks and dead letters (Ctrl-C to stop)");
   addTargetOptions(cmd)
     .option("--from-start", "show what is already there first")
+    .option("--full", `show output files whole (default: a summary line per file and its first ${HEAD_LINES} lines)`)
     .addOption(new Option("--interval-ms <ms>", "how often to look").default(1000).argParser(positiveInt("--interval-ms")))
     .addHelpText(
       "after",
@@ -31,7 +33,7 @@ Output files come from s3://<bucket>/output/<pipeline>/ (a directory is shown on
 letters from s3://<bucket>/dead-letter/<pipeline>/, and printed blocks from <state dir>/logs/*.log, where the
 local stack appends its functions' output (on AWS, print() goes to CloudWatch Logs instead).`,
     )
-    .action(async (opts: TargetOptions & { fromStart?: boolean; intervalMs: number }, command: Command) => {
+    .action(async (opts: TargetOptions & { fromStart?: boolean; full?: boolean; intervalMs: number }, command: Command) => {
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       const { io } = ctx;
       const target = resolvePipelineTarget({ ...opts, stateDir }, io);
@@ -51,7 +53,7 @@ local stack appends its functions' output (on AWS, print() goes to CloudWatch Lo
       io.stderr.write(
         `sparkless: following pipeline ${target.pipeline} on ${target.where}${local ? "" : " (printed blocks are in CloudWatch Logs, not shown here)"}; Ctrl-C to stop\n`,
       );
-      const printer = new EventPrinter(io.stdout, target.bucket);
+      const printer = new EventPrinter(io.stdout, target.bucket, { full: opts.full === true });
       let lastError = "";
       try {
         await follower.run(io.signal, opts.intervalMs, (e) => printer.print(e), (e) => {
@@ -66,13 +68,21 @@ local stack appends its functions' output (on AWS, print() goes to CloudWatch Lo
   return cmd;
 }
 
-/** Writes follow events with a `==> source <==` header whenever the source changes, as `tail -f a b` does. */
+/** How many lines of each output file tail shows without `--full`. */
+export const HEAD_LINES = 5;
+
+/**
+ * Writes follow events with a `==> source <==` header whenever the source changes, as `tail -f a b` does. An
+ * output file is a summary line and its first lines unless `full`: a batch's files can run to hundreds of
+ * lines, every batch.
+ */
 export class EventPrinter {
   private current: string | undefined;
 
   constructor(
     private readonly out: OutStream,
     private readonly bucket: string,
+    private readonly options: { readonly full?: boolean; readonly headLines?: number } = {},
   ) {}
 
   print(e: FollowEvent): void {
@@ -85,9 +95,14 @@ export class EventPrinter {
         const lines = e.parts.reduce((n, p) => n + p.content.split("\n").filter((l) => l !== "").length, 0);
         // Every directory gets its own header: each one is a separate file set.
         this.header(`s3://${this.bucket}/${e.dir}/ (${e.parts.length} part${e.parts.length === 1 ? "" : "s"}, ${lines} line${lines === 1 ? "" : "s"})`, true);
+        const head = this.options.full ? Infinity : (this.options.headLines ?? HEAD_LINES);
         for (const p of e.parts) {
-          if (e.parts.length > 1) this.out.write(`--- ${p.key.slice(e.dir.length + 1)}\n`);
-          this.out.write(p.content === "" ? "" : p.content.endsWith("\n") ? p.content : p.content + "\n");
+          const fileLines = p.content === "" ? [] : (p.content.endsWith("\n") ? p.content.slice(0, -1) : p.content).split("\n");
+          const bytes = Buffer.byteLength(p.content);
+          this.out.write(`--- ${p.key.slice(e.dir.length + 1)}: ${fileLines.length} line${fileLines.length === 1 ? "" : "s"}, ${bytes} byte${bytes === 1 ? "" : "s"}\n`);
+          for (const line of fileLines.slice(0, head)) this.out.write(line + "\n");
+          const more = fileLines.length - head;
+          if (more > 0) this.out.write(`… ${more} more line${more === 1 ? "" : "s"} (--full shows them)\n`);
         }
         break;
       }
