@@ -36,7 +36,7 @@ export interface ShardStageResult extends BatchResponse {
 }
 
 /**
- * Stage 1 (DESIGN.md): one invocation = one shard's batch of records. Decodes, assigns batch times, runs
+ * Stage 1 (docs/architecture.md): one invocation = one shard's batch of records. Decodes, assigns batch times, runs
  * the narrow chains per record, folds partial aggregates per (boundary, batch time), writes them keyed by
  * this attempt, then commits with one conditional update of the shard's progress. Records at or below the
  * committed sequence number are skipped, so retries, bisection and duplicates never double anything.
