@@ -15,6 +15,8 @@ export interface MonitoredPipeline {
   readonly shardFunction: lambda.IFunction;
   readonly functions: ReadonlyArray<[label: string, fn: lambda.IFunction]>;
   readonly iteratorAgeAlarmThreshold: Duration;
+  /** The batch interval, in ms: the backlog alarm allows five minutes' worth of batches, and at least 30. */
+  readonly batchIntervalMs: number;
   metricIteratorAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricDeadLetterRecords(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricEventSource(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -58,7 +60,17 @@ export function pipelineAlarms(scope: Construct, p: MonitoredPipeline) {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-  return { iteratorAgeAlarm, deadLetterAlarm, discardDeliveryAlarm };
+  // A finalization stall (a batch that keeps failing to finalize, a lost grant) holds every later batch back while
+  // the shards go on committing; the backlog says so long before parts expire (7 days).
+  const backlogThreshold = Math.max(30, Math.ceil(300_000 / p.batchIntervalMs));
+  const backlogAlarm = pipelineMetric(name, METRICS.pendingBatches, { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }).createAlarm(scope, "BacklogAlarm", {
+    alarmDescription: `sparkless ${name}: more than ${backlogThreshold} batches are due and not finalized; the finalizer is stalled or failing (see the ticker's and finalizer's logs).`,
+    threshold: backlogThreshold,
+    evaluationPeriods: 3,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  return { iteratorAgeAlarm, deadLetterAlarm, discardDeliveryAlarm, backlogAlarm };
 }
 
 export function pipelineDashboard(scope: Construct, p: MonitoredPipeline): cloudwatch.Dashboard {

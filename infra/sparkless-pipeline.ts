@@ -68,6 +68,8 @@ export class SparklessPipeline extends Construct {
   readonly deadLetterAlarm: cloudwatch.Alarm;
   /** Fires when Lambda could not write discarded records to the bucket (they are then lost). */
   readonly discardDeliveryAlarm: cloudwatch.Alarm;
+  /** Fires when batches stop being finalized (more than five minutes' worth, at least 30, for 3 minutes). */
+  readonly backlogAlarm: cloudwatch.Alarm;
   /** Iterator age, invocations, errors, duration, throttles, dead letters and the mapping's event counts. */
   readonly dashboard: cloudwatch.Dashboard;
   /** The pipeline's name (the `Pipeline` dimension of its metrics). */
@@ -120,11 +122,12 @@ export class SparklessPipeline extends Construct {
       shardFunction: this.shardFunction,
       functions: [["shard", this.shardFunction], ["ticker", this.tickerFunction], ["finalizer", this.finalizerFunction]] as Array<[string, lambda.IFunction]>,
       iteratorAgeAlarmThreshold: config.iteratorAgeAlarmThreshold,
+      batchIntervalMs: pipeline.batchIntervalMs,
       metricIteratorAge: (p?: cloudwatch.MetricOptions) => this.metricIteratorAge(p),
       metricDeadLetterRecords: (p?: cloudwatch.MetricOptions) => this.metricDeadLetterRecords(p),
       metricEventSource: (name: string, p?: cloudwatch.MetricOptions) => this.metricEventSource(name, p),
     };
-    ({ iteratorAgeAlarm: this.iteratorAgeAlarm, deadLetterAlarm: this.deadLetterAlarm, discardDeliveryAlarm: this.discardDeliveryAlarm } = pipelineAlarms(this, monitored));
+    ({ iteratorAgeAlarm: this.iteratorAgeAlarm, deadLetterAlarm: this.deadLetterAlarm, discardDeliveryAlarm: this.discardDeliveryAlarm, backlogAlarm: this.backlogAlarm } = pipelineAlarms(this, monitored));
     this.dashboard = pipelineDashboard(this, monitored);
   }
 

@@ -10,4 +10,6 @@ export const METRICS = {
   deadLetterRecords: "DeadLetterRecords",
   /** Event-time records written to the late prefix (count). */
   lateRecords: "LateRecords",
+  /** Batch times due and not finalized, logged by each tick (a gauge: alarm on its maximum). */
+  pendingBatches: "PendingBatches",
 } as const;

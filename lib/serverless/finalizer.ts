@@ -74,7 +74,7 @@ function leaseLost(token: number): IllegalStateError {
 const isLeaseLost = (e: unknown) => e instanceof IllegalStateError && e.code === "LeaseLost";
 
 /**
- * Stage 2 (docs/serverless.md, docs/invariants.md): finalizes batch times strictly in order under a lease.
+ * Stage 2 (docs/serverless.md, docs/architecture.md "Invariants of the commit protocol"): finalizes batch times strictly in order under a lease.
  * Batch T is complete when every shard of the stream has committed a watermark at or past T, or is closed and
  * drained. Finalizing T merges the committed parts into the boundary nodes' RDDs, supplies the RDDs earlier
  * batches left (windows, state), evaluates the rest of the graph with the local engine's code, runs the outputs

@@ -1,5 +1,6 @@
 import type { Pipeline } from "./define-pipeline.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
+import { METRICS } from "../contract/index.js";
 
 export interface TickResult {
   readonly shards: number;
@@ -54,8 +55,8 @@ export function pendingBatches(now: number, lastFinalized: number, batchMs: numb
 /** The backlog as a CloudWatch Embedded Metric Format line (`Sparkless` / `PendingBatches`, by `Pipeline`). */
 export function pendingBatchesLine(pipeline: string, pending: number, now: number): string {
   return JSON.stringify({
-    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: "Sparkless", Dimensions: [["Pipeline"]], Metrics: [{ Name: "PendingBatches", Unit: "Count" }] }] },
-    Pipeline: pipeline,
-    PendingBatches: pending,
+    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: METRICS.namespace, Dimensions: [[METRICS.dimension]], Metrics: [{ Name: METRICS.pendingBatches, Unit: "Count" }] }] },
+    [METRICS.dimension]: pipeline,
+    [METRICS.pendingBatches]: pending,
   });
 }

@@ -373,6 +373,19 @@ describe("SparklessPipeline with the defaults", SYNTH, () => {
       });
     });
 
+    it("alarms when batches stop being finalized: the ticker's backlog above five minutes' worth (at least 30) for 3 minutes", () => {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "Sparkless",
+        MetricName: "PendingBatches",
+        Dimensions: [{ Name: "Pipeline", Value: "word-count" }],
+        Statistic: "Maximum",
+        Period: 60,
+        EvaluationPeriods: 3,
+        Threshold: 60,
+        ComparisonOperator: "GreaterThanThreshold",
+      });
+    });
+
     it("has a dashboard with iterator age, invocations, errors, duration, throttles and dead letters", () => {
       const [[, dashboard]] = resourcesOf(template, "AWS::CloudWatch::Dashboard");
       const body = JSON.stringify(dashboard!.Properties.DashboardBody);

@@ -7,7 +7,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const LIB = join(import.meta.dirname, "../../lib");
-const FLOOR: Record<string, number> = { core: 0, io: 0, state: 0, graph: 1, exec: 2, api: 3, serverless: 4, local: 5 };
+const FLOOR: Record<string, number> = { contract: 0, core: 0, io: 0, state: 0, graph: 1, exec: 2, api: 3, serverless: 4, testing: 5, local: 6 };
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -19,6 +19,11 @@ const files = sources(LIB).map((path) => ({ path: relative(LIB, path), text: rea
 const imports = (text: string) => [...text.matchAll(/(?:from|import)\s+"([^"]+)"/g)].map((m) => m[1]!);
 
 describe("lib/ layout", () => {
+  it("has a floor for every folder", () => {
+    const folders = [...new Set(files.map((f) => f.path.split("/")).filter((p) => p.length > 1).map((p) => p[0]!))];
+    expect(folders.filter((d) => FLOOR[d] === undefined)).toEqual([]);
+  });
+
   it("imports no Lambda event types and no aws-cdk-lib", () => {
     const offenders = files.filter((f) => imports(f.text).some((i) => i === "aws-lambda" || i.startsWith("aws-cdk-lib")));
     expect(offenders.map((f) => f.path)).toEqual([]);
