@@ -91,7 +91,7 @@ describe("sparkless local up, push, status, tail, local down", () => {
     // tail --from-start: our words in the batch's output file (print() shows only the first 10 pairs of a
     // batch, and ours may share one with the sample), and the function's log with the printed blocks.
     const tail = testIo({ cwd: REPO });
-    const tailing = main(["--state-dir", stateDir, "tail", "--from-start", "--interval-ms", "200"], tail.io);
+    const tailing = main(["--state-dir", stateDir, "tail", "--from-start", "--full", "--interval-ms", "200"], tail.io);
     await waitFor("tail to show our counts in the batch's file", () => /\/batch-\d+\.txt\/ [^\n]*<==\n(?:[^=\n][^\n]*\n)*\(zebrafinch,3\)\n/.test(tail.stdout()), 30_000);
     tail.interrupt();
     expect(await tailing).toBe(0);
