@@ -374,16 +374,19 @@ describe("SparklessPipeline with the defaults", SYNTH, () => {
     });
 
     it("alarms when batches stop being finalized: the ticker's backlog above five minutes' worth (at least 30) for 3 minutes", () => {
-      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-        Namespace: "Sparkless",
-        MetricName: "PendingBatches",
-        Dimensions: [{ Name: "Pipeline", Value: "word-count" }],
-        Statistic: "Maximum",
-        Period: 60,
-        EvaluationPeriods: 3,
-        Threshold: 60,
-        ComparisonOperator: "GreaterThanThreshold",
-      });
+      const backlogAlarm = (t: Template, threshold: number) =>
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+          Namespace: "Sparkless",
+          MetricName: "PendingBatches",
+          Dimensions: [{ Name: "Pipeline", Value: "word-count" }],
+          Statistic: "Maximum",
+          Period: 60,
+          EvaluationPeriods: 3,
+          Threshold: threshold,
+          ComparisonOperator: "GreaterThanThreshold",
+        });
+      backlogAlarm(template, 30); // 10 s batches: five minutes is 30 of them
+      backlogAlarm(build({ pipeline: { ...PIPELINE, batchIntervalMs: 2_000 } }).template, 150);
     });
 
     it("has a dashboard with iterator age, invocations, errors, duration, throttles and dead letters", () => {
@@ -414,6 +417,7 @@ describe("SparklessPipeline with the defaults", SYNTH, () => {
     expect(pipeline.node.children.map((child) => child.node.id).sort()).toEqual(
       [
         "AccessLogsBucket",
+        "BacklogAlarm",
         "Bucket",
         "Dashboard",
         "DeadLetterAlarm",
