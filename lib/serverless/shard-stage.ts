@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { decodeValue, encodeValue } from "../core/codec.js";
 import { KeyMap } from "../core/keys.js";
 import { requirePair } from "../core/pairs.js";
-import { EncodingError, UserFunctionError } from "../errors.js";
+import { EncodingError, SparklessError, UserFunctionError } from "../errors.js";
 import type { Node } from "../graph/node.js";
 import { NarrowNode } from "../graph/ops/narrow.js";
 import { deadLetterKey, type RecordDeadLetter, recordId } from "../io/kinesis/dead-letter.js";
@@ -17,12 +17,17 @@ import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
 /** Stop taking new records when less than this is left of the invocation, to commit in time. */
 const DEADLINE_MARGIN_MS = 5_000;
 
-/** The invocation's commit lost a race (a duplicate delivery committed first, or a probe moved the watermark). */
-export class CommitConflictError extends Error {
-  readonly code = "CommitConflict";
+/**
+ * The invocation's commit lost a race (a duplicate delivery committed first, or a probe moved the watermark).
+ * Thrown so Lambda retries the batch: the retry skips what the winner committed.
+ */
+export class CommitConflictError extends SparklessError {
   constructor(shardId: string) {
-    super(`shard ${shardId}: progress changed while this batch ran (a duplicate delivery or an idle probe); failing so Lambda retries — committed records are skipped on retry`);
-    this.name = "CommitConflictError";
+    super(
+      "CommitConflict",
+      `shard ${shardId}: progress changed while this batch ran (a duplicate delivery or an idle probe); failing so Lambda retries — committed records are skipped on retry`,
+      { shardId },
+    );
   }
 }
 
