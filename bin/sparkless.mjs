@@ -18,7 +18,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const argv = process.argv.slice(2);
-const sources = new URL("../lib/local/cli/index.ts", import.meta.url);
+const sources = new URL("../tooling/cli/index.ts", import.meta.url);
 const fromSources = existsSync(fileURLToPath(sources));
 
 /** tsx's loader, for the CLI's own sources or for a user's TypeScript pipeline module (`sparkless run x.ts`). */
@@ -34,5 +34,5 @@ async function registerTypeScript() {
 }
 
 if (fromSources || argv.some((a) => /\.[cm]?tsx?$/.test(a))) await registerTypeScript();
-const { main } = await import(fromSources ? sources.href : "../dist/lib/local/cli/index.js");
+const { main } = await import(fromSources ? sources.href : "../dist/tooling/cli/index.js");
 process.exitCode = await main(argv);

@@ -10,7 +10,7 @@ import { KinesisShardDirectory } from "../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../lib/serverless/runtime.js";
 import { DynamoDbPipelineStore } from "../lib/state/dynamodb-pipeline-store.js";
 import { HANDLERS, readEnvironment } from "../lib/contract/index.js";
-import { ValidationError } from "../lib/errors.js";
+import { ValidationError } from "../lib/core/errors.js";
 
 function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
   const env = readEnvironment();

@@ -2,7 +2,7 @@
  * How a pipeline module exposes its pipeline to the generated handlers (SparklessPipeline's `entry`): its
  * default export, or else its only exported `Pipeline`. Anything else is an error that says what to export.
  */
-import { ValidationError } from "../lib/errors.js";
+import { ValidationError } from "../lib/core/errors.js";
 import { Pipeline } from "../lib/serverless/define-pipeline.js";
 
 export function pipelineOfModule(module: Record<string, unknown>, entry: string): Pipeline<unknown> {

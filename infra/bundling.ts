@@ -13,7 +13,7 @@ import { DockerImage, type ILocalBundling } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { BuildOptions } from "esbuild";
 import { HANDLERS } from "../lib/contract/index.js";
-import { SparklessError, ValidationError } from "../lib/errors.js";
+import { SparklessError, ValidationError } from "../lib/core/errors.js";
 import type { PipelineSummary } from "../lib/serverless/define-pipeline.js";
 
 /** How the pipeline module is bundled. */

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Duration, Token } from "aws-cdk-lib";
 import { checkPipelineName, FUNCTION_KINDS, isReservedEnvironmentName } from "../lib/contract/index.js";
-import { ValidationError } from "../lib/errors.js";
+import { ValidationError } from "../lib/core/errors.js";
 import type { PipelineInfo, Resolved, SparklessPipelineProps } from "./props.js";
 
 /** Exactly one of `entry` and `pipeline`, naming a module that exists. */

@@ -33,4 +33,4 @@ export {
   UserFunctionError,
   EncodingError,
   NotAPairError,
-} from "./errors.js";
+} from "./core/errors.js";

@@ -2,7 +2,7 @@ import { Duration, Time } from "../core/duration.js";
 import { formatElement } from "../core/format.js";
 import { RDD } from "../core/rdd.js";
 import { filterStep, flatMapStep, flatMapValuesStep, mapStep, mapValuesStep } from "../core/steps.js";
-import { NotAPairError, UserFunctionError, ValidationError } from "../errors.js";
+import { NotAPairError, UserFunctionError, ValidationError } from "../core/errors.js";
 import { Node } from "../graph/node.js";
 import { MapWithStateNode, type StateRecord } from "../graph/ops/map-with-state.js";
 import { NarrowNode, PartitionwiseNode } from "../graph/ops/narrow.js";

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { Duration, Time } from "../core/duration.js";
 import { RDD } from "../core/rdd.js";
-import { IllegalStateError, ValidationError } from "../errors.js";
+import { IllegalStateError, ValidationError } from "../core/errors.js";
 import {
   type CheckpointBody,
   CheckpointWriter,

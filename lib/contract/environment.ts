@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../core/errors.js";
 import { checkPipelineName } from "./pipeline-name.js";
 
 /** The environment variables the construct sets on every function, by what they hold. */

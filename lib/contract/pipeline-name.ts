@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../core/errors.js";
 
 /**
  * The one rule for a pipeline's name. The name starts every table key and S3 key of the pipeline, is the

@@ -1,4 +1,4 @@
-import { EncodingError } from "../errors.js";
+import { EncodingError } from "./errors.js";
 import { KeyMap } from "./keys.js";
 
 /**

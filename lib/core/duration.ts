@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "./errors.js";
 
 /** A span of time in whole milliseconds (Spark's `Duration`). */
 export class Duration {

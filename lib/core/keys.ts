@@ -1,4 +1,4 @@
-import { EncodingError } from "../errors.js";
+import { EncodingError } from "./errors.js";
 
 /**
  * Keys compare by value, never by identity: `1` and `"1"` are different keys, `["a", 1]` equals `["a", 1]`,

@@ -1,4 +1,4 @@
-import { NotAPairError } from "../errors.js";
+import { NotAPairError } from "./errors.js";
 
 /**
  * The element check of every pair operation. Compiled TypeScript never needs it (the pair operations take a

@@ -1,4 +1,4 @@
-import { NoSuchElementError, ValidationError } from "../errors.js";
+import { NoSuchElementError, ValidationError } from "./errors.js";
 import { formatElement } from "./format.js";
 import { canonicalKey, KeyMap } from "./keys.js";
 import { requirePair } from "./pairs.js";

@@ -1,4 +1,4 @@
-import { UserFunctionError } from "../errors.js";
+import { UserFunctionError } from "./errors.js";
 import { requirePair } from "./pairs.js";
 
 /**

@@ -1,5 +1,5 @@
 import { KeyMap } from "../core/keys.js";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError } from "../core/errors.js";
 
 /**
  * How element values go into a checkpoint: JSON, with a tag for what plain JSON cannot say.

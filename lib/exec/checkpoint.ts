@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Duration, type Time } from "../core/duration.js";
 import { RDD } from "../core/rdd.js";
-import { CheckpointError, ValidationError } from "../errors.js";
+import { CheckpointError, ValidationError } from "../core/errors.js";
 import { InputNode } from "../graph/ops/input.js";
 import type { GraphDescription, StreamGraph } from "../graph/stream-graph.js";
 import { decodeValue, encodeValue, type Json } from "./checkpoint-codec.js";

@@ -1,4 +1,4 @@
-import { CheckpointError } from "../errors.js";
+import { CheckpointError } from "../core/errors.js";
 import type { GraphDescription, NodeDescription } from "../graph/stream-graph.js";
 
 /** What a checkpoint knows of the program that wrote it: the graph and each node's checkpoint interval. */

@@ -1,5 +1,5 @@
 import { Time } from "../core/duration.js";
-import { UserFunctionError } from "../errors.js";
+import { UserFunctionError } from "../core/errors.js";
 import type { StreamGraph } from "../graph/stream-graph.js";
 import type { Clock } from "./clock.js";
 

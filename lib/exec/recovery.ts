@@ -1,5 +1,5 @@
 import { Time } from "../core/duration.js";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError } from "../core/errors.js";
 import { InputNode } from "../graph/ops/input.js";
 import type { StreamGraph } from "../graph/stream-graph.js";
 import { type CheckpointBody, decodeRDDs } from "./checkpoint.js";

@@ -1,6 +1,6 @@
 import { Duration, Time } from "../core/duration.js";
 import type { RDD } from "../core/rdd.js";
-import { IllegalStateError, UserFunctionError, ValidationError } from "../errors.js";
+import { IllegalStateError, UserFunctionError, ValidationError } from "../core/errors.js";
 import type { StreamGraph } from "./stream-graph.js";
 
 /**

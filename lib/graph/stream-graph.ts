@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Duration, Time } from "../core/duration.js";
 import type { RDD } from "../core/rdd.js";
-import { IllegalStateError, ValidationError } from "../errors.js";
+import { IllegalStateError, ValidationError } from "../core/errors.js";
 import { writeBatchDirectory } from "../io/text-file-sink.js";
 import type { Node } from "./node.js";
 

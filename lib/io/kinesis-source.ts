@@ -6,7 +6,7 @@ import {
   type _Record,
 } from "@aws-sdk/client-kinesis";
 import type { Time } from "../core/duration.js";
-import { CheckpointError, SourceError, ValidationError } from "../errors.js";
+import { CheckpointError, SourceError, ValidationError } from "../core/errors.js";
 import { kinesisClient } from "./aws-clients.js";
 import { backoffMs, classifyKinesisError, errorMessage, errorName } from "./kinesis/backoff.js";
 import { toSourceDeadLetter } from "./kinesis/dead-letter.js";

@@ -1,4 +1,4 @@
-import { CheckpointError } from "../errors.js";
+import { CheckpointError } from "../core/errors.js";
 import type { Source } from "./source.js";
 
 /** One batch's data: an array (one partition), or an RDD (its partitions), or anything with `collect()`. */

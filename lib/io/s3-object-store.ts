@@ -5,7 +5,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { SparklessError, ValidationError } from "../errors.js";
+import { SparklessError, ValidationError } from "../core/errors.js";
 import type { ObjectStore } from "./object-store.js";
 
 export interface S3ObjectStoreProps {

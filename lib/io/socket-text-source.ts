@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import type { Time } from "../core/duration.js";
-import { SourceError, ValidationError } from "../errors.js";
+import { SourceError, ValidationError } from "../core/errors.js";
 import type { Source, SourceContext } from "./source.js";
 
 /**

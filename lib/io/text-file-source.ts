@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Seconds, type Duration, type Time } from "../core/duration.js";
-import { CheckpointError, ValidationError } from "../errors.js";
-import { SourceError } from "../errors.js";
+import { CheckpointError, ValidationError } from "../core/errors.js";
+import { SourceError } from "../core/errors.js";
 import type { Source, SourceContext } from "./source.js";
 
 export interface TextFileSourceOptions {

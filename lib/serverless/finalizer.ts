@@ -3,7 +3,7 @@ import { decodeValue, encodeValue } from "../core/codec.js";
 import { Time } from "../core/duration.js";
 import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
-import { IllegalStateError, UserFunctionError, ValidationError } from "../errors.js";
+import { IllegalStateError, UserFunctionError, ValidationError } from "../core/errors.js";
 import type { Node } from "../graph/node.js";
 import type { Lease, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";

@@ -1,4 +1,4 @@
-import { CheckpointError } from "../errors.js";
+import { CheckpointError } from "../core/errors.js";
 import { describeChanges, type GraphShape } from "../exec/graph-diff.js";
 import type { GraphDescription, StreamGraph } from "../graph/stream-graph.js";
 import type { PipelineStatus } from "../state/pipeline-store.js";

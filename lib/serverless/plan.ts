@@ -7,7 +7,7 @@ import { CombineByKeyNode } from "../graph/ops/shuffle.js";
 import { UpdateStateNode } from "../graph/ops/update-state.js";
 import { WindowNode } from "../graph/ops/window.js";
 import type { StreamGraph } from "../graph/stream-graph.js";
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../core/errors.js";
 
 /**
  * Where a stage-1 result crosses to the finalizer (Spark's stage split at shuffle boundaries):

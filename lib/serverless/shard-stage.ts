@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { decodeValue, encodeValue } from "../core/codec.js";
 import { KeyMap } from "../core/keys.js";
 import { requirePair } from "../core/pairs.js";
-import { EncodingError, SparklessError, UserFunctionError } from "../errors.js";
+import { EncodingError, SparklessError, UserFunctionError } from "../core/errors.js";
 import type { Node } from "../graph/node.js";
 import { NarrowNode } from "../graph/ops/narrow.js";
 import { deadLetterKey, type RecordDeadLetter, recordId } from "../io/kinesis/dead-letter.js";

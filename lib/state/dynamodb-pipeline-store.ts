@@ -43,7 +43,7 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { SparklessError, ValidationError } from "../errors.js";
+import { SparklessError, ValidationError } from "../core/errors.js";
 import type { ObjectStore } from "../io/object-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
 import { checkPipelineName, checkSegment, checkTime, padTime } from "./store-keys.js";

@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../core/errors.js";
 
 /**
  * Checks of the values that become parts of storage keys, shared by both pipeline stores so they refuse the

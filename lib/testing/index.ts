@@ -25,9 +25,9 @@ export {
 } from "./simulated-stream.js";
 export { serverlessFiles, printedBlocks, metricLines, jsonObjects, batchTimeOf, type MetricLine } from "./outputs.js";
 export { runLocal } from "./local-reference.js";
-export { MemoryPipelineStore } from "../state/memory-pipeline-store.js";
-export { MemoryObjectStore } from "../io/memory-object-store.js";
-export { SimulatedCrash, type CrashPoint } from "../core/faults.js";
+export { MemoryPipelineStore } from "./memory-pipeline-store.js";
+export { MemoryObjectStore } from "./memory-object-store.js";
+export { SimulatedCrash, type CrashPoint } from "./faults.js";
 export type { PipelineStore, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
 export type { ObjectStore } from "../io/object-store.js";
 export type { ShardDirectory, ShardInfo, ProbeResult } from "../serverless/runtime-deps.js";

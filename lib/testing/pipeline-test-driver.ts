@@ -1,12 +1,12 @@
 import { decodeValue } from "../core/codec.js";
 import type { Duration } from "../core/duration.js";
-import { MemoryObjectStore } from "../io/memory-object-store.js";
+import { MemoryObjectStore } from "./memory-object-store.js";
 import type { Pipeline } from "../serverless/define-pipeline.js";
 import type { FinalizeResult } from "../serverless/finalizer.js";
 import { PREFIXES } from "../serverless/runtime-deps.js";
 import { PipelineRuntime } from "../serverless/runtime.js";
 import type { TickResult } from "../serverless/ticker.js";
-import { MemoryPipelineStore } from "../state/memory-pipeline-store.js";
+import { MemoryPipelineStore } from "./memory-pipeline-store.js";
 import { batchTimeOf, jsonObjects, printedBlocks, serverlessFiles } from "./outputs.js";
 import { b64, kinesisEvent, lambdaContext, sequenceNumber, shardName, SimShards, type SimRecord } from "./simulated-stream.js";
 

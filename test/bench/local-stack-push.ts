@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- local-stack`: `sparkless push` of ~100-byte lines into the embedded stack's Kinesis, with its
  * data on disk as the stack keeps it, on the previous design (kinesis-mock, npm `kinesis-local`, saving its data
- * file every second) and on ours (lib/local/kinesis, a journal line per PutRecords) — the same lines, the same
+ * file every second) and on ours (tooling/kinesis, a journal line per PutRecords) — the same lines, the same
  * push code, in the same run. Then, on ours only: 50,000 and 1,000,000 lines (the rate per tenth of the 1M
  * push shows whether it falls as the stream grows), and end to end — push to finalized output — on the embedded
  * stack running the word-count example.
@@ -16,11 +16,11 @@ import { Readable } from "node:stream";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { mulberry32 } from "../../examples/support.js";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
-import { push } from "../../lib/local/cli/commands/push.js";
-import type { CliIo } from "../../lib/local/cli/io.js";
-import { startKinesis } from "../../lib/local/emulators/index.js";
-import type { RunningEmulator } from "../../lib/local/emulators/types.js";
-import { startLocalStack } from "../../lib/local/stack/index.js";
+import { push } from "../../tooling/cli/commands/push.js";
+import type { CliIo } from "../../tooling/cli/io.js";
+import { startKinesis } from "../../tooling/emulators/index.js";
+import type { RunningEmulator } from "../../tooling/emulators/types.js";
+import { startLocalStack } from "../../tooling/stack/index.js";
 import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";

@@ -18,13 +18,13 @@ import { gzipSync } from "node:zlib";
 import { Seconds, Milliseconds } from "../../lib/core/duration.js";
 import { decodeValue } from "../../lib/core/codec.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
-import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
+import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline, type Pipeline } from "../../lib/serverless/define-pipeline.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
 import type { KinesisEventLike, KinesisRecordLike } from "../../lib/serverless/kinesis-event.js";
 import type { ProbeResult, RuntimeDeps, ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
-import { MemoryPipelineStore } from "../../lib/state/memory-pipeline-store.js";
+import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/state/pipeline-store.js";
 import { type Benchmark, type BenchmarkFactory, type Measurement, median } from "./harness.js";
 

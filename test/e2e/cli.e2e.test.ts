@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../lib/local/cli/index.js";
-import type { PipelineStatusReport } from "../../lib/local/cli/pipeline-status.js";
+import { main } from "../../tooling/cli/index.js";
+import type { PipelineStatusReport } from "../../tooling/cli/pipeline-status.js";
 import { testIo } from "../support/cli.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

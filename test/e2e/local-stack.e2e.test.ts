@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { printBlockParser, readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
+import { printBlockParser, readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 import { checkWordCount } from "./word-count-check.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
-import { printBlockParser } from "../../lib/local/stack/index.js";
+import { printBlockParser } from "../../tooling/stack/index.js";
 import { checkWordCount } from "./word-count-check.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -12,7 +12,7 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { describe, expect, it } from "vitest";
-import { SparklessError } from "../../lib/errors.js";
+import { SparklessError } from "../../lib/core/errors.js";
 import { SparklessPipeline, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
 
 /**

@@ -9,7 +9,7 @@ import * as kinesis from "aws-cdk-lib/aws-kinesis";
 // cdk-nag is CommonJS whose exports Node's ESM loader cannot list by name: take the module object.
 import cdkNag from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ValidationError } from "../../lib/errors.js";
+import { ValidationError } from "../../lib/core/errors.js";
 import {
   BUCKET_PREFIXES,
   defaultBatchingWindow,

@@ -7,12 +7,12 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { main } from "../../lib/local/cli/index.js";
-import { SAMPLE_PARAGRAPHS, writeSampleRecord } from "../../lib/local/cli/sample-data.js";
-import { invocationsFilePath, type InvocationsFile } from "../../lib/local/stack/invocation-metrics.js";
+import { main } from "../../tooling/cli/index.js";
+import { SAMPLE_PARAGRAPHS, writeSampleRecord } from "../../tooling/cli/sample-data.js";
+import { invocationsFilePath, type InvocationsFile } from "../../tooling/stack/invocation-metrics.js";
 import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
-import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../lib/local/cli/stack-contract.js";
-import type { StackFile } from "../../lib/local/cli/stack-file.js";
+import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../tooling/cli/stack-contract.js";
+import type { StackFile } from "../../tooling/cli/stack-file.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
 import { createPipelineTable, useEmulators } from "../support/emulators.js";
 
@@ -35,7 +35,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
 }
 
 /**
- * A stand-in for lib/local/stack's startLocalStack over the test's emulators: it creates the word-count
+ * A stand-in for tooling/stack's startLocalStack over the test's emulators: it creates the word-count
  * pipeline's stream and bucket, writes stack.json, logs start-up lines as the real one does, and hands the
  * test its onEvent so the test plays the running stack's part.
  */

@@ -5,9 +5,9 @@ import { PassThrough } from "node:stream";
 import { CreateStreamCommand, KinesisClient, PutRecordsCommand, type PutRecordsCommandOutput } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
-import { push } from "../../lib/local/cli/commands/push.js";
-import { main } from "../../lib/local/cli/index.js";
-import { MAX_RECORD_BYTES, RecordPutter, type PutRecordsSender } from "../../lib/local/cli/put-records.js";
+import { push } from "../../tooling/cli/commands/push.js";
+import { main } from "../../tooling/cli/index.js";
+import { MAX_RECORD_BYTES, RecordPutter, type PutRecordsSender } from "../../tooling/cli/put-records.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
 import { useKinesis } from "../support/emulators.js";
 

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPipeline } from "../../lib/local/cli/commands/run.js";
-import { main } from "../../lib/local/cli/index.js";
+import { loadPipeline } from "../../tooling/cli/commands/run.js";
+import { main } from "../../tooling/cli/index.js";
 import { testIo } from "../support/cli.js";
 
 const ENGINE = resolve("lib/index.ts");

@@ -5,8 +5,8 @@ import { join, resolve } from "node:path";
 import { CreateStreamCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
-import { startArgv } from "../../lib/local/cli/commands/start.js";
-import { main } from "../../lib/local/cli/index.js";
+import { startArgv } from "../../tooling/cli/commands/start.js";
+import { main } from "../../tooling/cli/index.js";
 import { testIo } from "../support/cli.js";
 import { useKinesis } from "../support/emulators.js";
 

@@ -5,8 +5,8 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { EventPrinter } from "../../lib/local/cli/commands/tail.js";
-import { main } from "../../lib/local/cli/index.js";
+import { EventPrinter } from "../../tooling/cli/commands/tail.js";
+import { main } from "../../tooling/cli/index.js";
 import { testIo, writeStackFile } from "../support/cli.js";
 import { useEmulators } from "../support/emulators.js";
 

@@ -7,8 +7,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient } from "../../lib/io/aws-clients.js";
-import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
-import { startDynalite, type RunningEmulator } from "../../lib/local/emulators/index.js";
+import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
+import { startDynalite, type RunningEmulator } from "../../tooling/emulators/index.js";
 import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
 import { createPipelineTable } from "../support/emulators.js";
 import { runSchedule } from "../serverless/concurrency/world.js";

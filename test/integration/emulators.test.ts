@@ -29,7 +29,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
-import { startEmulators, startS3rver } from "../../lib/local/emulators/index.js";
+import { startEmulators, startS3rver } from "../../tooling/emulators/index.js";
 import { createPipelineTable, useEmulators } from "../support/emulators.js";
 
 const emu = useEmulators();

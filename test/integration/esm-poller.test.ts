@@ -11,7 +11,7 @@ import {
   type PutRecordsResultEntry,
 } from "@aws-sdk/client-kinesis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ValidationError } from "../../lib/errors.js";
+import { ValidationError } from "../../lib/core/errors.js";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
 import {
   EsmPoller,
@@ -23,7 +23,7 @@ import {
   type KinesisStreamEventLike,
   type LambdaContextLike,
   type StreamsEventResponseLike,
-} from "../../lib/local/esm-poller/index.js";
+} from "../../tooling/esm-poller/index.js";
 import { useKinesis } from "../support/emulators.js";
 
 const emu = useKinesis();

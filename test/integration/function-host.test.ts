@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { IllegalStateError } from "../../lib/errors.js";
-import { FunctionError, FunctionHost, FunctionTimeoutError, parseHandler, type FunctionLogLine, type FunctionSpec } from "../../lib/local/stack/function-host.js";
+import { IllegalStateError } from "../../lib/core/errors.js";
+import { FunctionError, FunctionHost, FunctionTimeoutError, parseHandler, type FunctionLogLine, type FunctionSpec } from "../../tooling/stack/function-host.js";
 
 // What a bundled asset looks like to the host: an ES module exporting handlers, with module-scope state that
 // shows whether a sandbox is warm (the same module instance) or cold (a new one).

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../lib/local/cli/index.js";
-import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../lib/local/cli/stack-contract.js";
-import { startArgv } from "../../lib/local/cli/commands/start.js";
+import { main } from "../../tooling/cli/index.js";
+import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../tooling/cli/stack-contract.js";
+import { startArgv } from "../../tooling/cli/commands/start.js";
 import { testIo } from "../support/cli.js";
 
 let dir: string;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
+import { startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 import { writeProbeAssembly } from "../fixtures/iam/probe-assembly.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

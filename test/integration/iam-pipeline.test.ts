@@ -17,7 +17,7 @@ import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
-import { readAssembly, startLocalStack, synthesize, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
+import { readAssembly, startLocalStack, synthesize, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ENTRY = "test/fixtures/iam/all-paths-pipeline.ts";

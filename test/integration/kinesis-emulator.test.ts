@@ -1,5 +1,5 @@
 /**
- * The project's Kinesis emulator (lib/local/kinesis): what AWS documents for the operations the runtime uses,
+ * The project's Kinesis emulator (tooling/kinesis): what AWS documents for the operations the runtime uses,
  * and what its journal promises — an acknowledged put survives a kill -9, a torn last line is dropped, a damaged
  * journal says what to do, and a sequence number is never handed out twice.
  */
@@ -26,10 +26,10 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kinesisClient } from "../../lib/io/aws-clients.js";
-import { startKinesis } from "../../lib/local/emulators/index.js";
-import { KinesisApi } from "../../lib/local/kinesis/api.js";
-import { JOURNAL_FILE } from "../../lib/local/kinesis/journal.js";
-import { StreamState } from "../../lib/local/kinesis/streams.js";
+import { startKinesis } from "../../tooling/emulators/index.js";
+import { KinesisApi } from "../../tooling/kinesis/api.js";
+import { JOURNAL_FILE } from "../../tooling/kinesis/journal.js";
+import { StreamState } from "../../tooling/kinesis/streams.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 let root: string;
@@ -201,7 +201,7 @@ function emulatorProcess(dataDir: string) {
   const script = join(root, `emu-${Math.random().toString(36).slice(2)}.mts`);
   writeFileSync(
     script,
-    `import { startKinesis } from ${JSON.stringify(pathToFileURL(join(REPO, "lib/local/emulators/index.ts")).href)};
+    `import { startKinesis } from ${JSON.stringify(pathToFileURL(join(REPO, "tooling/emulators/index.ts")).href)};
 const emu = await startKinesis({ dataDir: ${JSON.stringify(dataDir)} });
 console.log(emu.endpoint);
 setInterval(() => {}, 1 << 30);

@@ -14,7 +14,7 @@ let root: string;
 
 // The program under test: what a CLI does with the stack.
 const PROGRAM = (stateDir: string, cdkOut: string) => `
-import { shutdownOnSignals, startLocalStack } from ${JSON.stringify(pathToFileURL(join(REPO, "lib/local/stack/index.ts")).href)};
+import { shutdownOnSignals, startLocalStack } from ${JSON.stringify(pathToFileURL(join(REPO, "tooling/stack/index.ts")).href)};
 const shutdown = shutdownOnSignals({ onSignal: (s) => console.log(JSON.stringify({ signal: s })) });
 console.log(JSON.stringify({ starting: true }));
 try {

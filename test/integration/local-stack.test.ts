@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IllegalStateError } from "../../lib/errors.js";
+import { IllegalStateError } from "../../lib/core/errors.js";
 import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
-import type { KinesisFailureRecord } from "../../lib/local/esm-poller/index.js";
-import { readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../lib/local/stack/index.js";
+import type { KinesisFailureRecord } from "../../tooling/esm-poller/index.js";
+import { readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 
 // The function module: `consume` appends each record's text to OUT_FILE (failing the whole batch, before writing
 // anything, if it holds "poison"); `tick` appends the event it got; `env` returns its environment.

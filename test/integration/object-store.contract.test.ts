@@ -5,10 +5,10 @@
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Client } from "../../lib/io/aws-clients.js";
-import { MemoryObjectStore, SimulatedCrash } from "../../lib/io/memory-object-store.js";
+import { MemoryObjectStore, SimulatedCrash } from "../../lib/testing/memory-object-store.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { startS3rver, type RunningEmulator } from "../../lib/local/emulators/index.js";
+import { startS3rver, type RunningEmulator } from "../../tooling/emulators/index.js";
 
 // Only s3rver: useEmulators() would start the Kinesis emulator too, which this file never talks to.
 let s3rver: RunningEmulator | undefined;

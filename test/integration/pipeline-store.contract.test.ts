@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { startDynalite, startS3rver, type RunningEmulator } from "../../lib/local/emulators/index.js";
+import { startDynalite, startS3rver, type RunningEmulator } from "../../tooling/emulators/index.js";
 import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
-import { MemoryPipelineStore, SimulatedCrash } from "../../lib/state/memory-pipeline-store.js";
+import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
 import type { CommitRequest, Part, PipelineStore } from "../../lib/state/pipeline-store.js";
 
 // Only dynalite and s3rver: useEmulators() would start the Kinesis emulator too, which this file never uses.
@@ -41,7 +41,7 @@ beforeAll(async () => {
       new UpdateTimeToLiveCommand({ TableName: TABLE, TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true } }),
     );
   } catch (err) {
-    // dynalite has no UpdateTimeToLive (see lib/local/emulators/dynalite.ts); AWS and DynamoDB Local do.
+    // dynalite has no UpdateTimeToLive (see tooling/emulators/dynalite.ts); AWS and DynamoDB Local do.
     if ((err as { name?: string }).name !== "UnknownOperationException") throw err;
   }
 });

@@ -19,7 +19,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { SparklessError } from "../../lib/errors.js";
+import { SparklessError } from "../../lib/core/errors.js";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { pipelineOfModule } from "../../functions/pipeline-module.js";
 import { checkPipelineName, ENV, environmentVariables, readEnvironment } from "../../lib/contract/index.js";
 import { Seconds } from "../../lib/core/duration.js";
-import { SparklessError, ValidationError } from "../../lib/errors.js";
+import { SparklessError, ValidationError } from "../../lib/core/errors.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 
 const build = () => {};

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { Milliseconds } from "../../lib/core/duration.js";
-import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
+import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
-import { MemoryPipelineStore } from "../../lib/state/memory-pipeline-store.js";
+import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
 import type { ShardProgress } from "../../lib/state/pipeline-store.js";
 import { padTime } from "../../lib/state/store-keys.js";
 import { dynamoItemSize, kinesisEvent, lambdaContext, pendingBatchesOf, shardName, shardRecords, SimShards } from "./support.js";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
+import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
 import type { ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";
-import { MemoryPipelineStore } from "../../lib/state/memory-pipeline-store.js";
+import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
 
 const pipeline = definePipeline("reshard", { batchInterval: Seconds(1) }, (lines) => lines.print());
 

@@ -6,14 +6,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { CheckpointError } from "../../lib/errors.js";
-import { MemoryObjectStore } from "../../lib/io/memory-object-store.js";
+import { CheckpointError } from "../../lib/core/errors.js";
+import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline, type Pipeline } from "../../lib/serverless/define-pipeline.js";
 import { isComplete } from "../../lib/serverless/finalizer.js";
 import type { ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { CommitConflictError } from "../../lib/serverless/shard-stage.js";
-import { MemoryPipelineStore } from "../../lib/state/memory-pipeline-store.js";
+import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
 import type { PipelineStore, ShardProgress } from "../../lib/state/pipeline-store.js";
 import {
   kinesisEvent,

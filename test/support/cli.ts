@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
-import type { CliIo } from "../../lib/local/cli/io.js";
-import type { StackFile } from "../../lib/local/cli/stack-file.js";
+import type { CliIo } from "../../tooling/cli/io.js";
+import type { StackFile } from "../../tooling/cli/stack-file.js";
 
 /** A CliIo that collects what a command writes, with a stop button (Ctrl-C) and optional stdin. */
 export function testIo(options: { cwd: string; stdin?: string | NodeJS.ReadableStream; env?: Record<string, string | undefined>; tty?: boolean }) {

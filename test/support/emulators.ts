@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll } from "vitest";
-import { startEmulators, startKinesis, type Emulators, type RunningEmulator } from "../../lib/local/emulators/index.js";
+import { startEmulators, startKinesis, type Emulators, type RunningEmulator } from "../../tooling/emulators/index.js";
 
 /**
  * Starts the three emulators before the file's tests and stops them after. Read the result's properties inside

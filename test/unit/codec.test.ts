@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeValue, encodeValue } from "../../lib/core/codec.js";
 import { canonicalKey, KeyMap } from "../../lib/core/keys.js";
-import { EncodingError } from "../../lib/errors.js";
+import { EncodingError } from "../../lib/core/errors.js";
 
 const roundTrip = (value: unknown): unknown => decodeValue(encodeValue(value));
 

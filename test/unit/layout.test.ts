@@ -7,7 +7,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const LIB = join(import.meta.dirname, "../../lib");
-const FLOOR: Record<string, number> = { contract: 0, core: 0, io: 0, state: 0, graph: 1, exec: 2, api: 3, serverless: 4, testing: 5, local: 6 };
+const FLOOR: Record<string, number> = { contract: 0, core: 0, io: 0, state: 0, graph: 1, sql: 1, exec: 2, api: 3, serverless: 4, testing: 5 };
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -40,5 +40,16 @@ describe("lib/ layout", () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it("never imports the tooling, the construct or the Lambda adapters, which all sit on top of it", () => {
+    const outward = files.flatMap((f) =>
+      imports(f.text)
+        .filter((i) => i.startsWith("."))
+        .map((i) => normalize(join("lib", dirname(f.path), i)))
+        .filter((target) => !target.startsWith("lib/"))
+        .map((target) => `${f.path} -> ${target}`),
+    );
+    expect(outward).toEqual([]);
   });
 });

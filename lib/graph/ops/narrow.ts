@@ -1,7 +1,7 @@
 import type { Duration, Time } from "../../core/duration.js";
 import type { RDD } from "../../core/rdd.js";
 import type { Step } from "../../core/steps.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError } from "../../core/errors.js";
 import { Node } from "../node.js";
 
 /** map, flatMap, filter, mapValues, flatMapValues: one step applied to each element. */

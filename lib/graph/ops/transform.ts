@@ -1,6 +1,6 @@
 import type { Duration, Time } from "../../core/duration.js";
 import { RDD } from "../../core/rdd.js";
-import { UserFunctionError, ValidationError } from "../../errors.js";
+import { UserFunctionError, ValidationError } from "../../core/errors.js";
 import { Node } from "../node.js";
 import { requireSameSlide } from "./narrow.js";
 

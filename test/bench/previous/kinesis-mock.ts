@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { ListStreamsCommand, KinesisClient } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { spawnNodeChild } from "./child-process.js";
-import { freePort, once, type RunningEmulator } from "../../../lib/local/emulators/types.js";
+import { freePort, once, type RunningEmulator } from "../../../tooling/emulators/types.js";
 
 export interface KinesisMockOptions {
   /** @default - a free loopback port */

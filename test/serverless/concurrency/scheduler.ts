@@ -5,7 +5,7 @@
  * refused) or fail after it took effect (the caller never hears). An actor can be killed (its process crashed or
  * Lambda's timeout ended it); a call it had already sent may still land later, as a late request does.
  */
-import { SimulatedCrash } from "../../../lib/core/faults.js";
+import { SimulatedCrash } from "../../../lib/testing/faults.js";
 
 export type Outcome = "run" | "fail-before" | "fail-after";
 

@@ -6,10 +6,10 @@ import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SparklessError, ValidationError } from "../../../lib/errors.js";
-import { functionCode, readAssembly, type AssemblyStack, type CloudAssembly } from "../../../lib/local/stack/assembly.js";
-import { resolve } from "../../../lib/local/stack/intrinsics.js";
-import { synthesize } from "../../../lib/local/stack/synth.js";
+import { SparklessError, ValidationError } from "../../../lib/core/errors.js";
+import { functionCode, readAssembly, type AssemblyStack, type CloudAssembly } from "../../../tooling/stack/assembly.js";
+import { resolve } from "../../../tooling/stack/intrinsics.js";
+import { synthesize } from "../../../tooling/stack/synth.js";
 
 let dir: string;
 let assembly: CloudAssembly;

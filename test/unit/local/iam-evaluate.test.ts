@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluate, parsePolicy, type Caller, type Decision } from "../../../lib/local/iam/index.js";
+import { evaluate, parsePolicy, type Caller, type Decision } from "../../../tooling/iam/index.js";
 
 const caller: Caller = {
   roleArn: "arn:aws:iam::000000000000:role/Stack-ShardRole",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deleteObjectsKeys, dynamoDbAccess, kinesisAccess, s3Access, StreamTokens, type ResourceArns } from "../../../lib/local/iam/index.js";
+import { deleteObjectsKeys, dynamoDbAccess, kinesisAccess, s3Access, StreamTokens, type ResourceArns } from "../../../tooling/iam/index.js";
 
 const arns: ResourceArns = { region: "us-east-1", accountId: "000000000000" };
 const table = (t: string) => `arn:aws:dynamodb:us-east-1:000000000000:table/${t}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { evaluate, templatePolicies, lambdaCaller } from "../../../lib/local/iam/index.js";
-import type { CfnTemplate } from "../../../lib/local/stack/assembly.js";
-import type { ResolveContext } from "../../../lib/local/stack/intrinsics.js";
+import { evaluate, templatePolicies, lambdaCaller } from "../../../tooling/iam/index.js";
+import type { CfnTemplate } from "../../../tooling/stack/assembly.js";
+import type { ResolveContext } from "../../../tooling/stack/intrinsics.js";
 
 // Names as the deployer gives them: <stack>-<logicalId>; buckets lowercase.
 const ctx: ResolveContext = {

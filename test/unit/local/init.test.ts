@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { scaffold } from "../../../lib/local/cli/commands/init.js";
-import { main } from "../../../lib/local/cli/index.js";
+import { scaffold } from "../../../tooling/cli/commands/init.js";
+import { main } from "../../../tooling/cli/index.js";
 import { testIo } from "../../support/cli.js";
 
 const own = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string; peerDependencies: Record<string, string> };

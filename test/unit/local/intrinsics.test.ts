@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../../../lib/errors.js";
-import { NO_VALUE, resolve, resolveString, type ResolveContext } from "../../../lib/local/stack/intrinsics.js";
-import { bucketName, mappingUuid, nameFromArn, physicalName } from "../../../lib/local/stack/physical-names.js";
+import { ValidationError } from "../../../lib/core/errors.js";
+import { NO_VALUE, resolve, resolveString, type ResolveContext } from "../../../tooling/stack/intrinsics.js";
+import { bucketName, mappingUuid, nameFromArn, physicalName } from "../../../tooling/stack/physical-names.js";
 
 /** A stack of two resources, answered the way the deployer answers: names, and ARNs by attribute. */
 const ctx: ResolveContext = {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { InvocationRecorder, readInvocations, type FunctionInvocations } from "../../../lib/local/stack/invocation-metrics.js";
+import { InvocationRecorder, readInvocations, type FunctionInvocations } from "../../../tooling/stack/invocation-metrics.js";
 
 let stateDir: string;
 beforeEach(async () => {

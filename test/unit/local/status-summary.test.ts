@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { PipelineStatusReport, ShardStatus } from "../../../lib/local/cli/pipeline-status.js";
-import { statusSummary } from "../../../lib/local/cli/status-summary.js";
+import type { PipelineStatusReport, ShardStatus } from "../../../tooling/cli/pipeline-status.js";
+import { statusSummary } from "../../../tooling/cli/status-summary.js";
 
 const NOW = 1_700_000_100_000;
 

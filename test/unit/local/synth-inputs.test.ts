@@ -7,8 +7,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { synthesizeUnlessUnchanged } from "../../../lib/local/stack/synth.js";
-import { changedInputs, describeChanges, reasonsToSynthesize, recordInputs, synthInputs, SYNTH_INPUTS_FILE } from "../../../lib/local/stack/synth-inputs.js";
+import { synthesizeUnlessUnchanged } from "../../../tooling/stack/synth.js";
+import { changedInputs, describeChanges, reasonsToSynthesize, recordInputs, synthInputs, SYNTH_INPUTS_FILE } from "../../../tooling/stack/synth-inputs.js";
 
 let project: string;
 
