@@ -8,7 +8,7 @@ import { S3ObjectStore } from "../lib/io/s3-object-store.js";
 import type { Pipeline } from "../lib/serverless/define-pipeline.js";
 import { KinesisShardDirectory } from "../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../lib/serverless/runtime.js";
-import { DynamoDbPipelineStore } from "../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { HANDLERS, readEnvironment } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/core/errors.js";
 

@@ -15,8 +15,8 @@ export {
   type StateUpdateFunction,
   type TimedStateUpdateFunction,
 } from "./api/dstream.js";
-export { State } from "./state/state.js";
-export { StateSpec, type MappingFunction, type TimedMappingFunction } from "./state/state-spec.js";
+export { State } from "./core/state.js";
+export { StateSpec, type MappingFunction, type TimedMappingFunction } from "./core/state-spec.js";
 export type { Source, SourceContext, DeadLetterEntry } from "./io/source.js";
 export { SocketTextSource, type SocketTextSourceOptions } from "./io/socket-text-source.js";
 export { TextFileSource, type TextFileSourceOptions } from "./io/text-file-source.js";

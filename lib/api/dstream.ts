@@ -15,7 +15,7 @@ import { UpdateStateNode, type UpdateFn } from "../graph/ops/update-state.js";
 import { WindowNode } from "../graph/ops/window.js";
 import { printBlock } from "../io/print.js";
 import { batchOutputPath } from "../io/text-file-sink.js";
-import type { StateSpec } from "../state/state-spec.js";
+import type { StateSpec } from "../core/state-spec.js";
 
 /** Options of the keyed operators, in one trailing object (Spark's extra overload parameters). */
 export interface PartitionOptions {

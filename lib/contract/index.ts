@@ -6,7 +6,7 @@
  * pipeline-name rule.
  *
  * What belongs here: names and duties that cross the seam. What does not: how a store lays out its items
- * (lib/state), CDK types (infra/), Lambda event types (functions/). This folder imports only lib/errors.ts, so
+ * (lib/pipeline-store/), CDK types (infra/), Lambda event types (functions/). This folder imports only lib/core/errors.ts, so
  * every floor of lib/ and both sides of the seam can import it.
  */
 export { BUCKET_PREFIXES, type BucketPrefix, deadLetterKey, failedBatchKey, graphRecordKey, lateRecordKey, metadataCheckpointKey, outputDirectory, SPILL } from "./bucket.js";

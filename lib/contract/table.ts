@@ -1,6 +1,6 @@
 /**
  * The table's schema, which the construct creates and the DynamoDB pipeline store assumes. The key layout
- * inside it (which pk/sk each kind of item has) is the store's: lib/state/dynamodb-pipeline-store.ts.
+ * inside it (which pk/sk each kind of item has) is the store's: lib/pipeline-store/dynamodb-pipeline-store.ts.
  */
 export const TABLE = {
   /** Partition key, a string: `<pipeline>#<kind>…`. */

@@ -5,7 +5,7 @@ import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
 import { IllegalStateError, UserFunctionError, ValidationError } from "../core/errors.js";
 import type { Node } from "../graph/node.js";
-import type { Lease, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
+import type { Lease, Part, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
 import { adoptGraph } from "./graph-compat.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";

@@ -1,7 +1,7 @@
 import { CheckpointError } from "../core/errors.js";
 import { describeChanges, type GraphShape } from "../exec/graph-diff.js";
 import type { GraphDescription, StreamGraph } from "../graph/stream-graph.js";
-import type { PipelineStatus } from "../state/pipeline-store.js";
+import type { PipelineStatus } from "../pipeline-store/pipeline-store.js";
 import type { Pipeline } from "./define-pipeline.js";
 import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
 

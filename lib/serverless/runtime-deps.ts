@@ -1,6 +1,6 @@
 import type { ObjectStore } from "../io/object-store.js";
 import type { PartitionDirectory as ShardDirectory } from "../io/ordered-log.js";
-import type { PipelineStore } from "../state/pipeline-store.js";
+import type { PipelineStore } from "../pipeline-store/pipeline-store.js";
 
 /** The log's partitions, as the runtime sees them (Kinesis shards today; see io/ordered-log.ts). */
 export type { LogPartition as ShardInfo, PartitionDirectory as ShardDirectory, ProbeResult } from "../io/ordered-log.js";

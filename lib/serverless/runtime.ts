@@ -6,7 +6,7 @@ import { adoptGraph, recordGraph } from "./graph-compat.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { runShardStage, type ShardStageResult } from "./shard-stage.js";
 import { pendingBatches, pendingBatchesLine, probeShards, type TickResult } from "./ticker.js";
-import type { PipelineStatus } from "../state/pipeline-store.js";
+import type { PipelineStatus } from "../pipeline-store/pipeline-store.js";
 import type { Plan } from "./plan.js";
 
 /** Leave this much of an invocation for the finalizer's last batch to finish. */

@@ -8,7 +8,7 @@ import { NarrowNode } from "../graph/ops/narrow.js";
 import { deadLetterKey, type RecordDeadLetter, recordId } from "../io/kinesis/dead-letter.js";
 import { base64Of, decodeBase64, kinesisLogBatch, utf8Text } from "../io/kinesis/records.js";
 import type { LogBatch, LogRecord } from "../io/ordered-log.js";
-import type { CommitRequest, Part, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
+import type { CommitRequest, Part, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
 import type { Pipeline, RecordMeta } from "./define-pipeline.js";
 import type { BatchResponse, InvocationContextLike, KinesisEventLike } from "./kinesis-event.js";
 import { type Boundary, boundaryId, type Plan } from "./plan.js";

@@ -28,7 +28,7 @@ export { runLocal } from "./local-reference.js";
 export { MemoryPipelineStore } from "./memory-pipeline-store.js";
 export { MemoryObjectStore } from "./memory-object-store.js";
 export { SimulatedCrash, type CrashPoint } from "./faults.js";
-export type { PipelineStore, PipelineStatus, ShardProgress } from "../state/pipeline-store.js";
+export type { PipelineStore, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
 export type { ObjectStore } from "../io/object-store.js";
 export type { ShardDirectory, ShardInfo, ProbeResult } from "../serverless/runtime-deps.js";
 export type { KinesisEventLike, KinesisRecordLike, InvocationContextLike } from "../serverless/kinesis-event.js";

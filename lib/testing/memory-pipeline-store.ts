@@ -1,6 +1,6 @@
 import { FaultPlan, SimulatedCrash, type CrashPoint } from "./faults.js";
-import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../state/pipeline-store.js";
-import { checkSegment, checkTime, compareUtf8 as compareStrings } from "../state/store-keys.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../pipeline-store/pipeline-store.js";
+import { checkSegment, checkTime, compareUtf8 as compareStrings } from "../pipeline-store/store-keys.js";
 
 export { SimulatedCrash, type CrashPoint } from "./faults.js";
 

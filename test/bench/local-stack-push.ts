@@ -21,7 +21,7 @@ import type { CliIo } from "../../tooling/cli/io.js";
 import { startKinesis } from "../../tooling/emulators/index.js";
 import type { RunningEmulator } from "../../tooling/emulators/types.js";
 import { startLocalStack } from "../../tooling/stack/index.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { BenchmarkFactory, Measurement } from "./harness.js";

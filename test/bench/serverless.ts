@@ -25,7 +25,7 @@ import type { KinesisEventLike, KinesisRecordLike } from "../../lib/serverless/k
 import type { ProbeResult, RuntimeDeps, ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
-import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/state/pipeline-store.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/pipeline-store/pipeline-store.js";
 import { type Benchmark, type BenchmarkFactory, type Measurement, median } from "./harness.js";
 
 // ---- prices (us-east-1, on-demand; as assumed here) ----

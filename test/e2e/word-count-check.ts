@@ -15,7 +15,7 @@ import { ManualClock } from "../../lib/exec/clock.js";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { QueueSource } from "../../lib/io/queue-source.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 
 /** The word-count window (reduceByKeyAndWindow over 15 s): the last batch is in windows up to 10 s after it. */
 export const WINDOW_MS = 15_000;

@@ -10,7 +10,7 @@ import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { main } from "../../tooling/cli/index.js";
 import { SAMPLE_PARAGRAPHS, writeSampleRecord } from "../../tooling/cli/sample-data.js";
 import { invocationsFilePath, type InvocationsFile } from "../../tooling/stack/invocation-metrics.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../tooling/cli/stack-contract.js";
 import type { StackFile } from "../../tooling/cli/stack-file.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";

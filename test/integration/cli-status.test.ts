@@ -8,7 +8,7 @@ import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-client
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { main } from "../../tooling/cli/index.js";
 import type { PipelineStatusReport } from "../../tooling/cli/pipeline-status.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { testIo, writeStackFile } from "../support/cli.js";
 import { useEmulators, createPipelineTable } from "../support/emulators.js";
 

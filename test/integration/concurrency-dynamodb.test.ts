@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient } from "../../lib/io/aws-clients.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { startDynalite, type RunningEmulator } from "../../tooling/emulators/index.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { createPipelineTable } from "../support/emulators.js";
 import { runSchedule } from "../serverless/concurrency/world.js";
 

@@ -18,9 +18,9 @@ import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { startDynalite, startS3rver, type RunningEmulator } from "../../tooling/emulators/index.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
-import type { CommitRequest, Part, PipelineStore } from "../../lib/state/pipeline-store.js";
+import type { CommitRequest, Part, PipelineStore } from "../../lib/pipeline-store/pipeline-store.js";
 
 // Only dynalite and s3rver: useEmulators() would start the Kinesis emulator too, which this file never uses.
 const running: RunningEmulator[] = [];
@@ -508,7 +508,7 @@ describe("DynamoDbPipelineStore layout", () => {
   });
 
   it.each([
-    [{ pipeline: "a#b" }, `pipeline name "a#b" must be 1-64 letters, digits, '_', '-' or '.'`],
+    [{ pipeline: "a#b" }, `pipeline name must be 1 to 63 lowercase letters, digits or '-'`],
     [{ spillBytes: 400_000 }, "spillBytes (400000) must be an integer from 0 to 390000"],
     [{ partsTtlSeconds: 0 }, "partsTtlSeconds (0) must be a positive integer"],
   ])("fails if constructed with %o", (bad, message) => {

@@ -26,8 +26,8 @@ import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 import type { KinesisRecordLike } from "../../lib/serverless/kinesis-event.js";
 import { KinesisShardDirectory } from "../../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
-import type { PipelineStore } from "../../lib/state/pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
+import type { PipelineStore } from "../../lib/pipeline-store/pipeline-store.js";
 import { useEmulators, createPipelineTable } from "../support/emulators.js";
 import { lambdaContext, printedBlocks, runLocal, serverlessFiles, timedContext } from "../serverless/support.js";
 

@@ -15,8 +15,8 @@ import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
-import { StateSpec } from "../../lib/state/state-spec.js";
-import type { PipelineStore } from "../../lib/state/pipeline-store.js";
+import { StateSpec } from "../../lib/core/state-spec.js";
+import type { PipelineStore } from "../../lib/pipeline-store/pipeline-store.js";
 import { kinesisEvent, lambdaContext, sequenceNumber, SimShards, type SimRecord, prng } from "./support.js";
 
 const B = 1000;

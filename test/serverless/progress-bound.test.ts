@@ -9,8 +9,8 @@ import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline } from "../../lib/serverless/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
-import type { ShardProgress } from "../../lib/state/pipeline-store.js";
-import { padTime } from "../../lib/state/store-keys.js";
+import type { ShardProgress } from "../../lib/pipeline-store/pipeline-store.js";
+import { padTime } from "../../lib/pipeline-store/store-keys.js";
 import { dynamoItemSize, kinesisEvent, lambdaContext, pendingBatchesOf, shardName, shardRecords, SimShards } from "./support.js";
 
 const B = 1000;

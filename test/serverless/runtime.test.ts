@@ -14,7 +14,7 @@ import type { ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { CommitConflictError } from "../../lib/serverless/shard-stage.js";
 import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
-import type { PipelineStore, ShardProgress } from "../../lib/state/pipeline-store.js";
+import type { PipelineStore, ShardProgress } from "../../lib/pipeline-store/pipeline-store.js";
 import {
   kinesisEvent,
   lambdaContext,

@@ -7,7 +7,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const LIB = join(import.meta.dirname, "../../lib");
-const FLOOR: Record<string, number> = { contract: 0, core: 0, io: 0, state: 0, graph: 1, sql: 1, exec: 2, api: 3, serverless: 4, testing: 5 };
+const FLOOR: Record<string, number> = { contract: 0, core: 0, io: 0, "pipeline-store": 0, graph: 1, sql: 1, exec: 2, api: 3, serverless: 4, testing: 5 };
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

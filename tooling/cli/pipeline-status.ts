@@ -10,7 +10,7 @@ import { cliDynamoDbClient, cliKinesisClient, cliS3Client } from "./clients.js";
 import { countRecordsAfter, type RecordsAfter } from "../../lib/io/kinesis/probe.js";
 import { listShards } from "../../lib/io/kinesis/shards.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { readInvocations, type FunctionInvocations } from "../stack/invocation-metrics.js";
 import type { PipelineTarget } from "./target.js";
 import { BUCKET_PREFIXES } from "../../lib/contract/index.js";

@@ -7,7 +7,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EsmPoller } from "../esm-poller/index.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { DynamoDbPipelineStore } from "../../lib/state/dynamodb-pipeline-store.js";
+import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
 import { errorText, type LocalStackEvent, type ShardLag } from "./events.js";
 import { BUCKET_PREFIXES } from "../../lib/contract/index.js";
 

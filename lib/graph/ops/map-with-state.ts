@@ -3,8 +3,8 @@ import { KeyMap } from "../../core/keys.js";
 import { requirePair } from "../../core/pairs.js";
 import { RDD } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
-import { State } from "../../state/state.js";
-import type { MappingFunction, StateSpec, TimedMappingFunction } from "../../state/state-spec.js";
+import { State } from "../../core/state.js";
+import type { MappingFunction, StateSpec, TimedMappingFunction } from "../../core/state-spec.js";
 import { Node } from "../node.js";
 
 export interface KeyState<S> {

@@ -15,7 +15,7 @@ import { definePipeline } from "../../../lib/serverless/define-pipeline.js";
 import type { RuntimeDeps } from "../../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../../lib/testing/memory-pipeline-store.js";
-import type { PipelineStore } from "../../../lib/state/pipeline-store.js";
+import type { PipelineStore } from "../../../lib/pipeline-store/pipeline-store.js";
 import { kinesisEvent, printedBlocks, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, type SimRecord } from "../support.js";
 import { type Actor, type Gate, Scheduler } from "./scheduler.js";
 

@@ -1,4 +1,4 @@
-import { IllegalStateError, NoSuchElementError } from "../core/errors.js";
+import { IllegalStateError, NoSuchElementError } from "./errors.js";
 
 /**
  * The state of one key inside a `mapWithState` function (Spark's `State[S]`). Read it with `exists`, `get`

@@ -6,17 +6,6 @@ import { ValidationError } from "../core/errors.js";
  * collide with another key (`a#b` + `c` = `a` + `b#c`).
  */
 
-/** Same rule as operator names (stream-graph.ts): the pipeline name starts every key of the table. */
-export function checkPipelineName(name: string): void {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-    throw new ValidationError(
-      "BadPipelineName",
-      `pipeline name "${name}" must be 1-64 letters, digits, '_', '-' or '.': it starts every storage key`,
-      { pipeline: name },
-    );
-  }
-}
-
 /** A node id, shard id or attempt id: not empty, no "#" or "/". */
 export function checkSegment(what: string, value: string): void {
   if (value.length === 0 || value.includes("#") || value.includes("/")) {

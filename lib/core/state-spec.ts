@@ -1,5 +1,5 @@
-import type { Duration, Time } from "../core/duration.js";
-import { RDD } from "../core/rdd.js";
+import type { Duration, Time } from "./duration.js";
+import { RDD } from "./rdd.js";
 import { State } from "./state.js";
 
 /**

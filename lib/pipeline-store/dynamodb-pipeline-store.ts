@@ -46,13 +46,14 @@ import {
 import { SparklessError, ValidationError } from "../core/errors.js";
 import type { ObjectStore } from "../io/object-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
-import { checkPipelineName, checkSegment, checkTime, padTime } from "./store-keys.js";
+import { checkPipelineName } from "../contract/pipeline-name.js";
+import { checkSegment, checkTime, padTime } from "./store-keys.js";
 
 export interface DynamoDbPipelineStoreProps {
   readonly client: DynamoDBClient;
   /** A table with key `pk` (S, hash) and `sk` (S, range), TTL on the attribute `ttl`. */
   readonly tableName: string;
-  /** Starts every key of this pipeline (1-64 letters, digits, '_', '-', '.'). */
+  /** Starts every key of this pipeline; the contract's pipeline-name rule (lib/contract/pipeline-name.ts). */
   readonly pipeline: string;
   /** Where payloads too large for an item go. */
   readonly objects: ObjectStore;
