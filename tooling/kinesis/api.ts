@@ -89,10 +89,11 @@ export class KinesisApi {
     MergeShards: (i) => this.mergeShards(i),
   };
 
-  /** Journal first, then apply: what is answered is on disk. */
+  /** Journal first, then apply: what is answered is on disk. The journal may compact only once the state holds the entry. */
   private commit(entry: JournalEntry): void {
     this.journal?.append(entry);
     this.state.apply(entry);
+    this.journal?.compactIfDue();
   }
 
   // ---- streams ---------------------------------------------------------------------------------------

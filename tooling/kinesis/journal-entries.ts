@@ -12,4 +12,9 @@ export type JournalEntry =
   /** The parent ends at `seq`; both children start at `seq + 1`. */
   | { readonly op: "split"; readonly name: string; readonly at: number; readonly shard: string; readonly hash: string; readonly seq: string; readonly busyMs: number }
   /** Both parents end at `seq`; the child starts at `seq + 1`. */
-  | { readonly op: "merge"; readonly name: string; readonly at: number; readonly shard: string; readonly adjacent: string; readonly seq: string; readonly busyMs: number };
+  | { readonly op: "merge"; readonly name: string; readonly at: number; readonly shard: string; readonly adjacent: string; readonly seq: string; readonly busyMs: number }
+  /**
+   * First line of a compacted journal: every sequence number below `next` was handed out, some to records the
+   * compaction dropped, so a restart must not hand them out again.
+   */
+  | { readonly op: "sequence"; readonly next: string };

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { KinesisApi, KinesisApiError } from "./api.js";
 import { Journal, JOURNAL_FILE, type ReplayReport } from "./journal.js";
+import { streamStateCompaction } from "./journal-compaction.js";
 import { StreamState } from "./streams.js";
 
 export interface KinesisServerOptions {
@@ -35,7 +36,7 @@ const ACCOUNT = "000000000000";
 
 /**
  * Starts the emulator on 127.0.0.1. With a `dataDir`, the journal there is replayed first (a damaged one fails the
- * start with `KinesisJournalUnreadable`, saying what `--fresh` would discard).
+ * start with `KinesisJournalUnreadable`, saying what `--fresh` would discard) and compacted if it holds dead lines.
  */
 export async function startKinesisServer(opts: KinesisServerOptions = {}): Promise<KinesisServer> {
   const state = new StreamState(ACCOUNT, opts.region ?? "us-east-1");
@@ -43,7 +44,7 @@ export async function startKinesisServer(opts: KinesisServerOptions = {}): Promi
   let replay: ReplayReport | undefined;
   if (opts.dataDir) {
     mkdirSync(opts.dataDir, { recursive: true });
-    ({ journal, report: replay } = Journal.open(join(opts.dataDir, JOURNAL_FILE), (e) => state.apply(e)));
+    ({ journal, report: replay } = Journal.open(join(opts.dataDir, JOURNAL_FILE), (e) => state.apply(e), streamStateCompaction(state, Date.now)));
   }
   const api = new KinesisApi(state, journal, { transitionMs: opts.transitionMs ?? 0 });
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => serve(api, req, res));

@@ -104,6 +104,9 @@ export class StreamState {
       case "delete":
         this.streams.delete(entry.name);
         return;
+      case "sequence":
+        this.seen(BigInt(entry.next) - 1n);
+        return;
       case "retention":
         this.stream(entry.name).retentionHours = entry.hours;
         return;
