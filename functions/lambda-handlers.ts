@@ -5,7 +5,7 @@
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
 import { dynamoDbClient, kinesisClient, s3Client } from "../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../lib/io/s3-object-store.js";
-import type { Pipeline } from "../lib/serverless/define-pipeline.js";
+import type { Pipeline } from "../lib/api/define-pipeline.js";
 import { KinesisShardDirectory } from "../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../lib/serverless/runtime.js";
 import { DynamoDbPipelineStore } from "../lib/pipeline-store/dynamodb-pipeline-store.js";

@@ -3,7 +3,7 @@
  * default export, or else its only exported `Pipeline`. Anything else is an error that says what to export.
  */
 import { ValidationError } from "../lib/core/errors.js";
-import { Pipeline } from "../lib/serverless/define-pipeline.js";
+import { Pipeline } from "../lib/api/define-pipeline.js";
 
 export function pipelineOfModule(module: Record<string, unknown>, entry: string): Pipeline<unknown> {
   if (Pipeline.isPipeline(module.default)) return module.default;

@@ -6,7 +6,7 @@
  * default export), and the construct generates the Lambda handlers around it.
  */
 import { Seconds } from "../lib/core/duration.js";
-import { definePipeline } from "../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../lib/api/define-pipeline.js";
 
 export const wordCount = definePipeline("word-count", { batchInterval: Seconds(5) }, (lines) => {
   const words = lines

@@ -14,7 +14,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { BuildOptions } from "esbuild";
 import { HANDLERS } from "../lib/contract/index.js";
 import { SparklessError, ValidationError } from "../lib/core/errors.js";
-import type { PipelineSummary } from "../lib/serverless/define-pipeline.js";
+import type { PipelineSummary } from "../lib/api/define-pipeline.js";
 
 /** How the pipeline module is bundled. */
 export interface PipelineBundling {

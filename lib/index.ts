@@ -22,7 +22,7 @@ export { SocketTextSource, type SocketTextSourceOptions } from "./io/socket-text
 export { TextFileSource, type TextFileSourceOptions } from "./io/text-file-source.js";
 export { KinesisSource, type KinesisSourceOptions, type KinesisInitialPosition } from "./io/kinesis-source.js";
 export { QueueSource } from "./io/queue-source.js";
-export { definePipeline, Pipeline, type PipelineProps, type RecordMeta } from "./serverless/define-pipeline.js";
+export { definePipeline, Pipeline, type PipelineProps, type RecordMeta, type LocalRunOptions } from "./api/define-pipeline.js";
 export {
   SparklessError,
   ValidationError,

@@ -2,7 +2,8 @@ import { Duration, Time } from "../core/duration.js";
 import { formatElement } from "../core/format.js";
 import { RDD } from "../core/rdd.js";
 import { filterStep, flatMapStep, flatMapValuesStep, mapStep, mapValuesStep } from "../core/steps.js";
-import { NotAPairError, UserFunctionError, ValidationError } from "../core/errors.js";
+import { IllegalStateError, NotAPairError, UserFunctionError, ValidationError } from "../core/errors.js";
+import type { Evaluation } from "../graph/evaluation.js";
 import { Node } from "../graph/node.js";
 import { MapWithStateNode, type StateRecord } from "../graph/ops/map-with-state.js";
 import { NarrowNode, PartitionwiseNode } from "../graph/ops/narrow.js";
@@ -16,6 +17,15 @@ import { WindowNode } from "../graph/ops/window.js";
 import { printBlock } from "../io/print.js";
 import { batchOutputPath } from "../io/text-file-sink.js";
 import type { StateSpec } from "../core/state-spec.js";
+import type { StreamGraph } from "../graph/stream-graph.js";
+
+/** The local engine's evaluation of each context's graph: what `slice` reads (the context registers it). */
+const localEvaluations = new WeakMap<StreamGraph, Evaluation>();
+
+/** @internal Called by the StreamingContext that owns `ev`. */
+export function registerLocalEvaluation(ev: Evaluation): void {
+  localEvaluations.set(ev.graph, ev);
+}
 
 /** Options of the keyed operators, in one trailing object (Spark's extra overload parameters). */
 export interface PartitionOptions {
@@ -175,15 +185,16 @@ export class DStream<T> {
 
   /** The RDDs of the batch times in [fromTime, toTime] that this stream still remembers. */
   slice(fromTime: Time, toTime: Time): RDD<T>[] {
-    return this.node.slice(fromTime, toTime);
+    const ev = localEvaluations.get(this.node.graph);
+    if (!ev) throw new IllegalStateError("NotInitialized", `${this.node.label} belongs to no StreamingContext`);
+    return ev.slice(this.node, fromTime, toTime);
   }
 
   // ---- outputs ----
 
   /** Prints the first `num` elements of every batch, in Spark's format. */
   print(num = 10): void {
-    const graph = this.node.graph;
-    new ForEachNode(this.node, (rdd, time) => graph.out(printBlock(time, rdd.take(num + 1), num)), "print", { num });
+    new ForEachNode(this.node, (rdd, time, outputs) => outputs.print(printBlock(time, rdd.take(num + 1), num)), "print", { num });
   }
 
   /** Calls `fn` with every batch's RDD and time. Runs on the driver, at least once per batch on AWS. */
@@ -206,10 +217,9 @@ export class DStream<T> {
    * element (as `print` shows it), the directory appearing whole or not at all.
    */
   saveAsTextFiles(prefix: string, suffix?: string): void {
-    const graph = this.node.graph;
     new ForEachNode(
       this.node,
-      (rdd, time) => graph.writeBatch(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map(formatElement))),
+      (rdd, time, outputs) => outputs.writeBatch(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map(formatElement))),
       "saveAsTextFiles",
       { prefix, suffix: suffix ?? null },
     );
@@ -217,10 +227,9 @@ export class DStream<T> {
 
   /** As saveAsTextFiles, one JSON value per line (Spark writes Java-serialized SequenceFiles). */
   saveAsObjectFiles(prefix: string, suffix?: string): void {
-    const graph = this.node.graph;
     new ForEachNode(
       this.node,
-      (rdd, time) => graph.writeBatch(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map((v) => JSON.stringify(v)))),
+      (rdd, time, outputs) => outputs.writeBatch(batchOutputPath(prefix, suffix, time), rdd.partitions().map((p) => p.map((v) => JSON.stringify(v)))),
       "saveAsObjectFiles",
       { prefix, suffix: suffix ?? null },
     );

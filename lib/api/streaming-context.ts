@@ -21,13 +21,15 @@ import { recoveryPlan, restoreGraph } from "../exec/recovery.js";
 import { InputNode } from "../graph/ops/input.js";
 import { TransformNode } from "../graph/ops/transform.js";
 import { UnionNode } from "../graph/ops/union.js";
+import { Evaluation } from "../graph/evaluation.js";
 import { StreamGraph } from "../graph/stream-graph.js";
 import { KinesisSource, type KinesisSourceOptions } from "../io/kinesis-source.js";
 import { QueueSource } from "../io/queue-source.js";
 import { SocketTextSource, type SocketTextSourceOptions } from "../io/socket-text-source.js";
 import { TextFileSource, type TextFileSourceOptions } from "../io/text-file-source.js";
 import type { DeadLetterEntry, Source } from "../io/source.js";
-import { DStream } from "./dstream.js";
+import { writeBatchDirectory } from "../io/text-file-sink.js";
+import { DStream, registerLocalEvaluation } from "./dstream.js";
 
 export interface StreamingContextProps {
   /** How often a batch is cut (Spark's batchDuration). */
@@ -36,6 +38,11 @@ export interface StreamingContextProps {
   readonly clock?: Clock;
   /** Where `print()` writes. @default - process.stdout */
   readonly out?: (text: string) => void;
+  /**
+   * Where `saveAsTextFiles`/`saveAsObjectFiles` put a batch's directory (its path and the lines of each part).
+   * @default - the local file system, the directory appearing whole or not at all
+   */
+  readonly writeBatch?: (path: string, partitions: string[][]) => Promise<void>;
   /**
    * Called with input no source could read (a decoder error, a file that is not UTF-8), so that nothing is lost
    * silently. @default - written to `<checkpoint dir>/dead-letter/` when a checkpoint directory is set, else to stderr
@@ -71,6 +78,8 @@ export type StreamingContextState = "INITIALIZED" | "ACTIVE" | "STOPPED";
 export class StreamingContext {
   /** @internal The plan built by the operators. */
   readonly graph: StreamGraph;
+  /** @internal The local engine's run of the plan: the RDDs it generated and remembers, and where outputs go. */
+  readonly evaluation: Evaluation;
   readonly clock: Clock;
   private readonly scheduler: JobScheduler;
   private state: StreamingContextState = "INITIALIZED";
@@ -94,9 +103,11 @@ export class StreamingContext {
       throw new ValidationError("BadBatchInterval", `batchInterval must be a positive Duration such as Seconds(1), got ${String(b)}`);
     }
     this.graph = new StreamGraph(b);
-    if (props.out) this.graph.out = props.out;
+    const out = props.out ?? ((text: string) => void process.stdout.write(text));
+    this.evaluation = new Evaluation(this.graph, { print: out, writeBatch: props.writeBatch ?? writeBatchDirectory });
+    registerLocalEvaluation(this.evaluation);
     this.clock = props.clock ?? new SystemClock();
-    this.scheduler = new JobScheduler(this.graph, this.clock, {
+    this.scheduler = new JobScheduler(this.evaluation, this.clock, {
       onError: (error, time) => {
         this.failedBatches.add(time.milliseconds);
         this.reportError(error);
@@ -270,7 +281,7 @@ export class StreamingContext {
     }
     this.checkpointEvery = checkpointInterval(this.graph);
     if (this.writer) await this.writer.prepare();
-    if (recovered) restoreGraph(this.graph, recovered);
+    if (recovered) restoreGraph(this.evaluation, recovered);
     this.graph.frozen = "started";
     const context = {
       batchInterval: this.graph.batchDuration,
@@ -352,7 +363,7 @@ export class StreamingContext {
     // An element that cannot be written (a circular object, a class instance) is dead-lettered and left out
     // of the checkpoint, as the shard stage dead-letters a record whose output cannot be stored; once, though
     // every checkpoint that remembers it meets it again.
-    const snapshot = takeSnapshot(this.graph, time, this.scheduler.pendingTimes(), Date.now(), (e) => {
+    const snapshot = takeSnapshot(this.evaluation, time, this.scheduler.pendingTimes(), Date.now(), (e) => {
       const seen = typeof e.value === "object" || typeof e.value === "function" ? (e.value as object) : undefined;
       if (seen && this.unwritable.has(seen)) return;
       if (seen) this.unwritable.add(seen);

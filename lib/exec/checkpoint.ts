@@ -6,6 +6,7 @@ import { Duration, type Time } from "../core/duration.js";
 import { RDD } from "../core/rdd.js";
 import { CheckpointError, ValidationError } from "../core/errors.js";
 import { InputNode } from "../graph/ops/input.js";
+import type { Evaluation } from "../graph/evaluation.js";
 import type { GraphDescription, StreamGraph } from "../graph/stream-graph.js";
 import { decodeValue, encodeValue, type Json } from "./checkpoint-codec.js";
 
@@ -129,12 +130,13 @@ export function checkpointIntervals(graph: StreamGraph): Record<string, number> 
  * graph and the sources, so it runs to the end before any other batch work can interleave.
  */
 export function takeSnapshot(
-  graph: StreamGraph,
+  ev: Evaluation,
   time: Time,
   pendingTimes: ReadonlyArray<Time>,
   now: number = Date.now(),
   unwritable?: (element: { node: string; label: string; time: number; value: unknown; error: CheckpointError }) => void,
 ): CheckpointBody {
+  const graph = ev.graph;
   const zero = graph.zeroTime;
   if (zero === undefined) throw new CheckpointError("NotStarted", "a checkpoint can only be taken of a started graph");
   const sources: Record<string, Json> = {};
@@ -147,7 +149,7 @@ export function takeSnapshot(
     }
     if (!input && !node.persisted) continue;
     const rdds: StoredRDD[] = [];
-    for (const [t, rdd] of node.remembered()) {
+    for (const [t, rdd] of ev.remembered(node)) {
       try {
         rdds.push([t, rdd === undefined ? null : rdd.partitions().map((p) => encodePartition(p, unwritable && ((value, error) => unwritable({ node: node.id, label: node.label, time: t, value, error }))))]);
       } catch (e) {

@@ -1,5 +1,6 @@
 import { Time } from "../core/duration.js";
 import { UserFunctionError } from "../core/errors.js";
+import type { Evaluation } from "../graph/evaluation.js";
 import type { StreamGraph } from "../graph/stream-graph.js";
 import type { Clock } from "./clock.js";
 
@@ -53,11 +54,16 @@ export class JobScheduler {
   private readonly pending = new Set<number>();
   private lastCompleted: Time | undefined;
 
+  private readonly graph: StreamGraph;
+
   constructor(
-    private readonly graph: StreamGraph,
+    /** The local engine's evaluation of the plan: it lives as long as the context, so its RDDs are the windows' and state's memory. */
+    private readonly ev: Evaluation,
     private readonly clock: Clock,
     private readonly hooks: SchedulerHooks,
-  ) {}
+  ) {
+    this.graph = ev.graph;
+  }
 
   /** The first batch time for a context started now (Spark: the next multiple of the batch interval). */
   firstBatchTime(): Time {
@@ -106,7 +112,7 @@ export class JobScheduler {
     let numRecords = 0;
     let failure: Error | undefined;
     try {
-      for (const input of this.graph.inputs) numRecords += input.getOrCompute(time)?.count() ?? 0;
+      for (const input of this.graph.inputs) numRecords += this.ev.getOrCompute(input, time)?.count() ?? 0;
     } catch (e) {
       failure = e as Error;
     }
@@ -131,7 +137,7 @@ export class JobScheduler {
     };
     if (!failure) {
       try {
-        const jobs = this.graph.generateJobs(time);
+        const jobs = this.ev.generateJobs(time);
         await this.hooks.onBatchGenerated?.(time);
         for (const job of jobs) {
           try {
@@ -146,7 +152,7 @@ export class JobScheduler {
     } else {
       fail(failure);
     }
-    this.graph.clearMetadata(time);
+    this.ev.clearMetadata(time);
     this.pending.delete(time.milliseconds);
     this.lastCompleted = time;
     try {

@@ -1,7 +1,7 @@
 import { Time } from "../core/duration.js";
 import { CheckpointError } from "../core/errors.js";
 import { InputNode } from "../graph/ops/input.js";
-import type { StreamGraph } from "../graph/stream-graph.js";
+import type { Evaluation } from "../graph/evaluation.js";
 import { type CheckpointBody, decodeRDDs } from "./checkpoint.js";
 import { decodeValue } from "./checkpoint-codec.js";
 
@@ -25,15 +25,16 @@ import { decodeValue } from "./checkpoint-codec.js";
  * nothing is duplicated; foreachRDD sees those batches twice (at-least-once, as in Spark).
  */
 
-/** Puts the checkpoint's RDDs and source positions back into a started (initialized) graph. */
-export function restoreGraph(graph: StreamGraph, body: CheckpointBody): void {
+/** Puts the checkpoint's RDDs back into the local engine's evaluation and its source positions into the started graph's sources. */
+export function restoreGraph(ev: Evaluation, body: CheckpointBody): void {
+  const graph = ev.graph;
   for (const [id, stored] of Object.entries(body.nodes)) {
     const node = graph.node(id);
     if (!node) {
       // verifySameGraph has run: a node that holds data is in both graphs.
       throw new CheckpointError("GraphChanged", `the checkpoint holds data of ${id} (${stored.kind}), which the pipeline no longer has`, { node: id });
     }
-    for (const [t, rdd] of decodeRDDs(stored)) node.restoreGenerated(t, rdd);
+    for (const [t, rdd] of decodeRDDs(stored)) ev.restore(node, t, rdd);
   }
   for (const node of graph.inputs) {
     if (!(node instanceof InputNode)) continue;

@@ -1,12 +1,14 @@
 import { Duration, Time } from "../core/duration.js";
 import type { RDD } from "../core/rdd.js";
-import { IllegalStateError, UserFunctionError, ValidationError } from "../core/errors.js";
+import { IllegalStateError, ValidationError } from "../core/errors.js";
+import type { Evaluation } from "./evaluation.js";
 import type { StreamGraph } from "./stream-graph.js";
 
 /**
  * An operator in the plan (Spark's DStream, minus the public API). A node needs only its parents, its slide
- * duration and how to compute its batch for a time; generating, caching, remembering and forgetting RDDs
- * live here once. The public `DStream` wraps a node; nodes never know the public class.
+ * duration and how to compute its batch for a time. Generating, caching, remembering and forgetting RDDs
+ * live once in an {@link Evaluation}, which whoever runs the plan brings: once started, a node is plain,
+ * unchanging data. The public `DStream` wraps a node; nodes never know the public class.
  */
 export abstract class Node<T = unknown> {
   readonly id: string;
@@ -21,8 +23,6 @@ export abstract class Node<T = unknown> {
   /** Where the user created the operator (a stack frame), for messages. */
   readonly callSite: string | undefined;
 
-  private readonly generated = new Map<number, RDD<T> | undefined>();
-
   constructor(
     readonly graph: StreamGraph,
     /** The operator's Spark name: "map", "reduceByKeyAndWindow", "queueStream" … */
@@ -36,7 +36,8 @@ export abstract class Node<T = unknown> {
 
   abstract get dependencies(): ReadonlyArray<Node>;
   abstract get slideDuration(): Duration;
-  abstract compute(time: Time): RDD<T> | undefined;
+  /** This node's batch for `time`, reading its parents' through `ev` (which caches, supplies and remembers). */
+  abstract compute(time: Time, ev: Evaluation): RDD<T> | undefined;
 
   /** Stateful nodes (state, inverse windows) need a checkpoint directory, as in Spark. */
   get mustCheckpoint(): boolean {
@@ -100,7 +101,7 @@ export abstract class Node<T = unknown> {
     for (const d of this.dependencies) d.validateAtStart();
   }
 
-  // ---- generating RDDs ----
+  // ---- generating RDDs (an Evaluation holds what was generated; the node only says how) ----
 
   isTimeValid(time: Time): boolean {
     const zero = this.zeroTime;
@@ -109,71 +110,6 @@ export abstract class Node<T = unknown> {
     }
     return time.milliseconds > zero.milliseconds && (time.milliseconds - zero.milliseconds) % this.slideDuration.milliseconds === 0;
   }
-
-  /** The RDD of this node for `time`, computing it once; `undefined` where the node has no RDD then (Spark's None). */
-  getOrCompute(time: Time): RDD<T> | undefined {
-    const ms = time.milliseconds;
-    if (this.generated.has(ms)) return this.generated.get(ms);
-    if (!this.isTimeValid(time)) return undefined;
-    const supplied = this.graph.supply<T>(this, time);
-    let rdd: RDD<T> | undefined;
-    if (supplied.supplied) {
-      rdd = supplied.rdd;
-    } else {
-      try {
-        rdd = this.compute(time);
-      } catch (e) {
-        throw e instanceof UserFunctionError || !(e instanceof Error) || isSparklessError(e)
-          ? e
-          : new UserFunctionError(this.label, e);
-      }
-    }
-    if (rdd && this.persisted) rdd.cache();
-    this.generated.set(ms, rdd);
-    return rdd;
-  }
-
-  /** RDDs of the times in [from, to] (aligned to this node's slide), skipping times with no RDD. */
-  slice(from: Time, to: Time): RDD<T>[] {
-    const zero = this.zeroTime;
-    if (zero === undefined) throw new IllegalStateError("NotInitialized", `${this.label} has not been initialized: start the context first`);
-    const slide = this.slideDuration.milliseconds;
-    // Spark aligns both ends down to the slide grid (DStream.slice).
-    const align = (t: number) => zero.milliseconds + Math.floor((t - zero.milliseconds) / slide) * slide;
-    const out: RDD<T>[] = [];
-    for (let t = align(from.milliseconds); t <= align(to.milliseconds); t += slide) {
-      if (t < zero.milliseconds) continue;
-      const rdd = this.getOrCompute(new Time(t));
-      if (rdd) out.push(rdd);
-    }
-    return out;
-  }
-
-  /** Forgets RDDs no later batch can read. */
-  clearMetadata(time: Time): void {
-    const keepAfter = time.milliseconds - this.rememberDuration!.milliseconds;
-    for (const t of this.generated.keys()) if (t <= keepAfter) this.generated.delete(t);
-    for (const d of this.dependencies) d.clearMetadata(time);
-  }
-
-  /** The RDDs this node currently remembers, oldest first (for checkpoints). */
-  remembered(): Array<[number, RDD<T> | undefined]> {
-    return [...this.generated.entries()].sort((a, b) => a[0] - b[0]);
-  }
-
-  /** Puts back an RDD from a checkpoint. */
-  restoreGenerated(time: number, rdd: RDD<T> | undefined): void {
-    this.generated.set(time, rdd);
-  }
-
-  /** Drops what was computed for `time` (a batch that failed part-way is computed afresh on retry). */
-  forget(time: Time): void {
-    this.generated.delete(time.milliseconds);
-  }
-}
-
-function isSparklessError(e: Error): boolean {
-  return typeof (e as { code?: unknown }).code === "string" && "details" in e;
 }
 
 /** The first stack frame outside sparkless's own lib/, as "file.ts:12". */

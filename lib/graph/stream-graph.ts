@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { Duration, Time } from "../core/duration.js";
-import type { RDD } from "../core/rdd.js";
 import { IllegalStateError, ValidationError } from "../core/errors.js";
-import { writeBatchDirectory } from "../io/text-file-sink.js";
+import type { Evaluation } from "./evaluation.js";
 import type { Node } from "./node.js";
 
 /** An output operation's work for one batch time: runs the user's sink. */
@@ -14,17 +13,14 @@ export interface Job {
 
 /** A node that produces jobs (print, saveAsTextFiles, foreachRDD). */
 export interface OutputNode {
-  generateJob(time: Time): Job | undefined;
+  generateJob(time: Time, ev: Evaluation): Job | undefined;
 }
 
-/** Lets a runtime hand in a node's RDD for a time instead of computing it (the serverless finalizer does). */
-export type Supplier = (node: Node, time: Time) => { supplied: true; rdd: RDD<unknown> | undefined } | undefined;
-
-const NOT_SUPPLIED = { supplied: false as const, rdd: undefined };
-
 /**
- * The plan: every node, the inputs and the outputs (Spark's DStreamGraph). Plain data that the local
- * scheduler, the checkpoint and the serverless planner read.
+ * The plan: every node, the inputs and the outputs (Spark's DStreamGraph). Built once by the operators and
+ * `start`ed once; from then on plain, unchanging data that the local scheduler, the checkpoint, the stage
+ * split and the finalizer read. Running it is an {@link Evaluation}'s work: the graph holds no RDD and no
+ * hook saying where inputs come from or outputs go.
  */
 export class StreamGraph {
   readonly nodes: Node[] = [];
@@ -33,11 +29,6 @@ export class StreamGraph {
   zeroTime: Time | undefined;
   checkpointDir: string | undefined;
   rememberDuration: Duration | undefined;
-  supplier: Supplier | undefined;
-  /** Where print() writes. */
-  out: (text: string) => void = (text) => process.stdout.write(text);
-  /** Where saveAsTextFiles/saveAsObjectFiles put a batch's directory: the local file system, or S3 on AWS. */
-  writeBatch: (path: string, partitions: string[][]) => Promise<void> = writeBatchDirectory;
   /** Set once the context starts: adding operators after that is an error, as in Spark. */
   frozen: "started" | "stopped" | undefined;
   private readonly ids = new Set<string>();
@@ -84,10 +75,6 @@ export class StreamGraph {
     return this.nodes.find((n) => n.id === id);
   }
 
-  supply<T>(node: Node, time: Time): { supplied: boolean; rdd: RDD<T> | undefined } {
-    return (this.supplier?.(node, time) as { supplied: true; rdd: RDD<T> | undefined } | undefined) ?? NOT_SUPPLIED;
-  }
-
   /** Spark's DStreamGraph.start: initialize from the outputs, spread remember durations, validate. */
   start(zeroTime: Time): void {
     if (this.outputs.length === 0) {
@@ -100,21 +87,6 @@ export class StreamGraph {
     // An input no output reads is still drained every batch (its records are counted, then dropped, as Spark's
     // receivers store blocks no job reads): it needs its zero time too.
     for (const i of this.inputs) if (i.zeroTime === undefined) i.initialize(zeroTime);
-  }
-
-  generateJobs(time: Time): Job[] {
-    const jobs: Job[] = [];
-    for (const o of this.outputs) {
-      const job = o.generateJob(time);
-      if (job) jobs.push(job);
-    }
-    return jobs;
-  }
-
-  clearMetadata(time: Time): void {
-    for (const o of this.outputs) o.clearMetadata(time);
-    // Inputs reached from the outputs were cleared above; this forgets what unread inputs generated.
-    for (const i of this.inputs) i.clearMetadata(time);
   }
 
   /** Nodes reachable from outputs, parents before children. */

@@ -4,9 +4,11 @@ import { Time } from "../core/duration.js";
 import { KeyMap } from "../core/keys.js";
 import { RDD } from "../core/rdd.js";
 import { IllegalStateError, UserFunctionError, ValidationError } from "../core/errors.js";
+import { Evaluation, type BatchOutputs, type Supplier } from "../graph/evaluation.js";
 import type { Node } from "../graph/node.js";
 import type { Lease, Part, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
-import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
+import type { BuiltPipeline, Pipeline } from "../api/define-pipeline.js";
+import { builtPlan } from "./built-plans.js";
 import { adoptGraph } from "./graph-compat.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
@@ -99,8 +101,8 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
     const read = await deps.store.getStatus();
     if (!read) return { finalized, stopped: "no-status", failures };
     let status: PipelineStatus = read;
-    // The graph is built once a batch is complete: most inline calls (a shard's commit that completed nothing
-    // yet, since another shard lags) stop before that.
+    // The plan is needed once a batch is complete: most inline calls (a shard's commit that completed nothing
+    // yet, since another shard lags) stop before that. It is built once per container (built-plans.ts).
     let built: BuiltPipeline<T> | undefined;
     const batch = pipeline.props.batchInterval.milliseconds;
     let shards = await deps.shards.list();
@@ -116,7 +118,7 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
       // Every shard drained (a stream that was merged away or deleted) completes every batch: not past the clock.
       if (time > deps.now() && !progress.some((p) => !p.drained && p.watermark >= time)) return { finalized, stopped: "incomplete", failures };
       if (!built) {
-        built = pipeline.instantiate(status.zeroTime, deps.log);
+        built = builtPlan(pipeline, status.zeroTime);
         // Only the graph hash can change meanwhile: lastFinalized moves only under the lease, which is ours.
         status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
       }
@@ -192,22 +194,27 @@ async function finalizeBatch<T>(
     ),
   );
 
-  graph.supplier = (node, at) => {
+  // This batch's run of the plan: inputs from the parts and the stored memory, outputs to S3 and the log.
+  const supply: Supplier = (node, at) => {
     if (at.milliseconds === time) {
       const rdd = supplied.get(node);
-      return rdd ? { supplied: true, rdd } : plan.stage1.has(node) ? { supplied: true, rdd: undefined } : undefined;
+      return rdd ? { rdd } : plan.stage1.has(node) ? { rdd: undefined } : undefined;
     }
     const key = `${node.id}@${at.milliseconds}`;
-    if (memory.has(key)) return { supplied: true, rdd: memory.get(key) };
+    if (memory.has(key)) return { rdd: memory.get(key) };
     // Anything else from the past is not kept: the graph never needs it (the planner remembers what it reads).
-    return plan.stage1.has(node) || plan.remembered.includes(node) ? { supplied: true, rdd: undefined } : undefined;
+    return plan.stage1.has(node) || plan.remembered.includes(node) ? { rdd: undefined } : undefined;
   };
-  graph.writeBatch = async (path, partitions) => {
-    await fence.check();
-    const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
-    await Promise.all(partitions.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
-    await deps.objects.put(`${dir}/_SUCCESS`, "");
+  const outputs: BatchOutputs = {
+    print: deps.log,
+    writeBatch: async (path, partitions) => {
+      await fence.check();
+      const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
+      await Promise.all(partitions.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
+      await deps.objects.put(`${dir}/_SUCCESS`, "");
+    },
   };
+  const ev = new Evaluation(graph, outputs, supply);
 
   const failures: Array<{ time: number; error: string }> = [];
   const fail = async (e: unknown) => {
@@ -222,7 +229,7 @@ async function finalizeBatch<T>(
     await deps.objects.put(`${PREFIXES.deadLetter}${pipeline.name}/batches/${time}.json`, JSON.stringify({ batchTime: time, error }));
   };
   try {
-    for (const job of graph.generateJobs(batchTime)) {
+    for (const job of ev.generateJobs(batchTime)) {
       try {
         await job.run();
       } catch (e) {
@@ -239,7 +246,7 @@ async function finalizeBatch<T>(
       if (!node.isTimeValid(batchTime)) return;
       let rdd: RDD<unknown> | undefined;
       try {
-        rdd = node.getOrCompute(batchTime);
+        rdd = ev.getOrCompute(node, batchTime);
       } catch (e) {
         await fail(e);
         return;
@@ -250,7 +257,6 @@ async function finalizeBatch<T>(
       if (!(await deps.store.putMemory(node.id, time, encodeValue(rdd ? rdd.partitions() : null), expiresAt, fence.token))) throw leaseLost(fence.token);
     }),
   );
-  graph.clearMetadata(batchTime);
 
   // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
   // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.

@@ -1,8 +1,9 @@
 import { CheckpointError } from "../core/errors.js";
 import { describeChanges, type GraphShape } from "../exec/graph-diff.js";
+import { boundaryIdsOf } from "../graph/stage-split.js";
 import type { GraphDescription, StreamGraph } from "../graph/stream-graph.js";
 import type { PipelineStatus } from "../pipeline-store/pipeline-store.js";
-import type { Pipeline } from "./define-pipeline.js";
+import type { Pipeline } from "../api/define-pipeline.js";
 import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
 
 /**
@@ -66,33 +67,9 @@ export async function adoptGraph<T>(pipeline: Pipeline<T>, graph: StreamGraph, s
   return { ...status, graphHash: hash };
 }
 
-const NARROW = new Set(["map", "flatMap", "filter", "mapValues", "flatMapValues"]);
-const PARTIAL = new Set(["reduceByKey", "combineByKey", "groupByKey"]);
-
-/**
- * Where a described graph crosses from the shard stage to the finalizer (plan.ts's rule on the description):
- * the nodes whose parts shards write.
- */
-function boundaries(graph: GraphDescription): Set<string> {
-  const stage1 = new Set<string>();
-  const visit = (id: string) => {
-    stage1.add(id);
-    for (const n of graph.nodes) if (n.parents.includes(id) && NARROW.has(n.kind)) visit(n.id);
-  };
-  for (const n of graph.nodes) if (n.parents.length === 0) visit(n.id);
-  const out = new Set<string>();
-  for (const n of graph.nodes) {
-    for (const p of n.parents) {
-      if (!stage1.has(p) || stage1.has(n.id)) continue;
-      out.add(PARTIAL.has(n.kind) ? n.id : p);
-    }
-  }
-  return out;
-}
-
 function newBoundaries(before: GraphDescription, after: GraphDescription): string[] {
-  const old = boundaries(before);
-  return [...boundaries(after)]
+  const old = boundaryIdsOf(before);
+  return [...boundaryIdsOf(after)]
     .filter((id) => !old.has(id))
     .map((id) => `${id} would be a new crossing from the shard stage to the finalizer, for which records already committed wrote nothing`);
 }

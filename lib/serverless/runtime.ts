@@ -1,24 +1,23 @@
 import type { InvocationContextLike, KinesisEventLike, BatchResponse } from "./kinesis-event.js";
 import { shardIdOf } from "./kinesis-event.js";
-import type { BuiltPipeline, Pipeline } from "./define-pipeline.js";
+import { builtPlan } from "./built-plans.js";
+import type { Pipeline } from "../api/define-pipeline.js";
 import { finalizeReady, type FinalizeResult } from "./finalizer.js";
 import { adoptGraph, recordGraph } from "./graph-compat.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { runShardStage, type ShardStageResult } from "./shard-stage.js";
 import { pendingBatches, pendingBatchesLine, probeShards, type TickResult } from "./ticker.js";
 import type { PipelineStatus } from "../pipeline-store/pipeline-store.js";
-import type { Plan } from "./plan.js";
+import type { Plan } from "../graph/stage-split.js";
 
 /** Leave this much of an invocation for the finalizer's last batch to finish. */
 const FINALIZE_MARGIN_MS = 10_000;
 
 /**
  * A pipeline's three entry points over injected stores: what the Lambda handlers in functions/ call, and
- * what tests drive directly. One instance per container: the plan is built once.
+ * what tests drive directly. One instance per container; the plan is built once per container (built-plans.ts).
  */
 export class PipelineRuntime<T> {
-  private planCache: { zeroTime: number; built: BuiltPipeline<T>; graphHash: string } | undefined;
-
   constructor(
     readonly pipeline: Pipeline<T>,
     readonly deps: RuntimeDeps,
@@ -74,12 +73,9 @@ export class PipelineRuntime<T> {
    * the shard stage must not commit records computed by changed functions that the finalizer will refuse to merge.
    */
   private async plan(status: PipelineStatus): Promise<Plan> {
-    if (this.planCache?.zeroTime !== status.zeroTime) {
-      const built = this.pipeline.instantiate(status.zeroTime);
-      this.planCache = { zeroTime: status.zeroTime, built, graphHash: built.ssc.graph.hash() };
-    }
-    if (this.planCache.graphHash !== status.graphHash) await adoptGraph(this.pipeline, this.planCache.built.ssc.graph, status, this.deps);
-    return this.planCache.built.plan;
+    const built = builtPlan(this.pipeline, status.zeroTime);
+    if (built.graphHash !== status.graphHash) await adoptGraph(this.pipeline, built.ssc.graph, status, this.deps);
+    return built.plan;
   }
 
   /**
@@ -117,12 +113,11 @@ export class PipelineRuntime<T> {
     const slack = timestampExtractor ? (allowedLateness?.milliseconds ?? 0) : 0;
     // Aligned to every slide of the graph (their least common multiple), so window ends and slide boundaries
     // fall on multiples of their slide since the epoch, as docs/architecture.md's Time says — not on the first record.
-    const align = this.pipeline
-      .instantiate(0)
+    const align = builtPlan(this.pipeline, 0)
       .ssc.graph.reachable()
       .reduce((l, n) => lcm(l, n.slideDuration.milliseconds), batch);
     const zeroTime = Math.floor((this.pipeline.props.startTime ?? earliest - slack) / align) * align;
-    const graph = this.pipeline.instantiate(zeroTime).ssc.graph;
+    const graph = builtPlan(this.pipeline, zeroTime).ssc.graph;
     const status = { zeroTime, lastFinalized: zeroTime, graphHash: graph.hash() };
     await recordGraph(this.pipeline as Pipeline<unknown>, graph, this.deps);
     if (await this.deps.store.createStatus(status)) return status;

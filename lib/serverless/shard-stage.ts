@@ -9,9 +9,9 @@ import { deadLetterKey, type RecordDeadLetter, recordId } from "../io/kinesis/de
 import { base64Of, decodeBase64, kinesisLogBatch, utf8Text } from "../io/kinesis/records.js";
 import type { LogBatch, LogRecord } from "../io/ordered-log.js";
 import type { CommitRequest, Part, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
-import type { Pipeline, RecordMeta } from "./define-pipeline.js";
+import type { Pipeline, RecordMeta } from "../api/define-pipeline.js";
 import type { BatchResponse, InvocationContextLike, KinesisEventLike } from "./kinesis-event.js";
-import { type Boundary, boundaryId, type Plan } from "./plan.js";
+import { type Boundary, boundaryId, type Plan } from "../graph/stage-split.js";
 import { PREFIXES, type RuntimeDeps } from "./runtime-deps.js";
 
 /** Stop taking new records when less than this is left of the invocation, to commit in time. */

@@ -1,4 +1,4 @@
-import type { Pipeline } from "./define-pipeline.js";
+import type { Pipeline } from "../api/define-pipeline.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { METRICS } from "../contract/index.js";
 

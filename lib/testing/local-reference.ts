@@ -2,7 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock } from "../exec/clock.js";
 import { QueueSource } from "../io/queue-source.js";
-import type { Pipeline } from "../serverless/define-pipeline.js";
+import type { Pipeline } from "../api/define-pipeline.js";
 
 /**
  * A pipeline on the local engine, batch by batch from `zero + B` to `end`, one array of `batches` per batch:
@@ -18,9 +18,13 @@ export async function runLocal<T>(
 ): Promise<{ files: Map<string, string>; printed: string[] }> {
   const clock = new ManualClock(zero);
   const printed: string[] = [];
-  const ssc = pipeline.on(new QueueSource(batches.map((b) => b.slice())), { clock, out: (t) => printed.push(t), checkpointDir });
   const files = new Map<string, string>();
-  ssc.graph.writeBatch = async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join(""));
+  const ssc = pipeline.on(new QueueSource(batches.map((b) => b.slice())), {
+    clock,
+    out: (t) => printed.push(t),
+    writeBatch: async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join("")),
+    checkpointDir,
+  });
   await ssc.start();
   await clock.advance(end - zero);
   await ssc.stop();

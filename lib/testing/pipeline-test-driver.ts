@@ -1,7 +1,7 @@
 import { decodeValue } from "../core/codec.js";
 import type { Duration } from "../core/duration.js";
 import { MemoryObjectStore } from "./memory-object-store.js";
-import type { Pipeline } from "../serverless/define-pipeline.js";
+import type { Pipeline } from "../api/define-pipeline.js";
 import type { FinalizeResult } from "../serverless/finalizer.js";
 import { PREFIXES } from "../serverless/runtime-deps.js";
 import { PipelineRuntime } from "../serverless/runtime.js";

@@ -19,7 +19,7 @@ import { Seconds, Milliseconds } from "../../lib/core/duration.js";
 import { decodeValue } from "../../lib/core/codec.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline, type Pipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline, type Pipeline } from "../../lib/api/define-pipeline.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
 import type { KinesisEventLike, KinesisRecordLike } from "../../lib/serverless/kinesis-event.js";
 import type { ProbeResult, RuntimeDeps, ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";

@@ -145,9 +145,13 @@ export async function checkAgainstLocalEngine(
     const clock = new ManualClock(zero);
     const printedLocally = new Map<number, string[]>();
     const parse = parsePrinted((time, ls) => printedLocally.set(time, ls));
-    const ssc = wordCount.on(new QueueSource(batches), { clock, checkpointDir: await mkdtemp(join(tmpdir(), "sparkless-e2e-local-")), out: (text) => text.split("\n").forEach(parse) });
     const files = new Map<string, string>();
-    ssc.graph.writeBatch = async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => `${l}\n`).join("")).join(""));
+    const ssc = wordCount.on(new QueueSource(batches), {
+      clock,
+      checkpointDir: await mkdtemp(join(tmpdir(), "sparkless-e2e-local-")),
+      out: (text) => text.split("\n").forEach(parse),
+      writeBatch: async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => `${l}\n`).join("")).join("")),
+    });
     await ssc.start();
     await clock.advance(end - zero);
     await ssc.stop();

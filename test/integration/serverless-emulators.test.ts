@@ -22,7 +22,7 @@ import { Seconds } from "../../lib/core/duration.js";
 import { SparklessError } from "../../lib/core/errors.js";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import type { KinesisRecordLike } from "../../lib/serverless/kinesis-event.js";
 import { KinesisShardDirectory } from "../../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
 import { KPL_MAGIC } from "../../lib/io/kinesis/kpl.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
 import { jsonObjects, kinesisEvent, lambdaContext, metricLines, serverlessFiles, shardName, shardRecords, SimShards } from "./support.js";

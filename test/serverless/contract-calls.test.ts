@@ -18,7 +18,7 @@ import { lambdaHandlers } from "../../functions/lambda-handlers.js";
 import { BUCKET_PREFIXES, ENV, type FunctionContract, type FunctionKind, FUNCTIONS } from "../../lib/contract/index.js";
 import { Seconds } from "../../lib/core/duration.js";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { createPipelineTable, useEmulators } from "../support/emulators.js";
 
 const TABLE = "contract-calls";

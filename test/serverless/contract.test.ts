@@ -8,7 +8,7 @@ import { pipelineOfModule } from "../../functions/pipeline-module.js";
 import { checkPipelineName, ENV, environmentVariables, readEnvironment } from "../../lib/contract/index.js";
 import { Seconds } from "../../lib/core/duration.js";
 import { SparklessError, ValidationError } from "../../lib/core/errors.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 
 const build = () => {};
 

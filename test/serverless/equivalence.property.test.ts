@@ -12,7 +12,7 @@ import type { DStream } from "../../lib/api/dstream.js";
 import { ManualClock } from "../../lib/exec/clock.js";
 import { QueueSource } from "../../lib/io/queue-source.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
 import { StateSpec } from "../../lib/core/state-spec.js";
@@ -169,9 +169,13 @@ async function runScenario(s: Scenario) {
   }
   const clock = new ManualClock(zero);
   const printed: string[] = [];
-  const ssc = pipeline.on(new QueueSource(batches), { clock, out: (t) => printed.push(t), checkpointDir: join(tmpdir(), "sparkless-equivalence") });
   const files = new Map<string, string>();
-  ssc.graph.writeBatch = async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join(""));
+  const ssc = pipeline.on(new QueueSource(batches), {
+    clock,
+    out: (t) => printed.push(t),
+    writeBatch: async (path, partitions) => void files.set(path, partitions.map((p) => p.map((l) => l + "\n").join("")).join("")),
+    checkpointDir: join(tmpdir(), "sparkless-equivalence"),
+  });
   await ssc.start();
   await clock.advance(end - zero);
   await ssc.stop();

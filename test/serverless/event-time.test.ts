@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import type { ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 
 const add = (a: number, b: number) => a + b;
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { Milliseconds } from "../../lib/core/duration.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
 import type { ShardProgress } from "../../lib/pipeline-store/pipeline-store.js";

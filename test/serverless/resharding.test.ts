@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
 import type { ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";

@@ -4,11 +4,11 @@
  * when the finalizer may complete a batch time, and the platform facts (long sequence numbers, quiet streams,
  * redeploys with another graph) the runtime must respect.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
 import { CheckpointError } from "../../lib/core/errors.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
-import { definePipeline, type Pipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline, type Pipeline } from "../../lib/api/define-pipeline.js";
 import { isComplete } from "../../lib/serverless/finalizer.js";
 import type { ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
@@ -255,6 +255,26 @@ describe("a quiet stream", () => {
     const files = await serverlessFiles(h.objects, "rt", Number.MAX_SAFE_INTEGER);
     expect([...files.keys()].filter((d) => d.startsWith("out/counts-"))).toEqual(finalized.map((t) => `out/counts-${t}`));
     expect([...files.values()].every((text) => text === "")).toBe(true);
+  });
+});
+
+describe("a container's finalizations", () => {
+  it("build the pipeline's plan once: the plan never changes, each batch brings its own evaluation", async () => {
+    const h = harness(words, stream([["a", "b"], ["b"]]));
+    for (const recs of h.shards.records.values()) await h.deliver(recs);
+    // The finalizer function's own container: the pipeline module loaded afresh, on the same stores.
+    const module = wordPipeline();
+    const builds = vi.spyOn(module, "instantiate");
+    const container = new PipelineRuntime(module, h.runtime.deps);
+    h.clock.now = T0 + 3 * B;
+    const finalized: number[] = [];
+    for (const t of [T0 + B, T0 + 2 * B]) {
+      for (const shardId of h.shards.records.keys()) await h.memory.advanceWatermark(shardId, (await h.memory.getProgress(shardId))!, t, false);
+      finalized.push(...(await container.finalize()).finalized);
+    }
+    expect(finalized).toEqual([T0 + B, T0 + 2 * B]);
+    expect(builds).toHaveBeenCalledTimes(1);
+    expect(await totals(h.objects)).toEqual({ a: 1, b: 2 });
   });
 });
 

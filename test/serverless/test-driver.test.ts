@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { definePipeline } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { PipelineTestDriver } from "../../lib/testing/index.js";
 
 const T0 = 1_700_000_000_000; // a multiple of every batch interval here

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
-import { definePipeline, type PipelineProps } from "../../lib/serverless/define-pipeline.js";
+import { definePipeline, type PipelineProps } from "../../lib/api/define-pipeline.js";
 import { PipelineTestDriver } from "../../lib/testing/index.js";
 
 async function zeroTimeFor(props: Partial<PipelineProps<string>>, firstArrival: number) {

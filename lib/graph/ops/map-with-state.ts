@@ -5,6 +5,7 @@ import { RDD } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
 import { State } from "../../core/state.js";
 import type { MappingFunction, StateSpec, TimedMappingFunction } from "../../core/state-spec.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 
 export interface KeyState<S> {
@@ -71,9 +72,9 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
     return every !== undefined && (time.milliseconds - this.zeroTime!.milliseconds) % every.milliseconds === 0;
   }
 
-  compute(time: Time): RDD<StateRecord<K, S, E>> {
-    const previous = this.getOrCompute(time.minus(this.slideDuration))?.first().states;
-    const data = this.parent.getOrCompute(time);
+  compute(time: Time, ev: Evaluation): RDD<StateRecord<K, S, E>> {
+    const previous = ev.getOrCompute(this, time.minus(this.slideDuration))?.first().states;
+    const data = ev.getOrCompute(this.parent, time);
     return RDD.of([this.apply(time, previous, data)]);
   }
 

@@ -2,6 +2,7 @@ import type { Duration, Time } from "../../core/duration.js";
 import type { RDD } from "../../core/rdd.js";
 import type { Step } from "../../core/steps.js";
 import { ValidationError } from "../../core/errors.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 
 /** map, flatMap, filter, mapValues, flatMapValues: one step applied to each element. */
@@ -22,8 +23,8 @@ export class NarrowNode<T, U> extends Node<U> {
     return this.parent.slideDuration;
   }
 
-  compute(time: Time): RDD<U> | undefined {
-    return this.parent.getOrCompute(time)?.through(this.step);
+  compute(time: Time, ev: Evaluation): RDD<U> | undefined {
+    return ev.getOrCompute(this.parent, time)?.through(this.step);
   }
 }
 
@@ -50,8 +51,8 @@ export class PartitionwiseNode<T, U> extends Node<U> {
     return this.params;
   }
 
-  compute(time: Time): RDD<U> | undefined {
-    const rdd = this.parent.getOrCompute(time);
+  compute(time: Time, ev: Evaluation): RDD<U> | undefined {
+    const rdd = ev.getOrCompute(this.parent, time);
     return rdd && this.fn(rdd);
   }
 }

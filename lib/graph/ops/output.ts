@@ -1,5 +1,6 @@
 import type { Duration, Time } from "../../core/duration.js";
 import type { RDD } from "../../core/rdd.js";
+import type { BatchOutputs, Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 import type { Job, OutputNode } from "../stream-graph.js";
 
@@ -10,7 +11,8 @@ import type { Job, OutputNode } from "../stream-graph.js";
 export class ForEachNode<T> extends Node<never> implements OutputNode {
   constructor(
     readonly parent: Node<T>,
-    readonly sink: (rdd: RDD<T>, time: Time) => unknown,
+    /** The user's operation; `outputs` is where the evaluation running the batch sends prints and files. */
+    readonly sink: (rdd: RDD<T>, time: Time, outputs: BatchOutputs) => unknown,
     kind: string,
     private readonly params: Record<string, unknown> = {},
   ) {
@@ -34,9 +36,9 @@ export class ForEachNode<T> extends Node<never> implements OutputNode {
     return undefined;
   }
 
-  generateJob(time: Time): Job | undefined {
-    const rdd = this.parent.getOrCompute(time);
+  generateJob(time: Time, ev: Evaluation): Job | undefined {
+    const rdd = ev.getOrCompute(this.parent, time);
     if (!rdd) return undefined;
-    return { time, output: this, run: async () => void (await this.sink(rdd, time)) };
+    return { time, output: this, run: async () => void (await this.sink(rdd, time, ev.outputs)) };
   }
 }

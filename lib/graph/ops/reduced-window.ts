@@ -2,6 +2,7 @@ import { Duration, Time } from "../../core/duration.js";
 import { KeyMap } from "../../core/keys.js";
 import { RDD, reduceByKey } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 import type { CombineByKeyNode } from "./shuffle.js";
 import { validateWindow } from "./window.js";
@@ -97,26 +98,26 @@ export class ReducedWindowNode<K, V> extends Node<[K, V]> {
     };
   }
 
-  compute(time: Time): RDD<[K, V]> | undefined {
-    const merged = this.incremental ? this.computeIncremental(time) : this.computeNaive(time);
+  compute(time: Time, ev: Evaluation): RDD<[K, V]> | undefined {
+    const merged = this.incremental ? this.computeIncremental(time, ev) : this.computeNaive(time, ev);
     return this.filter ? RDD.of(merged.collect().filter(this.filter)) : merged;
   }
 
-  private computeNaive(time: Time): RDD<[K, V]> {
+  private computeNaive(time: Time, ev: Evaluation): RDD<[K, V]> {
     const from = time.minus(this.windowDuration).plus(this.parent.slideDuration);
-    const inWindow = RDD.union(this.parent.slice(from, time).concat(RDD.empty<[K, V]>()));
+    const inWindow = RDD.union(ev.slice(this.parent, from, time).concat(RDD.empty<[K, V]>()));
     return reduceByKey(inWindow, this.reduce, this.label, this.options.numPartitions);
   }
 
-  private computeIncremental(time: Time): RDD<[K, V]> {
+  private computeIncremental(time: Time, ev: Evaluation): RDD<[K, V]> {
     const batch = this.parent.slideDuration;
     const currentBegin = time.minus(this.windowDuration).plus(batch);
     const previousEnd = time.minus(this.slide);
     const previousBegin = previousEnd.minus(this.windowDuration).plus(batch);
 
-    const old = this.fold(this.parent.slice(previousBegin, currentBegin.minus(batch)));
-    const fresh = this.fold(this.parent.slice(previousEnd.plus(batch), time));
-    const previous = this.getOrCompute(previousEnd);
+    const old = this.fold(ev.slice(this.parent, previousBegin, currentBegin.minus(batch)));
+    const fresh = this.fold(ev.slice(this.parent, previousEnd.plus(batch), time));
+    const previous = ev.getOrCompute(this, previousEnd);
 
     const out = new KeyMap<K, V>();
     previous?.forEachElement(([k, v]) => {

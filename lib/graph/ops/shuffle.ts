@@ -1,5 +1,6 @@
 import type { Duration, Time } from "../../core/duration.js";
 import { combineByKey, type RDD } from "../../core/rdd.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 
 /**
@@ -37,8 +38,8 @@ export class CombineByKeyNode<K, V, C> extends Node<[K, C]> {
     return { numPartitions: this.numPartitions };
   }
 
-  compute(time: Time): RDD<[K, C]> | undefined {
-    const rdd = this.parent.getOrCompute(time);
+  compute(time: Time, ev: Evaluation): RDD<[K, C]> | undefined {
+    const rdd = ev.getOrCompute(this.parent, time);
     return rdd && combineByKey(rdd, this.createCombiner, this.mergeValue, this.label, this.numPartitions);
   }
 }

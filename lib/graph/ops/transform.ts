@@ -1,6 +1,7 @@
 import type { Duration, Time } from "../../core/duration.js";
 import { RDD } from "../../core/rdd.js";
 import { UserFunctionError, ValidationError } from "../../core/errors.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 import { requireSameSlide } from "./narrow.js";
 
@@ -28,11 +29,11 @@ export class TransformNode<U> extends Node<U> {
     return this.parents[0].slideDuration;
   }
 
-  compute(time: Time): RDD<U> | undefined {
+  compute(time: Time, ev: Evaluation): RDD<U> | undefined {
     // Spark fails the batch ("Couldn't generate RDD from parent") when a parent has no RDD. Here a parent with
     // nothing yet is an empty RDD, and when no parent has one there is no RDD and the function is not called,
     // as union does. The README lists this difference.
-    const parents = this.parents.map((p) => p.getOrCompute(time));
+    const parents = this.parents.map((p) => ev.getOrCompute(p, time));
     if (parents.every((rdd) => rdd === undefined)) return undefined;
     const rdds: RDD<unknown>[] = parents.map((rdd) => rdd ?? RDD.empty());
     let out: RDD<U>;

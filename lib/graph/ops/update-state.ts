@@ -3,6 +3,7 @@ import { KeyMap } from "../../core/keys.js";
 import { requirePair } from "../../core/pairs.js";
 import { RDD } from "../../core/rdd.js";
 import { guarded } from "../../core/steps.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 
 /** The normalized update function: Spark's `(Time, K, Seq[V], Option[S]) => Option[S]`, None as undefined. */
@@ -47,9 +48,9 @@ export class UpdateStateNode<K, V, S> extends Node<[K, S]> {
     return { initialState: this.initialRDD !== undefined };
   }
 
-  compute(time: Time): RDD<[K, S]> | undefined {
-    const previous = this.getOrCompute(time.minus(this.slideDuration));
-    const data = this.parent.getOrCompute(time);
+  compute(time: Time, ev: Evaluation): RDD<[K, S]> | undefined {
+    const previous = ev.getOrCompute(this, time.minus(this.slideDuration));
+    const data = ev.getOrCompute(this.parent, time);
     // Spark: with no previous state and no parent RDD there is nothing to do (the initial RDD waits for the
     // first batch that has input); with a previous state and no parent RDD, every key is called with [].
     if (previous === undefined && data === undefined) return undefined;

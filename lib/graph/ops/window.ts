@@ -1,6 +1,7 @@
 import { Duration, Time } from "../../core/duration.js";
 import { RDD } from "../../core/rdd.js";
 import { ValidationError } from "../../core/errors.js";
+import type { Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 
 /**
@@ -44,9 +45,9 @@ export class WindowNode<T> extends Node<T> {
     return { windowMs: this.windowDuration.milliseconds };
   }
 
-  compute(time: Time): RDD<T> | undefined {
+  compute(time: Time, ev: Evaluation): RDD<T> | undefined {
     const from = time.minus(this.windowDuration).plus(this.parent.slideDuration);
-    return RDD.union(this.parent.slice(from, time).concat(RDD.empty<T>()));
+    return RDD.union(ev.slice(this.parent, from, time).concat(RDD.empty<T>()));
   }
 }
 

@@ -11,7 +11,7 @@ import { Milliseconds, Seconds } from "../../../lib/core/duration.js";
 import type { DStream } from "../../../lib/api/dstream.js";
 import { MemoryObjectStore } from "../../../lib/testing/memory-object-store.js";
 import type { ObjectStore } from "../../../lib/io/object-store.js";
-import { definePipeline } from "../../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../../lib/api/define-pipeline.js";
 import type { RuntimeDeps } from "../../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../../lib/testing/memory-pipeline-store.js";

@@ -22,9 +22,9 @@ const sum = (vs: number[], s: number | undefined) => vs.reduce(add, s ?? 0);
 const print = <S extends { print(): void }>(stream: S): S => (stream.print(), stream);
 const spec = () => StateSpec.function((_k: string, v: number | undefined, s: State<number>) => s.update((s.getOption() ?? 0) + (v ?? 0)));
 
-function context(batch: Duration = Seconds(1)) {
+function context(batch: Duration = Seconds(1), out?: (text: string) => void) {
   const clock = new ManualClock();
-  const ssc = new StreamingContext({ batchInterval: batch, clock });
+  const ssc = new StreamingContext({ batchInterval: batch, clock, ...(out ? { out } : {}) });
   ssc.checkpoint(tempDir());
   return { ssc, clock, pairs: ssc.queueStream<[string, number]>([[["a", 1]], [["b", 2]]]) };
 }
@@ -99,9 +99,8 @@ describe("checkpoint intervals", () => {
 
 describe("checkpoint times", () => {
   it("are every batch when no operator has a checkpoint interval", async () => {
-    const { ssc, clock, pairs } = context();
+    const { ssc, clock, pairs } = context(Seconds(1), () => {});
     pairs.window(Seconds(2)).print();
-    ssc.graph.out = () => {};
     expect(await checkpointTimes(ssc, clock, 4)).toEqual([1000, 2000, 3000, 4000]);
   });
 

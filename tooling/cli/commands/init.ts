@@ -9,7 +9,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { Seconds } from "../../../lib/core/duration.js";
-import { definePipeline } from "../../../lib/serverless/define-pipeline.js";
+import { definePipeline } from "../../../lib/api/define-pipeline.js";
 import { CliError, type CommandContext } from "../io.js";
 
 interface SparklessPackage {

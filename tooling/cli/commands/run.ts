@@ -16,7 +16,7 @@ import { SocketTextSource } from "../../../lib/io/socket-text-source.js";
 import type { DeadLetterEntry, Source, SourceContext } from "../../../lib/io/source.js";
 import { writeBatchDirectory } from "../../../lib/io/text-file-sink.js";
 import { TextFileSource } from "../../../lib/io/text-file-source.js";
-import { Pipeline, type RecordMeta } from "../../../lib/serverless/define-pipeline.js";
+import { Pipeline, type RecordMeta } from "../../../lib/api/define-pipeline.js";
 import { CliError, plural, type CliIo, type CommandContext } from "../io.js";
 import { SampleLinesSource } from "../sample-data.js";
 import { isStackRunning, readStackFile, stateDirOf } from "../stack-file.js";
@@ -93,11 +93,11 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
   };
 
   // A checkpoint directory the user named is one to come back to: recover from it when it holds a checkpoint.
-  const ssc = opts.checkpoint !== undefined
-    ? pipeline.getOrCreate(checkpointDir, source, { clock: new SystemClock(), out })
-    : pipeline.on(source, { clock: new SystemClock(), out, checkpointDir });
   // saveAsTextFiles paths are relative: Spark resolves them against the working directory; so do we, against ours.
-  ssc.graph.writeBatch = (path, partitions) => writeBatchDirectory(isAbsolute(path) ? path : resolve(outputDir, path), partitions);
+  const writeBatch = (path: string, partitions: string[][]) => writeBatchDirectory(isAbsolute(path) ? path : resolve(outputDir, path), partitions);
+  const ssc = opts.checkpoint !== undefined
+    ? pipeline.getOrCreate(checkpointDir, source, { clock: new SystemClock(), out, writeBatch })
+    : pipeline.on(source, { clock: new SystemClock(), out, writeBatch, checkpointDir });
 
   let completed = 0;
   let records = 0;

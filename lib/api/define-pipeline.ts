@@ -1,11 +1,11 @@
 import { Duration, Time } from "../core/duration.js";
-import { StreamingContext } from "../api/streaming-context.js";
-import type { DStream } from "../api/dstream.js";
+import { StreamingContext, type StreamingContextProps } from "./streaming-context.js";
+import type { DStream } from "./dstream.js";
 import { ManualClock } from "../exec/clock.js";
 import type { InputNode } from "../graph/ops/input.js";
 import type { Source } from "../io/source.js";
 import { checkPipelineName } from "../contract/index.js";
-import { planGraph, type Plan } from "./plan.js";
+import { planGraph, type Plan } from "../graph/stage-split.js";
 
 /** What a record looked like on the stream, for decoders and timestamp extractors. */
 export interface RecordMeta {
@@ -59,6 +59,9 @@ export interface BuiltPipeline<T> {
   readonly plan: Plan;
 }
 
+/** How `on`/`getOrCreate` run the pipeline locally: the clock, where prints and batch directories go. */
+export type LocalRunOptions = Pick<StreamingContextProps, "clock" | "out" | "writeBatch">;
+
 const PIPELINE_BRAND: unique symbol = Symbol.for("sparkless.Pipeline");
 
 /** Stands in for the Kinesis stream inside Lambda: the shard stage and the finalizer supply its data. */
@@ -101,8 +104,9 @@ export class Pipeline<T> {
   }
 
   /** Builds the graph on `source` in a fresh context (the local engine's way to run this pipeline). */
-  on(source: Source<T>, options: { clock?: import("../exec/clock.js").Clock; out?: (text: string) => void; checkpointDir?: string } = {}): StreamingContext {
-    const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, ...(options.clock ? { clock: options.clock } : {}), ...(options.out ? { out: options.out } : {}) });
+  on(source: Source<T>, options: LocalRunOptions & { checkpointDir?: string } = {}): StreamingContext {
+    const { checkpointDir: _, ...props } = options;
+    const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, ...props });
     if (options.checkpointDir) ssc.checkpoint(options.checkpointDir);
     this.build(ssc.receiverStream(source, "input"), ssc);
     return ssc;
@@ -113,13 +117,13 @@ export class Pipeline<T> {
    * same zero time, state, windows and source position, then the batches that were pending or fell due
    * while the program was down.
    */
-  getOrCreate(checkpointDir: string, source: Source<T>, options: { clock?: import("../exec/clock.js").Clock; out?: (text: string) => void } = {}): StreamingContext {
+  getOrCreate(checkpointDir: string, source: Source<T>, options: LocalRunOptions = {}): StreamingContext {
     return StreamingContext.getOrCreate(checkpointDir, () => this.on(source, { ...options, checkpointDir }));
   }
 
   /** Builds and starts the graph at `zeroTime` without a scheduler: the serverless runtime drives it batch by batch. */
-  instantiate(zeroTime: number, out?: (text: string) => void): BuiltPipeline<T> {
-    const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, clock: new ManualClock(zeroTime), ...(out ? { out } : {}) });
+  instantiate(zeroTime: number): BuiltPipeline<T> {
+    const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, clock: new ManualClock(zeroTime) });
     // State lives in the pipeline's table and bucket, which play the checkpoint directory's part.
     ssc.checkpoint("serverless");
     const stream = ssc.receiverStream(new ShardInputSource<T>(), "input");

@@ -1,13 +1,13 @@
-import { Node } from "../graph/node.js";
-import { InputNode } from "../graph/ops/input.js";
-import { MapWithStateNode } from "../graph/ops/map-with-state.js";
-import { NarrowNode } from "../graph/ops/narrow.js";
-import { ReducedWindowNode } from "../graph/ops/reduced-window.js";
-import { CombineByKeyNode } from "../graph/ops/shuffle.js";
-import { UpdateStateNode } from "../graph/ops/update-state.js";
-import { WindowNode } from "../graph/ops/window.js";
-import type { StreamGraph } from "../graph/stream-graph.js";
-import { ValidationError } from "../core/errors.js";
+import { Node } from "./node.js";
+import { InputNode } from "./ops/input.js";
+import { MapWithStateNode } from "./ops/map-with-state.js";
+import { NarrowNode } from "./ops/narrow.js";
+import { ReducedWindowNode } from "./ops/reduced-window.js";
+import { CombineByKeyNode } from "./ops/shuffle.js";
+import { UpdateStateNode } from "./ops/update-state.js";
+import { WindowNode } from "./ops/window.js";
+import type { GraphDescription, NodeDescription, StreamGraph } from "./stream-graph.js";
+import { IllegalStateError, ValidationError } from "../core/errors.js";
 
 /**
  * Where a stage-1 result crosses to the finalizer (Spark's stage split at shuffle boundaries):
@@ -37,6 +37,44 @@ export interface Plan {
   readonly stateful: boolean;
 }
 
+/**
+ * THE stage-split rule, written once: an operator of a narrow kind runs per record in the shard handler when
+ * its parent does; a per-key aggregation of a narrow chain is where shards fold partials; anything else that
+ * reads a narrow chain takes its elements (a chunk). The planner applies it to a started graph, graph-compat
+ * to a stored graph's description (to refuse a deploy that would cross stages where the running one did not),
+ * so both read it from here by kind.
+ */
+const NARROW_KINDS: ReadonlySet<string> = new Set(["map", "flatMap", "filter", "mapValues", "flatMapValues"]);
+const AGGREGATION_KINDS: ReadonlySet<string> = new Set(["reduceByKey", "combineByKey", "groupByKey"]);
+
+/** Where the rule puts the stage boundaries of a graph of any shape, from its inputs down. */
+function splitStages<N>(inputs: readonly N[], childrenOf: (n: N) => readonly N[], kindOf: (n: N) => string) {
+  const stage1 = new Set<N>();
+  const crossings: Array<{ readonly kind: "partial"; readonly node: N; readonly from: N } | { readonly kind: "chunk"; readonly node: N }> = [];
+  const visit = (n: N) => {
+    stage1.add(n);
+    let chunk = false;
+    for (const c of childrenOf(n)) {
+      const kind = kindOf(c);
+      if (NARROW_KINDS.has(kind)) visit(c);
+      else if (AGGREGATION_KINDS.has(kind)) crossings.push({ kind: "partial", node: c, from: n });
+      else chunk = true;
+    }
+    if (chunk) crossings.push({ kind: "chunk", node: n });
+  };
+  for (const i of inputs) visit(i);
+  return { stage1, crossings };
+}
+
+/** The ids of the nodes whose parts shards write, in a described graph (what graph-compat compares across deploys). */
+export function boundaryIdsOf(graph: GraphDescription): Set<string> {
+  const children = new Map<string, NodeDescription[]>();
+  for (const n of graph.nodes) for (const p of n.parents) children.set(p, [...(children.get(p) ?? []), n]);
+  const inputs = graph.nodes.filter((n) => n.parents.length === 0);
+  const { crossings } = splitStages<NodeDescription>(inputs, (n) => children.get(n.id) ?? [], (n) => n.kind);
+  return new Set(crossings.map((c) => c.node.id));
+}
+
 /** Splits a started graph (zero time set, durations known) into the shard stage and the finalizer's part. */
 export function planGraph(graph: StreamGraph): Plan {
   const reachable = graph.reachable();
@@ -46,8 +84,8 @@ export function planGraph(graph: StreamGraph): Plan {
   }
   const children = new Map<Node, Node[]>();
   for (const n of reachable) for (const d of n.dependencies) children.set(d, [...(children.get(d) ?? []), n]);
+  const { stage1, crossings } = splitStages<Node>(inputs, (n) => children.get(n) ?? [], (n) => n.kind);
 
-  const stage1 = new Set<Node>();
   const boundaries: Boundary[] = [];
   // reduceByKey(add) per batch and reduceByKeyAndWindow(add, …) over the same pairs fold the same partials:
   // one boundary serves both (half the folding in the shard, half the items written).
@@ -59,17 +97,16 @@ export function planGraph(graph: StreamGraph): Plan {
     if (twin) twin.aliases.push(node);
     else boundaries.push({ kind: "partial", node, from, aliases: [] });
   };
-  const visit = (n: Node) => {
-    stage1.add(n);
-    let chunk = false;
-    for (const c of children.get(n) ?? []) {
-      if (c instanceof NarrowNode) visit(c);
-      else if (c instanceof CombineByKeyNode) addPartial(n, c as CombineByKeyNode<unknown, unknown, unknown>);
-      else chunk = true;
+  for (const c of crossings) {
+    if (c.kind === "chunk") boundaries.push(c);
+    else if (c.node instanceof CombineByKeyNode) addPartial(c.from, c.node as CombineByKeyNode<unknown, unknown, unknown>);
+    else throw new IllegalStateError("NotAnAggregation", `${c.node.label} is of kind ${c.node.kind} but does not fold per key: the stage split cannot cut there`);
+  }
+  for (const n of stage1) {
+    if (n !== inputs[0] && !(n instanceof NarrowNode)) {
+      throw new IllegalStateError("NotNarrow", `${n.label} is of kind ${n.kind} but is not a per-element step: the shard stage cannot run it`);
     }
-    if (chunk) boundaries.push({ kind: "chunk", node: n });
-  };
-  visit(inputs[0]);
+  }
 
   const remembered = new Set<Node>();
   for (const n of reachable) {
