@@ -31,6 +31,12 @@ export interface Source<T> {
   position?(): unknown;
   /** Resume from a value `position()` returned, before `start`. */
   restore?(position: unknown): void;
+  /**
+   * Batch `time` has completed: its outputs ran and its checkpoint, if it had one, is written. Not called for a
+   * failed batch. The Kafka source commits the batch's offsets to its consumer group here; a failure is the
+   * source's to report, never the batch's.
+   */
+  batchCompleted?(time: Time): Promise<void>;
 }
 
 /** What the engine gives a source when the context starts. */
