@@ -292,6 +292,7 @@ export class StreamingContext {
     const context = {
       batchInterval: this.graph.batchDuration,
       now: () => this.clock.now(),
+      ...(this.graph.checkpointDir !== undefined ? { checkpointDir: this.graph.checkpointDir } : {}),
       deadLetter: (entry: DeadLetterEntry) => this.deadLetter(entry),
     };
     await Promise.all(this.sources.map((s) => s.start(context)));
@@ -363,13 +364,13 @@ export class StreamingContext {
     for (const t of this.failedBatches) if (t <= time.milliseconds) this.failedBatches.delete(t);
     // A failed batch is not checkpointed, so recovery runs it again; nor do its sources hear that it completed.
     if (failed || this.crashed) return;
-    await this.writeCheckpoint(time);
-    await Promise.all(this.sources.map((s) => s.batchCompleted?.(time)));
+    const checkpointed = await this.writeCheckpoint(time);
+    await Promise.all(this.sources.map((s) => s.batchCompleted?.(time, { checkpointed })));
   }
 
-  private async writeCheckpoint(time: Time): Promise<void> {
+  private async writeCheckpoint(time: Time): Promise<boolean> {
     const writer = this.writer;
-    if (!writer || !isCheckpointTime(time, this.graph.zeroTime!, this.checkpointEvery!)) return;
+    if (!writer || !isCheckpointTime(time, this.graph.zeroTime!, this.checkpointEvery!)) return false;
     // The snapshot is taken synchronously (one consistent state); only the write is asynchronous.
     // An element that cannot be written (a circular object, a class instance) is dead-lettered and left out
     // of the checkpoint, as the shard stage dead-letters a record whose output cannot be stored; once, though
@@ -382,6 +383,7 @@ export class StreamingContext {
     });
     const text = encodeCheckpoint(snapshot);
     await writer.write(time.milliseconds, text);
+    return true;
   }
 
   private reportError(error: Error): void {

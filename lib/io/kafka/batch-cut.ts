@@ -50,6 +50,15 @@ export class PartitionQueue {
     return taken;
   }
 
+  /** Takes the records before offset `end`: a re-run batch takes what its first run took (cut-journal.ts). */
+  cutBefore(end: bigint): FetchedRecord[] {
+    let stop = this.head;
+    while (stop < this.records.length && this.records[stop]!.offset < end) stop++;
+    const taken = this.records.slice(this.head, stop);
+    this.head = stop;
+    return taken;
+  }
+
   /** Drops every queued record (the partition is re-fetched from its handed position). */
   clear(): void {
     this.records = [];

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Time } from "../../core/duration.js";
 import { CheckpointError, SourceError, ValidationError } from "../../core/errors.js";
@@ -5,6 +7,7 @@ import type { SourceStatus } from "../socket-text-source.js";
 import type { Source, SourceContext } from "../source.js";
 import { type FetchedRecord, PartitionQueue } from "./batch-cut.js";
 import { type KafkaClientConfig, kafkaClient } from "./client.js";
+import { CutJournal } from "./cut-journal.js";
 import { listTopicPartitions, type TopicPartitionInfo } from "./metadata.js";
 import { isKafkaPosition, type KafkaPosition, type KafkaStartingOffsets, type PartitionOffsets, startingOffset, startingOffsetsProblem } from "./offsets.js";
 import { type KafkaDecoder, type KafkaRecord, type KafkaRecordMeta, headerText, utf8Decoder } from "./records.js";
@@ -38,6 +41,13 @@ export interface KafkaStreamOptions<K = string, V = string> extends KafkaClientC
    * @default 500
    */
   readonly maxWaitTimeMs?: number;
+  /**
+   * How long the group waits for a silent member before giving its partitions away (Kafka's `session.timeout.ms`):
+   * after a crash, the restarted stream is assigned its partitions once the dead member's session expires. Brokers
+   * accept 6000 and more by default.
+   * @default 30000
+   */
+  readonly sessionTimeoutMs?: number;
   /** How often the topics' partitions are listed again, so partitions added while running are read. @default 10000 */
   readonly partitionSyncIntervalMs?: number;
   /**
@@ -50,7 +60,7 @@ export interface KafkaStreamOptions<K = string, V = string> extends KafkaClientC
   readonly onError?: (error: SourceError) => void;
 }
 
-const DEFAULTS = { maxWaitTimeMs: 500, partitionSyncIntervalMs: 10_000, maxBufferedRecords: 100_000 };
+const DEFAULTS = { maxWaitTimeMs: 500, sessionTimeoutMs: 30_000, partitionSyncIntervalMs: 10_000, maxBufferedRecords: 100_000 };
 
 interface PartitionState {
   readonly topic: string;
@@ -76,8 +86,10 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
  *   function of the log, so a batch re-run after a crash holds what it held the first time. Records produced
  *   with timestamps ahead of the context's clock wait for their batch (with a ManualClock, produce records
  *   timestamped on it).
- * - `position()`: per partition, the next offset to hand to a batch; `restore()` resumes there. After each
- *   completed batch (and its checkpoint) the offsets it ended at are committed to `groupId`.
+ * - `position()`: per partition, the next offset to hand to a batch; `restore()` resumes there. With a checkpoint
+ *   directory, where each batch's take ended is journaled before the batch runs (cut-journal.ts), so the batches
+ *   recovery re-runs take exactly what they took, late records included. After each completed batch (and its
+ *   checkpoint) the offsets it ended at are committed to `groupId`.
  * - On start, the stream fetches what the partitions held at that moment before the first batch runs (up to
  *   `maxBufferedRecords`), so the batches that recovery re-runs find their records.
  * - Partitions added while running are picked up (the group rebalances) and read from their earliest offset.
@@ -113,6 +125,10 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
   private paused = false;
   /** Per batch time, the offsets its take ended at: committed once the batch completes. */
   private readonly handedAt = new Map<number, PartitionOffsets>();
+  /** Where each batch's take ended, kept in the checkpoint directory (see cut-journal.ts). */
+  private journal: CutJournal | undefined;
+  /** Batches of the previous run that recovery re-runs: each takes what it took then. */
+  private replayCuts = new Map<number, PartitionOffsets>();
   private readonly waiters = new Set<{ readonly check: () => boolean; readonly resolve: () => void; readonly reject: (e: Error) => void }>();
   private _status: SourceStatus = "idle";
   private _lastError: SourceError | undefined;
@@ -182,6 +198,13 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     if (this._status !== "idle") throw new SourceError("SourceAlreadyStarted", `kafkaStream ${this.topics.join(",")} was already started`);
     this.context = context;
     this._status = "connecting";
+    if (context.checkpointDir !== undefined) {
+      const id = createHash("sha256").update(`${this.topics.join(",")}\u0000${this.options.groupId}`).digest("hex").slice(0, 16);
+      this.journal = new CutJournal(join(context.checkpointDir, "kafka", `cuts-${id}.jsonl`));
+      // A fresh start (no checkpoint) has nothing to re-run: an old journal there is of another life.
+      if (this.restored) this.replayCuts = this.journal.load();
+      else this.journal.keepAfter(undefined);
+    }
     const client = kafkaClient(this.options);
     try {
       this.admin = client.admin();
@@ -208,6 +231,7 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     clearInterval(this.syncTimer);
     for (const w of this.waiters) w.reject(new SourceError("SourceStopped", `kafkaStream ${this.topics.join(",")} stopped`));
     this.waiters.clear();
+    this.journal?.close();
     await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
   }
 
@@ -229,14 +253,19 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     if (!context) throw new SourceError("SourceNotStarted", `kafkaStream ${this.topics.join(",")}: take() before start()`);
     const out: KafkaRecord<K, V>[][] = [];
     let taken = 0;
+    const replay = this.replayCuts.get(time.milliseconds);
+    this.replayCuts.delete(time.milliseconds);
     for (const p of this.sortedPartitions()) {
-      const records = p.queue.cut(time.milliseconds);
+      const end = replay?.[p.topic]?.[String(p.partition)];
+      const records = replay ? p.queue.cutBefore(end === undefined ? p.handed : BigInt(end)) : p.queue.cut(time.milliseconds);
       taken += records.length;
       if (records.length > 0) p.handed = records[records.length - 1]!.offset + 1n;
       out.push(this.decode(p, records, context));
     }
     this.bufferedRecords -= taken;
-    this.handedAt.set(time.milliseconds, this.offsets());
+    const offsets = this.offsets();
+    this.handedAt.set(time.milliseconds, offsets);
+    this.journal?.append(time.milliseconds, offsets);
     if (this.paused && this.bufferedRecords < this.settings.maxBufferedRecords) this.resume();
     if (taken === 0 && this.failure) throw this.failure;
     return out;
@@ -247,7 +276,9 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
   }
 
   /** Commits the offsets batch `time` ended at to the consumer group; a failure is reported, never thrown. */
-  async batchCompleted(time: Time): Promise<void> {
+  async batchCompleted(time: Time, info: { readonly checkpointed: boolean }): Promise<void> {
+    // Batches up to a written checkpoint are never re-run: their cuts are no longer needed.
+    if (info.checkpointed) this.journal?.keepAfter(time.milliseconds);
     const offsets = this.handedAt.get(time.milliseconds);
     for (const t of this.handedAt.keys()) if (t <= time.milliseconds) this.handedAt.delete(t);
     const consumer = this.consumer;
@@ -301,6 +332,9 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
       allowAutoTopicCreation: false,
       metadataMaxAge: this.settings.partitionSyncIntervalMs,
       maxWaitTimeInMs: this.settings.maxWaitTimeMs,
+      sessionTimeout: this.settings.sessionTimeoutMs,
+      // The heartbeat must come well inside the session (Kafka's rule of thumb: a third of it).
+      heartbeatInterval: Math.max(100, Math.floor(this.settings.sessionTimeoutMs / 3)),
     }));
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.assigned(e.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (e) => {
