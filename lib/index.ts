@@ -20,6 +20,10 @@ export { StateSpec, type MappingFunction, type TimedMappingFunction } from "./co
 export type { Source, SourceContext, DeadLetterEntry } from "./io/source.js";
 export { SocketTextSource, type SocketTextSourceOptions } from "./io/socket-text-source.js";
 export { TextFileSource, type TextFileSourceOptions } from "./io/text-file-source.js";
+export { KafkaDirectSource, type KafkaStreamOptions } from "./io/kafka/direct-source.js";
+export type { KafkaRecord, KafkaRecordMeta, KafkaDecoder } from "./io/kafka/records.js";
+export type { KafkaStartingOffsets, KafkaPosition } from "./io/kafka/offsets.js";
+export type { KafkaClientConfig } from "./io/kafka/client.js";
 export { KinesisSource, type KinesisSourceOptions, type KinesisInitialPosition } from "./io/kinesis-source.js";
 export { QueueSource } from "./io/queue-source.js";
 export { definePipeline, Pipeline, type PipelineProps, type RecordMeta, type LocalRunOptions } from "./api/define-pipeline.js";

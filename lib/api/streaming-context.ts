@@ -23,6 +23,8 @@ import { TransformNode } from "../graph/ops/transform.js";
 import { UnionNode } from "../graph/ops/union.js";
 import { Evaluation } from "../graph/evaluation.js";
 import { StreamGraph } from "../graph/stream-graph.js";
+import { KafkaDirectSource, type KafkaStreamOptions } from "../io/kafka/direct-source.js";
+import type { KafkaRecord } from "../io/kafka/records.js";
 import { KinesisSource, type KinesisSourceOptions } from "../io/kinesis-source.js";
 import { QueueSource } from "../io/queue-source.js";
 import { SocketTextSource, type SocketTextSourceOptions } from "../io/socket-text-source.js";
@@ -246,6 +248,21 @@ export class StreamingContext {
     return this.receiverStream(new KinesisSource<T>(streamName, options));
   }
 
+  /**
+   * Every partition of Kafka topics, exactly once (Spark's `KafkaUtils.createDirectStream`): offsets are kept
+   * with the batches and in the checkpoint, so `getOrCreate` after a crash resumes at the next offset of each
+   * partition; after each batch they are committed to `groupId`. Elements are records with topic, partition,
+   * offset, timestamp, key, value (UTF-8 text unless a decoder says otherwise) and headers. A record goes to the
+   * batch its Kafka timestamp falls in (see `KafkaDirectSource`).
+   *
+   * @example
+   * ssc.kafkaStream("clicks", { bootstrapServers: "127.0.0.1:9092", groupId: "clicks-per-page", startingOffsets: "earliest" })
+   *   .map((r) => [r.value, 1] as [string | null, number]).reduceByKey((a, b) => a + b).print();
+   */
+  kafkaStream<K = string, V = string>(topics: string | readonly string[], options: KafkaStreamOptions<K, V>): DStream<KafkaRecord<K, V>> {
+    return this.receiverStream(new KafkaDirectSource<K, V>(topics, options));
+  }
+
   /** The union of several streams with the same slide. */
   union<T>(...streams: Array<DStream<T> | DStream<T>[]>): DStream<T> {
     const all = streams.flat();
@@ -286,6 +303,7 @@ export class StreamingContext {
     const context = {
       batchInterval: this.graph.batchDuration,
       now: () => this.clock.now(),
+      ...(this.graph.checkpointDir !== undefined ? { checkpointDir: this.graph.checkpointDir } : {}),
       deadLetter: (entry: DeadLetterEntry) => this.deadLetter(entry),
     };
     await Promise.all(this.sources.map((s) => s.start(context)));
@@ -355,10 +373,15 @@ export class StreamingContext {
   private async afterBatch(time: Time): Promise<void> {
     const failed = this.failedBatches.has(time.milliseconds);
     for (const t of this.failedBatches) if (t <= time.milliseconds) this.failedBatches.delete(t);
+    // A failed batch is not checkpointed, so recovery runs it again; nor do its sources hear that it completed.
+    if (failed || this.crashed) return;
+    const checkpointed = await this.writeCheckpoint(time);
+    await Promise.all(this.sources.map((s) => s.batchCompleted?.(time, { checkpointed })));
+  }
+
+  private async writeCheckpoint(time: Time): Promise<boolean> {
     const writer = this.writer;
-    // A failed batch is not checkpointed, so recovery runs it again.
-    if (!writer || failed || this.crashed) return;
-    if (!isCheckpointTime(time, this.graph.zeroTime!, this.checkpointEvery!)) return;
+    if (!writer || !isCheckpointTime(time, this.graph.zeroTime!, this.checkpointEvery!)) return false;
     // The snapshot is taken synchronously (one consistent state); only the write is asynchronous.
     // An element that cannot be written (a circular object, a class instance) is dead-lettered and left out
     // of the checkpoint, as the shard stage dead-letters a record whose output cannot be stored; once, though
@@ -371,6 +394,7 @@ export class StreamingContext {
     });
     const text = encodeCheckpoint(snapshot);
     await writer.write(time.milliseconds, text);
+    return true;
   }
 
   private reportError(error: Error): void {

@@ -31,6 +31,12 @@ export interface Source<T> {
   position?(): unknown;
   /** Resume from a value `position()` returned, before `start`. */
   restore?(position: unknown): void;
+  /**
+   * Batch `time` has completed: its outputs ran and its checkpoint, if it had one, is written. Not called for a
+   * failed batch. The Kafka source commits the batch's offsets to its consumer group here; a failure is the
+   * source's to report, never the batch's.
+   */
+  batchCompleted?(time: Time, info: { readonly checkpointed: boolean }): Promise<void>;
 }
 
 /** What the engine gives a source when the context starts. */
@@ -38,6 +44,8 @@ export interface SourceContext {
   readonly batchInterval: Duration;
   /** The context's clock, in epoch milliseconds (a ManualClock in tests). */
   now(): number;
+  /** The checkpoint directory, when the context has one: a source may keep there what recovery needs of it. */
+  readonly checkpointDir?: string;
   /** Record input that cannot be read, so that nothing is lost silently. */
   deadLetter(entry: DeadLetterEntry): void;
 }

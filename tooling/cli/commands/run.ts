@@ -11,6 +11,7 @@ import { Command, Option } from "commander";
 import { SystemClock } from "../../../lib/exec/clock.js";
 import type { BatchInfo } from "../../../lib/exec/job-scheduler.js";
 import { ProgressLine } from "../../../lib/exec/progress-line.js";
+import { KafkaDirectSource } from "../../../lib/io/kafka/direct-source.js";
 import { KinesisSource } from "../../../lib/io/kinesis-source.js";
 import { SocketTextSource } from "../../../lib/io/socket-text-source.js";
 import type { DeadLetterEntry, Source, SourceContext } from "../../../lib/io/source.js";
@@ -27,6 +28,9 @@ export interface RunOptions {
   readonly socket?: string;
   readonly dir?: string;
   readonly kinesis?: string;
+  readonly kafka?: string;
+  readonly bootstrap?: string;
+  readonly group?: string;
   readonly generated?: boolean;
   readonly batches?: number;
   readonly progress?: boolean;
@@ -48,6 +52,9 @@ export function runCommand(ctx: CommandContext): Command {
     .option("--socket <[host:]port>", "read lines from a TCP server (try: nc -lk 9999)")
     .option("--dir <path>", "read the lines of new files moved into a directory (textFileStream)")
     .option("--kinesis <stream>", "read a Kinesis stream (the local stack's when one runs, else --endpoint / AWS)")
+    .option("--kafka <topic>", "read a Kafka topic, exactly once (ssc.kafkaStream; with --bootstrap)")
+    .option("--bootstrap <host:port>", "with --kafka: the bootstrap servers, comma-separated (default: KAFKA_BOOTSTRAP_SERVERS)")
+    .option("--group <id>", "with --kafka: the consumer group offsets are committed to (default: sparkless-<pipeline>)")
     .option("--generated", "sample lines, --lines per batch (the default input)")
     .addOption(new Option("--batches <n>", "stop after this many batches (default: run until Ctrl-C)").argParser(positiveInt("--batches")))
     .option("--progress", "a one-line status after each batch")
@@ -56,7 +63,7 @@ export function runCommand(ctx: CommandContext): Command {
     .option("--output-dir <dir>", "where saveAsTextFiles writes its directories (default: the working directory, as Spark)")
     .option("--existing-files", "with --dir: also read the files already there (Spark's newFilesOnly = false)")
     .addOption(new Option("--lines <n>", "with --generated: lines per batch").default(4).argParser(positiveInt("--lines")))
-    .option("--from-start", "with --kinesis: read from TRIM_HORIZON (default: LATEST, as Spark)")
+    .option("--from-start", "with --kinesis or --kafka: read from the start (TRIM_HORIZON, earliest; default: LATEST, latest, as Spark)")
     .option("--endpoint <url>", "with --kinesis: Kinesis endpoint (default: AWS_ENDPOINT_URL, else the local stack's, else AWS)")
     .option("--region <region>", "with --kinesis: AWS region")
     .action(async (module: string, opts: RunOptions, command: Command) => {
@@ -231,7 +238,7 @@ interface ConnectionWatch {
 }
 
 function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions, watch: ConnectionWatch): { source: Source<unknown>; description: string } {
-  const chosen = (["socket", "dir", "kinesis", "generated"] as const).filter((k) => opts[k] !== undefined && opts[k] !== false);
+  const chosen = (["socket", "dir", "kinesis", "kafka", "generated"] as const).filter((k) => opts[k] !== undefined && opts[k] !== false);
   if (chosen.length > 1) throw new CliError("TooManyInputs", `choose one input: ${chosen.map((c) => `--${c}`).join(", ")} were given`, 2);
   const decoder = pipeline.props.decoder;
   if (opts.socket !== undefined) {
@@ -270,8 +277,37 @@ function chooseSource(io: CliIo, pipeline: Pipeline<unknown>, opts: RunOptions, 
     });
     return { source, description: `Kinesis stream ${opts.kinesis} on ${fromStack ? "the local stack" : (endpoint ?? "AWS")}${opts.fromStart ? " from its start" : ""}` };
   }
+  if (opts.kafka !== undefined) {
+    const bootstrapServers = opts.bootstrap ?? io.env.KAFKA_BOOTSTRAP_SERVERS;
+    if (!bootstrapServers) throw new CliError("KafkaBootstrapMissing", "--kafka needs --bootstrap host:port (or KAFKA_BOOTSTRAP_SERVERS): where the Kafka cluster is", 2);
+    const groupId = opts.group ?? `sparkless-${pipeline.name}`;
+    const kafka = new KafkaDirectSource<unknown, unknown>(opts.kafka, {
+      bootstrapServers,
+      groupId,
+      startingOffsets: opts.fromStart ? "earliest" : "latest",
+      // The pipeline's decoder reads a value as it reads a Kinesis record's data.
+      ...(decoder ? { valueDecoder: (bytes, m) => decoder(bytes, { shardId: `${m.topic}-${m.partition}`, sequenceNumber: m.offset, partitionKey: "", arrivalTime: m.timestamp }) } : {}),
+      onError: (e) => watch.onError?.(e),
+    });
+    return { source: kafkaValues(kafka), description: `Kafka topic ${opts.kafka} on ${bootstrapServers}, group ${groupId}${opts.fromStart ? ", from the earliest offset" : ""}` };
+  }
   const description = chosen.length === 0 ? `sample lines, ${opts.lines} per batch (--socket, --dir or --kinesis for other input)` : `sample lines, ${opts.lines} per batch`;
   return { source: decoded(new SampleLinesSource(opts.lines), decoder), description };
+}
+
+/** The Kafka stream's values (a pipeline's input is the records' payloads, as on Kinesis); tombstones are skipped. */
+function kafkaValues(kafka: KafkaDirectSource<unknown, unknown>): Source<unknown> {
+  const values = (partitions: Array<Array<{ value: unknown }>>) => partitions.map((p) => p.filter((r) => r.value !== null).map((r) => r.value));
+  return {
+    kind: kafka.kind,
+    start: (c) => kafka.start(c),
+    stop: () => kafka.stop(),
+    take: (time) => values(kafka.takePartitions(time)).flat(),
+    takePartitions: (time) => values(kafka.takePartitions(time)),
+    position: () => kafka.position(),
+    restore: (p) => kafka.restore(p),
+    batchCompleted: (time, info) => kafka.batchCompleted(time, info),
+  };
 }
 
 /**

@@ -4,7 +4,7 @@
  * - No source flag: on the embedded AWS stack (`sparkless local up`): synthesize the CDK app, start the
  *   emulators, deploy, run the bundled Lambda code under the local event-source-mapping poller, push sample
  *   lines and show the batches, output files and lag. `--fresh`, `--no-sample`, `--ticker-ms` go to `local up`.
- * - `--socket`, `--dir`, `--kinesis`, `--generated` (or `--progress`): the same pipeline on the local engine
+ * - `--socket`, `--dir`, `--kinesis`, `--kafka`, `--generated` (or `--progress`): the same pipeline on the local engine
  *   (`sparkless run functions/word-count.ts …`), so `npm start -- --socket 9999` does what a Spark user expects
  *   from `nc -lk 9999`. Its saveAsTextFiles directories go under the state directory (`.sparkless/output`,
  *   kept out of git) unless `--output-dir` says otherwise; the first line printed says where.
@@ -18,7 +18,7 @@ export const EXAMPLE_PIPELINE = "functions/word-count.ts";
 
 // --progress is the local engine's listener (issue: a live line per batch), so it picks the engine too, on
 // generated lines unless a source is named.
-const ENGINE_FLAGS = /^--(socket|dir|kinesis|generated|progress)(=|$)/;
+const ENGINE_FLAGS = /^--(socket|dir|kinesis|kafka|generated|progress)(=|$)/;
 
 /**
  * The command line `start` stands for: `local up …` or `run <example> …`. The local engine writes its files
@@ -32,7 +32,7 @@ export function startArgv(args: readonly string[], stateDir = ".sparkless"): str
 
 export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => Promise<number>): Command {
   return new Command("start")
-    .description("the example pipeline: on the embedded AWS stack, or with --socket/--dir/--kinesis/--generated on the local engine")
+    .description("the example pipeline: on the embedded AWS stack, or with --socket/--dir/--kinesis/--kafka/--generated on the local engine")
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption(false)
@@ -46,6 +46,7 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
             "  --socket host:port     the example on the local engine, reading lines from a TCP server (nc -lk 9999)",
             "  --dir path             … reading new files moved into a directory",
             "  --kinesis stream       … reading a Kinesis stream",
+            "  --kafka topic --bootstrap host:port   … reading a Kafka topic, exactly once (--from-start: from the earliest offset)",
             "  --generated            … over generated lines",
             "  --progress             the local engine with one live status line per batch (generated lines unless a source is named)",
             "  --output-dir path      where the local engine writes saveAsTextFiles output (default: .sparkless/output)",
