@@ -172,7 +172,7 @@ describe("serverless on Kafka equals local", () => {
   }, 180_000);
 
   const fixed: Scenario = {
-    partitions: [0, 1, 2].map((p) => Array.from({ length: 8 }, (_, i) => ({ w: "abcd"[(i + p) % 4]!, n: 1 + (i % 5), gap: 150 + 90 * p, skip: 1 + (i % 2) }))),
+    partitions: [0, 1, 2].map((p) => Array.from({ length: 8 }, (_, i) => ({ w: "abcd"[(i + p) % 4] as "a" | "b" | "c" | "d", n: 1 + (i % 5), gap: 150 + 90 * p, skip: 1 + (i % 2) }))),
     seed: 7,
   };
   it.each(FAULTS.map((f) => [`${f[0]} ${f[1]}`, f] as const))("through a crash at %s", async (_name, fault) => {
