@@ -32,7 +32,7 @@ export function shardEventSource(stream: kinesis.IStream, bucket: s3.IBucket, co
  * the function `bucket.grantReadWrite` — read, write and delete on every object — which would undo the prefix
  * scoping of the pipeline's own permissions.
  */
-class ScopedS3OnFailureDestination implements lambda.IEventSourceDlq {
+export class ScopedS3OnFailureDestination implements lambda.IEventSourceDlq {
   constructor(private readonly bucket: s3.IBucket) {}
 
   bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {

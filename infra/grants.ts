@@ -1,6 +1,7 @@
 /**
  * Each function's permissions, derived from the contract's {@link FUNCTIONS} and nothing else: the actions it
- * names on the table, the stream and the bucket's prefixes (`<prefix>*`), never `*`.
+ * names on the table, the stream (or the Kafka cluster: kafka-grants.ts) and the bucket's prefixes
+ * (`<prefix>*`), never `*`.
  */
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -8,12 +9,17 @@ import type * as kinesis from "aws-cdk-lib/aws-kinesis";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { BUCKET_PREFIXES, type BucketPrefix, type FunctionContract, OBJECT_ACTIONS } from "../lib/contract/index.js";
+import { grantKafkaCode } from "./kafka-grants.js";
+import type { ResolvedKafka } from "./props.js";
 
 /** The stores a pipeline's functions use. */
 export interface PipelineStores {
   readonly table: dynamodb.ITable;
   readonly bucket: s3.IBucket;
-  readonly stream: kinesis.IStream;
+  /** The Kinesis stream; undefined when the pipeline reads Kafka. */
+  readonly stream: kinesis.IStream | undefined;
+  /** The Kafka source; undefined when the pipeline reads Kinesis. */
+  readonly kafka?: ResolvedKafka;
   /** The customer-managed key of any of them. */
   readonly encryptionKey?: kms.IKey;
 }
@@ -34,7 +40,8 @@ export function grantFunction(grantee: iam.IGrantable, contract: FunctionContrac
     if (actions.length) iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: resources });
   };
   add(contract.table, [stores.table.tableArn]);
-  add(contract.stream, [stores.stream.streamArn]);
+  if (stores.stream) add(contract.stream, [stores.stream.streamArn]);
+  if (stores.kafka) grantKafkaCode(grantee, stores.kafka);
   grantObjects(grantee, stores.bucket, { reads: contract.reads, writes: contract.writes });
   if (stores.encryptionKey) add(KEY_ACTIONS, [stores.encryptionKey.keyArn]);
 }

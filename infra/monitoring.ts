@@ -11,8 +11,11 @@ import { BUCKET_PREFIXES, METRICS } from "../lib/contract/index.js";
 /** What the monitoring watches. */
 export interface MonitoredPipeline {
   readonly pipelineName: string;
-  readonly stream: kinesis.IStream;
+  /** The Kinesis stream (its own iterator age joins the dashboard); undefined on Kafka. */
+  readonly stream: kinesis.IStream | undefined;
   readonly shardFunction: lambda.IFunction;
+  /** On Kafka, the lag alarm watches the shard function's OffsetLag (records) above this, not its IteratorAge. */
+  readonly offsetLagAlarmThreshold?: number;
   readonly functions: ReadonlyArray<[label: string, fn: lambda.IFunction]>;
   readonly iteratorAgeAlarmThreshold: Duration;
   /** The batch interval, in ms: the backlog alarm allows five minutes' worth of batches, and at least 30. */
@@ -36,9 +39,10 @@ export function pipelineMetric(pipelineName: string, metricName: string, props?:
 
 export function pipelineAlarms(scope: Construct, p: MonitoredPipeline) {
   const name = p.pipelineName;
-  const iteratorAgeAlarm = p.metricIteratorAge().createAlarm(scope, "IteratorAgeAlarm", {
-    alarmDescription: `sparkless ${name}: the shard handler lags the stream by more than ${p.iteratorAgeAlarmThreshold.toHumanString()}; batches after the lag cannot finalize.`,
-    threshold: p.iteratorAgeAlarmThreshold.toMilliseconds(),
+  const lag = lagOf(p);
+  const iteratorAgeAlarm = lag.metric.createAlarm(scope, "IteratorAgeAlarm", {
+    alarmDescription: `sparkless ${name}: the shard handler lags the ${p.stream ? "stream" : "topic"} by more than ${lag.text}; batches after the lag cannot finalize.`,
+    threshold: lag.threshold,
     evaluationPeriods: 3,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     // No invocations, no data points: an idle stream is not a lagging one.
@@ -73,6 +77,19 @@ export function pipelineAlarms(scope: Construct, p: MonitoredPipeline) {
   return { iteratorAgeAlarm, deadLetterAlarm, discardDeliveryAlarm, backlogAlarm };
 }
 
+/** How far the shard handler lags: Kinesis' IteratorAge (ms), or Kafka's OffsetLag (records). */
+function lagOf(p: MonitoredPipeline): { metric: cloudwatch.Metric; threshold: number; text: string; title: string } {
+  if (p.offsetLagAlarmThreshold !== undefined) {
+    return {
+      metric: p.shardFunction.metric("OffsetLag", { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
+      threshold: p.offsetLagAlarmThreshold,
+      text: `${p.offsetLagAlarmThreshold} records`,
+      title: "Offset lag (records)",
+    };
+  }
+  return { metric: p.metricIteratorAge({ label: "shard handler IteratorAge" }), threshold: p.iteratorAgeAlarmThreshold.toMilliseconds(), text: p.iteratorAgeAlarmThreshold.toHumanString(), title: "Iterator age (ms)" };
+}
+
 export function pipelineDashboard(scope: Construct, p: MonitoredPipeline): cloudwatch.Dashboard {
   const perFunction = (title: string, metric: (fn: lambda.IFunction) => cloudwatch.IMetric) =>
     new cloudwatch.GraphWidget({
@@ -83,13 +100,13 @@ export function pipelineDashboard(scope: Construct, p: MonitoredPipeline): cloud
   const dashboard = new cloudwatch.Dashboard(scope, "Dashboard");
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: "Iterator age (ms)",
+      title: lagOf(p).title,
       width: 12,
       left: [
-        p.metricIteratorAge({ label: "shard handler IteratorAge" }),
-        p.stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: cloudwatch.Stats.MAXIMUM, label: "stream GetRecords.IteratorAgeMilliseconds" }),
+        lagOf(p).metric,
+        ...(p.stream ? [p.stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: cloudwatch.Stats.MAXIMUM, label: "stream GetRecords.IteratorAgeMilliseconds" })] : []),
       ],
-      leftAnnotations: [{ value: p.iteratorAgeAlarmThreshold.toMilliseconds(), label: "iterator-age alarm" }],
+      leftAnnotations: [{ value: lagOf(p).threshold, label: "lag alarm" }],
     }),
     new cloudwatch.GraphWidget({
       title: "Dead letters and discarded batches",

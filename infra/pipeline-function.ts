@@ -56,9 +56,17 @@ export function pipelineFunction(scope: Construct, props: PipelineFunctionProps)
     logGroup,
     environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
     ...(kind === "finalizer" && config.reserveFinalizerConcurrency ? { reservedConcurrentExecutions: 1 } : {}),
+    // Reading a Kafka topic's offsets means reaching its brokers: in their VPC when they are in one.
+    ...(config.kafka?.vpc ? { vpc: config.kafka.vpc, vpcSubnets: config.kafka.vpcSubnets, securityGroups: config.kafka.securityGroups } : {}),
     ...ASYNC[kind],
   });
   grantFunction(role, contract, props.stores);
+  if (config.kafka?.vpc) {
+    Validations.of(fn).acknowledge({
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+      reason: "aws-cdk-lib attaches it to a function placed in a VPC: Lambda creates the function's network interfaces with it, and EC2 offers those actions no resource-level permissions.",
+    });
+  }
   Validations.of(fn).acknowledge({
     id: "AwsSolutions-L1",
     reason: "Node.js 22 is the runtime sparkless is built and tested for (esbuild target node22; the local stack runs the same bundle). Moving to a newer runtime is a deliberate upgrade with its own test run, not a lint fix.",

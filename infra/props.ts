@@ -4,13 +4,16 @@
  */
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import type * as kinesis from "aws-cdk-lib/aws-kinesis";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import { AuthenticationMethod } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
-import type { FunctionKind } from "../lib/contract/index.js";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { defaultConsumerGroupId, type FunctionKind } from "../lib/contract/index.js";
 import type { PipelineBundling } from "./bundling.js";
 
 /**
@@ -48,6 +51,99 @@ export interface PipelineFunctionOptions {
   readonly timeout?: Duration;
 }
 
+/**
+ * A Kafka topic as the pipeline's source (Amazon MSK or self-managed Kafka), read by Lambda's Kafka event source
+ * mapping in provisioned mode — the mode in which Lambda offers, for Kafka, what the commit protocol relies on:
+ * partial-batch responses, bisection, finite retries, a maximum record age and an on-failure destination. Each
+ * topic-partition is a shard to the pipeline; `batchSize`, `maxBatchingWindow`, `retryAttempts` and
+ * `maxRecordAge` apply as for Kinesis.
+ */
+export interface KafkaSourceProps {
+  /** The topic to read (1 to 249 of `a-z A-Z 0-9 . _ -`). */
+  readonly topic: string;
+  /**
+   * The Amazon MSK cluster's ARN. Give this or `bootstrapServers`. Without `secret`, the cluster's IAM access
+   * control is used, and the functions are granted the `kafka-cluster:` actions they need on this topic and group.
+   *
+   * @default - `bootstrapServers` is given instead
+   */
+  readonly clusterArn?: string;
+  /**
+   * The brokers of a self-managed Kafka cluster, `host:port`. Give this or `clusterArn`.
+   *
+   * @default - `clusterArn` is given instead
+   */
+  readonly bootstrapServers?: string[];
+  /**
+   * The consumer group Lambda's poller joins (1 to 200 of `a-z A-Z 0-9 - / * : _ + = . @`). It cannot change after
+   * the mapping is created. The pipeline keeps its own offsets (the shard progress); the group's are Lambda's.
+   *
+   * @default - `sparkless-<pipeline name>`
+   */
+  readonly consumerGroupId?: string;
+  /**
+   * Where a new consumer group starts: `TRIM_HORIZON` (the earliest record) or `LATEST`.
+   *
+   * @default StartingPosition.TRIM_HORIZON
+   */
+  readonly startingPosition?: lambda.StartingPosition;
+  /**
+   * The secret with the credentials: `username`/`password` for SASL, the client certificate and key for mTLS.
+   * Lambda's poller and the functions (reading the topic's offsets) may read it.
+   *
+   * @default - none: MSK's IAM access control, or a self-managed cluster reachable without authentication in `vpc`
+   */
+  readonly secret?: secretsmanager.ISecret;
+  /**
+   * What `secret` holds. MSK accepts `SASL_SCRAM_512_AUTH` and `CLIENT_CERTIFICATE_TLS_AUTH`; self-managed Kafka
+   * also `SASL_SCRAM_256_AUTH` and `BASIC_AUTH` (SASL/PLAIN).
+   *
+   * @default AuthenticationMethod.SASL_SCRAM_512_AUTH (when `secret` is given)
+   */
+  readonly authenticationMethod?: AuthenticationMethod;
+  /**
+   * The VPC the brokers are reachable in. The three functions run in it (they read the topic's offsets), and for
+   * self-managed Kafka Lambda's poller connects from its subnets and security groups. The subnets need a route to
+   * DynamoDB and S3 (gateway endpoints or NAT).
+   *
+   * @default - the brokers are reachable from Lambda's own network (public endpoints)
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets of `vpc` to use.
+   *
+   * @default - the VPC's private subnets (with egress)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups of the functions and the poller in `vpc`; they must be allowed to reach the brokers.
+   * Required with `vpc`.
+   *
+   * @default - none (no `vpc`)
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Lambda's provisioned pollers for the mapping (provisioned mode is what enables Kafka's error handling).
+   *
+   * @default - minimum 1, maximum 200 (Lambda's own maximum default)
+   */
+  readonly provisionedPollers?: { readonly minimum?: number; readonly maximum?: number };
+  /**
+   * Where Lambda sends a batch it discards after `retryAttempts` or `maxRecordAge` (SQS, SNS, S3 or a Kafka
+   * topic, as `lambda.IEventSourceDlq`). Only S3 keeps the records' payload, which is why it is the default.
+   *
+   * @default - the pipeline's bucket, under `aws/lambda/`, granted on that prefix only
+   */
+  readonly onFailure?: lambda.IEventSourceDlq;
+  /**
+   * The shard function's `OffsetLag` (records behind the newest, maximum over 1 minute) above which the lag alarm
+   * (`iteratorAgeAlarm`) fires. Batches cannot finalize while a partition lags behind them.
+   *
+   * @default 100000
+   */
+  readonly offsetLagAlarmThreshold?: number;
+}
+
 /** Properties of a {@link SparklessPipeline}. Give `entry` or `pipeline`, not both. */
 export interface SparklessPipelineProps {
   /**
@@ -66,8 +162,15 @@ export interface SparklessPipelineProps {
    */
   readonly pipeline?: PipelineInfo;
 
-  // ----- the stream -----
+  // ----- the stream, or a Kafka topic -----
 
+  /**
+   * Read a Kafka topic instead of a Kinesis stream (then none of `stream`, `shardCount`, `onDemand`,
+   * `retentionPeriod` and `parallelizationFactor` may be given).
+   *
+   * @default - the pipeline reads a Kinesis stream
+   */
+  readonly kafka?: KafkaSourceProps;
   /**
    * An existing stream to read. When given, `shardCount`, `onDemand` and `retentionPeriod` must not be (they
    * configure the stream this construct would create).
@@ -279,7 +382,50 @@ export const DEFAULTS = {
   removalPolicy: RemovalPolicy.RETAIN,
   versioned: false,
   iteratorAgeAlarmThreshold: Duration.minutes(5),
+  kafkaStartingPosition: lambda.StartingPosition.TRIM_HORIZON,
+  kafkaAuthenticationMethod: AuthenticationMethod.SASL_SCRAM_512_AUTH,
+  kafkaMinimumPollers: 1,
+  kafkaMaximumPollers: 200,
+  offsetLagAlarmThreshold: 100_000,
 } as const;
+
+/** The Kafka source with its defaults. */
+export interface ResolvedKafka {
+  readonly topic: string;
+  readonly clusterArn: string | undefined;
+  readonly bootstrapServers: string[] | undefined;
+  readonly consumerGroupId: string;
+  readonly startingPosition: lambda.StartingPosition;
+  readonly secret: secretsmanager.ISecret | undefined;
+  /** Set exactly when `secret` is. */
+  readonly authenticationMethod: AuthenticationMethod | undefined;
+  readonly vpc: ec2.IVpc | undefined;
+  readonly vpcSubnets: ec2.SubnetSelection | undefined;
+  readonly securityGroups: ec2.ISecurityGroup[];
+  readonly minimumPollers: number;
+  readonly maximumPollers: number;
+  readonly onFailure: lambda.IEventSourceDlq | undefined;
+  readonly offsetLagAlarmThreshold: number;
+}
+
+function resolveKafka(kafka: KafkaSourceProps, pipelineName: string): ResolvedKafka {
+  return {
+    topic: kafka.topic,
+    clusterArn: kafka.clusterArn,
+    bootstrapServers: kafka.bootstrapServers,
+    consumerGroupId: kafka.consumerGroupId ?? defaultConsumerGroupId(pipelineName),
+    startingPosition: kafka.startingPosition ?? DEFAULTS.kafkaStartingPosition,
+    secret: kafka.secret,
+    authenticationMethod: kafka.secret ? (kafka.authenticationMethod ?? DEFAULTS.kafkaAuthenticationMethod) : undefined,
+    vpc: kafka.vpc,
+    vpcSubnets: kafka.vpcSubnets,
+    securityGroups: kafka.securityGroups ?? [],
+    minimumPollers: kafka.provisionedPollers?.minimum ?? DEFAULTS.kafkaMinimumPollers,
+    maximumPollers: kafka.provisionedPollers?.maximum ?? DEFAULTS.kafkaMaximumPollers,
+    onFailure: kafka.onFailure,
+    offsetLagAlarmThreshold: kafka.offsetLagAlarmThreshold ?? DEFAULTS.offsetLagAlarmThreshold,
+  };
+}
 
 /** The pipeline as the construct uses it: from `pipeline`, or read from the bundle of `entry`. */
 export interface ResolvedPipeline {
@@ -294,6 +440,8 @@ export interface ResolvedPipeline {
 
 /** Every optional prop with its default. */
 export interface Resolved {
+  /** The Kafka source; undefined: the pipeline reads a Kinesis stream. */
+  readonly kafka: ResolvedKafka | undefined;
   readonly stream: kinesis.IStream | undefined;
   readonly shardCount: number;
   readonly onDemand: boolean;
@@ -319,13 +467,14 @@ export interface Resolved {
   readonly iteratorAgeAlarmThreshold: Duration;
 }
 
-export function resolveProps(props: SparklessPipelineProps, batchIntervalMs: number): Resolved {
+export function resolveProps(props: SparklessPipelineProps, batchIntervalMs: number, pipelineName: string): Resolved {
   const memorySize = props.memorySize ?? DEFAULTS.memorySize;
   const fn = (kind: FunctionKind, timeout: Duration) => ({
     memorySize: props.functions?.[kind]?.memorySize ?? memorySize,
     timeout: props.functions?.[kind]?.timeout ?? timeout,
   });
   return {
+    kafka: props.kafka ? resolveKafka(props.kafka, pipelineName) : undefined,
     stream: props.stream,
     shardCount: props.shardCount ?? DEFAULTS.shardCount,
     onDemand: props.onDemand ?? DEFAULTS.onDemand,

@@ -1,5 +1,5 @@
 /**
- * `SparklessPipeline`: everything one sparkless pipeline needs on AWS — a Kinesis stream, the shard handler
+ * `SparklessPipeline`: everything one sparkless pipeline needs on AWS — a Kinesis stream (or a Kafka topic), the shard handler
  * behind an event-source mapping (stage 1), the ticker on a schedule, a finalizer to invoke on demand, one
  * DynamoDB table, one S3 bucket, alarms and a dashboard. See docs/architecture.md, "How a pipeline runs on AWS",
  * and infra/README.md for the decisions taken here.
@@ -23,6 +23,8 @@ import { Construct } from "constructs";
 import { BUCKET_PREFIXES, type BucketPrefix, environmentVariables, METRICS } from "../lib/contract/index.js";
 import { pipelineCode, readPipelineSummary } from "./bundling.js";
 import { shardEventSource } from "./event-source.js";
+import { kafkaEventSource } from "./kafka-event-source.js";
+import { ValidationError } from "../lib/core/errors.js";
 import { pipelineAlarms, pipelineDashboard, pipelineMetric } from "./monitoring.js";
 import { pipelineFunction } from "./pipeline-function.js";
 import { type ResolvedPipeline, resolveProps, type SparklessPipelineProps } from "./props.js";
@@ -31,7 +33,7 @@ import { validateFunctions, validateMapping, validatePipeline, validateSource, v
 
 export { BUCKET_PREFIXES, HANDLERS } from "../lib/contract/index.js";
 export type { PipelineBundling } from "./bundling.js";
-export { DEFAULTS, defaultBatchingWindow, type PipelineFunctionOptions, type PipelineInfo, type SparklessPipelineProps } from "./props.js";
+export { DEFAULTS, defaultBatchingWindow, type KafkaSourceProps, type PipelineFunctionOptions, type PipelineInfo, type SparklessPipelineProps } from "./props.js";
 
 /** CloudWatch namespace of the metrics the functions emit (dimension `Pipeline`). */
 export const METRIC_NAMESPACE = METRICS.namespace;
@@ -46,8 +48,8 @@ export const METRIC_NAMESPACE = METRICS.namespace;
  * pipeline.iteratorAgeAlarm.addAlarmAction(new SnsAction(topic));
  */
 export class SparklessPipeline extends Construct {
-  /** The stream the pipeline reads (created, or the one given). */
-  readonly stream: kinesis.IStream;
+  /** The stream the pipeline reads (created, or the one given); undefined when it reads a Kafka topic. */
+  readonly stream: kinesis.IStream | undefined;
   /** Progress, partials, window panes, keyed state, leases and batch status (pk, sk, ttl). */
   readonly table: dynamodb.ITable;
   /** Outputs, checkpoints, spills, dead letters, late records (see {@link BUCKET_PREFIXES}). */
@@ -58,11 +60,13 @@ export class SparklessPipeline extends Construct {
   readonly tickerFunction: lambda.Function;
   /** Finalizes when invoked (`aws lambda invoke`): nothing in the pipeline invokes it, the other two finalize inline. */
   readonly finalizerFunction: lambda.Function;
-  /** The Kinesis event-source mapping of the shard function. */
-  readonly eventSource: KinesisEventSource;
+  /** The Kinesis event-source mapping of the shard function; undefined when the pipeline reads Kafka. */
+  readonly eventSource: KinesisEventSource | undefined;
+  /** The Kafka event-source mapping of the shard function; undefined when the pipeline reads Kinesis. */
+  readonly kafkaEventSource: lambda.EventSourceMapping | undefined;
   /** The EventBridge rule that runs the ticker. */
   readonly tickerRule: events.Rule;
-  /** Fires when the shard handler falls behind the stream (add an action to be told). */
+  /** Fires when the shard handler falls behind the stream, or the topic (OffsetLag) (add an action to be told). */
   readonly iteratorAgeAlarm: cloudwatch.Alarm;
   /** Fires when records were dead-lettered (bad input, or a user function threw). */
   readonly deadLetterAlarm: cloudwatch.Alarm;
@@ -78,17 +82,18 @@ export class SparklessPipeline extends Construct {
   constructor(scope: Construct, id: string, props: SparklessPipelineProps) {
     super(scope, id);
     const pipeline = resolvePipeline(props);
-    const config = resolveProps(props, pipeline.batchIntervalMs);
+    const config = resolveProps(props, pipeline.batchIntervalMs, pipeline.name);
     validateStream(config, props);
     validateFunctions(config);
     validateMapping(config, pipeline);
     validateStorage(config, props);
     this.pipelineName = pipeline.name;
 
-    this.stream = pipelineStream(this, config);
+    const kafka = config.kafka;
+    this.stream = kafka ? undefined : pipelineStream(this, config);
     this.table = pipelineTable(this, config);
     this.bucket = pipelineBucket(this, config, pipeline.name);
-    const stores = { stream: this.stream, table: this.table, bucket: this.bucket, ...(config.encryptionKey ? { encryptionKey: config.encryptionKey } : {}) };
+    const stores = { stream: this.stream, ...(kafka ? { kafka } : {}), table: this.table, bucket: this.bucket, ...(config.encryptionKey ? { encryptionKey: config.encryptionKey } : {}) };
 
     const code = pipelineCode(pipeline.entry, pipeline.exposes, config.bundling);
     const environment = {
@@ -97,9 +102,17 @@ export class SparklessPipeline extends Construct {
         pipeline: pipeline.name,
         table: this.table.tableName,
         bucket: this.bucket.bucketName,
-        streamName: this.stream.streamName,
-        streamArn: this.stream.streamArn,
         batchIntervalMs: pipeline.batchIntervalMs,
+        ...(kafka
+          ? {
+              kafka: {
+                topic: kafka.topic,
+                ...(kafka.bootstrapServers ? { bootstrapServers: kafka.bootstrapServers } : {}),
+                ...(kafka.clusterArn !== undefined ? { clusterArn: kafka.clusterArn } : {}),
+                ...(kafka.secret ? { secretArn: kafka.secret.secretArn, authentication: kafka.authenticationMethod! } : {}),
+              },
+            }
+          : { streamName: this.stream!.streamName, streamArn: this.stream!.streamArn }),
       }),
     };
     const fn = (kind: "shard" | "ticker" | "finalizer") => pipelineFunction(this, { kind, pipelineName: pipeline.name, code, environment, stores, config });
@@ -107,8 +120,15 @@ export class SparklessPipeline extends Construct {
     this.shardFunction = fn("shard");
     this.tickerFunction = fn("ticker");
 
-    this.eventSource = shardEventSource(this.stream, this.bucket, config);
-    this.shardFunction.addEventSource(this.eventSource);
+    if (kafka) {
+      this.eventSource = undefined;
+      this.kafkaEventSource = kafkaEventSource(this.shardFunction, this.bucket, { ...config, kafka });
+      this.acknowledgeKafkaNetwork(kafka);
+    } else {
+      this.kafkaEventSource = undefined;
+      this.eventSource = shardEventSource(this.stream!, this.bucket, config);
+      this.shardFunction.addEventSource(this.eventSource);
+    }
     this.tickerRule = new events.Rule(this, "TickerSchedule", {
       description: `sparkless ${pipeline.name}: runs the ticker`,
       schedule: config.tickerSchedule,
@@ -122,6 +142,7 @@ export class SparklessPipeline extends Construct {
       shardFunction: this.shardFunction,
       functions: [["shard", this.shardFunction], ["ticker", this.tickerFunction], ["finalizer", this.finalizerFunction]] as Array<[string, lambda.IFunction]>,
       iteratorAgeAlarmThreshold: config.iteratorAgeAlarmThreshold,
+      ...(kafka ? { offsetLagAlarmThreshold: kafka.offsetLagAlarmThreshold } : {}),
       batchIntervalMs: pipeline.batchIntervalMs,
       metricIteratorAge: (p?: cloudwatch.MetricOptions) => this.metricIteratorAge(p),
       metricDeadLetterRecords: (p?: cloudwatch.MetricOptions) => this.metricDeadLetterRecords(p),
@@ -131,8 +152,11 @@ export class SparklessPipeline extends Construct {
     this.dashboard = pipelineDashboard(this, monitored);
   }
 
-  /** Lets `grantee` put records into the pipeline's stream (a producer). */
+  /** Lets `grantee` put records into the pipeline's stream (a producer). A Kafka topic's producers are granted on the cluster. */
   grantPutRecords(grantee: iam.IGrantable): iam.Grant {
+    if (!this.stream) {
+      throw new ValidationError("GrantPutRecordsOnKafka", `pipeline "${this.pipelineName}" reads a Kafka topic, not a stream: grant producers on the Kafka cluster (kafka-cluster:WriteData for MSK IAM, or its ACLs)`);
+    }
     return this.stream.grantWrite(grantee);
   }
 
@@ -166,7 +190,7 @@ export class SparklessPipeline extends Construct {
     return new cloudwatch.Metric({
       namespace: "AWS/Lambda",
       metricName,
-      dimensionsMap: { EventSourceMappingUUID: this.eventSource.eventSourceMappingId },
+      dimensionsMap: { EventSourceMappingUUID: (this.eventSource ?? this.kafkaEventSource!).eventSourceMappingId },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(5),
       ...props,
@@ -181,6 +205,15 @@ export class SparklessPipeline extends Construct {
     });
     iam.Grant.addToPrincipal({ grantee, actions: ["s3:ListBucket"], resourceArns: [this.bucket.bucketArn] });
     return read;
+  }
+
+  /** Lambda's poller creates network interfaces in the brokers' VPC; EC2 offers those actions no resource-level permissions. */
+  private acknowledgeKafkaNetwork(kafka: { clusterArn: string | undefined; vpc: unknown }): void {
+    if (kafka.clusterArn === undefined && !kafka.vpc) return;
+    Validations.of(this.shardFunction.role!).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: "Lambda's Kafka poller creates and deletes network interfaces in the brokers' VPC with the shard function's role (ec2:CreateNetworkInterface, Describe*, DeleteNetworkInterface); EC2 offers these actions no resource-level permissions. Every other action names its resource.",
+    });
   }
 
   /** Object permissions name each prefix with a trailing wildcard; cdk-nag acknowledges each by its exact resource. */

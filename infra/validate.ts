@@ -5,6 +5,8 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Duration, Token } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { AuthenticationMethod } from "aws-cdk-lib/aws-lambda-event-sources";
 import { checkPipelineName, FUNCTION_KINDS, isReservedEnvironmentName } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/core/errors.js";
 import type { PipelineInfo, Resolved, SparklessPipelineProps } from "./props.js";
@@ -53,6 +55,7 @@ export function validatePipeline(pipeline: Omit<PipelineInfo, "entry">): void {
 }
 
 export function validateStream(config: Resolved, props: SparklessPipelineProps): void {
+  if (config.kafka) return validateKafka(config, props);
   if (props.stream) {
     const own = (["shardCount", "onDemand", "retentionPeriod"] as const).filter((key) => props[key] !== undefined);
     if (own.length) {
@@ -163,4 +166,75 @@ function durationIn(name: string, value: Duration, min: Duration, max: Duration,
 
 function describe(value: unknown): string {
   return value instanceof Duration ? value.toHumanString() : String(value);
+}
+
+/** Kafka's own rules: where the brokers are, the topic and group names, authentication, network, pollers. */
+export function validateKafka(config: Resolved, props: SparklessPipelineProps): void {
+  const kafka = config.kafka;
+  if (!kafka) return;
+  const kinesisProps = (["stream", "shardCount", "onDemand", "retentionPeriod", "parallelizationFactor"] as const).filter((key) => props[key] !== undefined);
+  if (kinesisProps.length) {
+    throw new ValidationError(
+      "KafkaWithStreamProps",
+      `${kinesisProps.join(", ")} configure a Kinesis stream, but the pipeline reads the Kafka topic ${JSON.stringify(kafka.topic)} (received both kafka and ${kinesisProps.join(", ")})`,
+      { props: kinesisProps },
+    );
+  }
+  if ((kafka.clusterArn === undefined) === (kafka.bootstrapServers === undefined)) {
+    throw new ValidationError(
+      "KafkaClusterOrBootstrapServers",
+      `kafka needs exactly one of clusterArn (Amazon MSK) and bootstrapServers (self-managed Kafka) (received ${kafka.clusterArn === undefined ? "neither" : "both"})`,
+    );
+  }
+  if (kafka.bootstrapServers !== undefined && (kafka.bootstrapServers.length === 0 || kafka.bootstrapServers.some((s) => !Token.isUnresolved(s) && !/^[^\s:,]+:\d{1,5}$/.test(s)))) {
+    throw new ValidationError("InvalidKafkaBootstrapServers", `kafka.bootstrapServers must be host:port addresses, at least one (received ${JSON.stringify(kafka.bootstrapServers)})`, {
+      bootstrapServers: kafka.bootstrapServers,
+    });
+  }
+  if (kafka.clusterArn !== undefined && !Token.isUnresolved(kafka.clusterArn) && !/^arn:[\w-]+:kafka:[\w-]+:\d{12}:cluster\/[^/]+\/[^/]+$/.test(kafka.clusterArn)) {
+    throw new ValidationError("InvalidKafkaClusterArn", `kafka.clusterArn must be an MSK cluster ARN, arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid> (received ${JSON.stringify(kafka.clusterArn)})`, {
+      clusterArn: kafka.clusterArn,
+    });
+  }
+  if (!Token.isUnresolved(kafka.topic) && !/^[a-zA-Z0-9._-]{1,249}$/.test(kafka.topic)) {
+    throw new ValidationError("InvalidKafkaTopic", `kafka.topic must be 1 to 249 of a-z A-Z 0-9 . _ - (received ${JSON.stringify(kafka.topic)})`, { topic: kafka.topic });
+  }
+  if (!Token.isUnresolved(kafka.consumerGroupId) && !/^[a-zA-Z0-9\-/*:_+=.@]{1,200}$/.test(kafka.consumerGroupId)) {
+    throw new ValidationError("InvalidKafkaConsumerGroupId", `kafka.consumerGroupId must be 1 to 200 of a-z A-Z 0-9 - / * : _ + = . @ (received ${JSON.stringify(kafka.consumerGroupId)})`, {
+      consumerGroupId: kafka.consumerGroupId,
+    });
+  }
+  if (kafka.startingPosition !== lambda.StartingPosition.TRIM_HORIZON && kafka.startingPosition !== lambda.StartingPosition.LATEST) {
+    throw new ValidationError("InvalidKafkaStartingPosition", `kafka.startingPosition must be TRIM_HORIZON or LATEST (received ${kafka.startingPosition})`, {
+      startingPosition: kafka.startingPosition,
+    });
+  }
+  if (props.kafka?.authenticationMethod !== undefined && !kafka.secret) {
+    throw new ValidationError("KafkaAuthenticationWithoutSecret", `kafka.authenticationMethod ${props.kafka.authenticationMethod} needs kafka.secret, the credentials it names`);
+  }
+  const msk = kafka.clusterArn !== undefined;
+  const mskMethods: string[] = [AuthenticationMethod.SASL_SCRAM_512_AUTH, AuthenticationMethod.CLIENT_CERTIFICATE_TLS_AUTH];
+  if (msk && kafka.authenticationMethod !== undefined && !mskMethods.includes(kafka.authenticationMethod)) {
+    throw new ValidationError("KafkaAuthenticationNotForMsk", `Amazon MSK takes SASL_SCRAM_512_AUTH or CLIENT_CERTIFICATE_TLS_AUTH with a secret (received ${kafka.authenticationMethod})`, {
+      authenticationMethod: kafka.authenticationMethod,
+    });
+  }
+  if (!kafka.vpc && (kafka.vpcSubnets || kafka.securityGroups.length)) {
+    throw new ValidationError("KafkaNetworkWithoutVpc", "kafka.vpcSubnets and kafka.securityGroups place the functions and the poller in kafka.vpc, which is not given");
+  }
+  if (kafka.vpc && kafka.securityGroups.length === 0) {
+    throw new ValidationError("KafkaVpcWithoutSecurityGroups", "kafka.vpc needs kafka.securityGroups: the functions and Lambda's poller connect to the brokers through them");
+  }
+  if (!msk && !kafka.vpc && !kafka.secret) {
+    throw new ValidationError(
+      "KafkaUnauthenticatedOverInternet",
+      "a self-managed Kafka cluster reached over the internet needs kafka.secret (Lambda requires credentials there); or give kafka.vpc if the brokers are in a VPC",
+    );
+  }
+  integerIn("kafka.provisionedPollers.minimum", kafka.minimumPollers, 1, 200, "InvalidKafkaPollers");
+  integerIn("kafka.provisionedPollers.maximum", kafka.maximumPollers, 1, 2000, "InvalidKafkaPollers");
+  if (kafka.minimumPollers > kafka.maximumPollers) {
+    throw new ValidationError("InvalidKafkaPollers", `kafka.provisionedPollers.minimum (${kafka.minimumPollers}) must not exceed the maximum (${kafka.maximumPollers})`);
+  }
+  integerIn("kafka.offsetLagAlarmThreshold", kafka.offsetLagAlarmThreshold, 1, Number.MAX_SAFE_INTEGER, "InvalidAlarmThreshold");
 }

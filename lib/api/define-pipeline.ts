@@ -3,11 +3,16 @@ import { StreamingContext, type StreamingContextProps } from "./streaming-contex
 import type { DStream } from "./dstream.js";
 import { ManualClock } from "../exec/clock.js";
 import type { InputNode } from "../graph/ops/input.js";
+import type { KafkaRecordMeta } from "../io/kafka/record-meta.js";
 import type { Source } from "../io/source.js";
 import { checkPipelineName } from "../contract/index.js";
 import { planGraph, type Plan } from "../graph/stage-split.js";
 
-/** What a record looked like on the stream, for decoders and timestamp extractors. */
+/**
+ * What a record looked like on the log, for decoders and timestamp extractors. On Kafka, `shardId` is
+ * `<topic>-<partition>`, `sequenceNumber` the offset, `partitionKey` the key's base64, `arrivalTime` the record's
+ * timestamp, and `kafka` has the rest.
+ */
 export interface RecordMeta {
   readonly shardId: string;
   readonly sequenceNumber: string;
@@ -15,6 +20,8 @@ export interface RecordMeta {
   readonly partitionKey: string;
   /** Kinesis' arrival time, epoch ms. */
   readonly arrivalTime: number;
+  /** Topic, partition, offset, timestamp, key bytes and headers of a Kafka record; absent on Kinesis. */
+  readonly kafka?: KafkaRecordMeta;
 }
 
 export interface PipelineProps<T> {

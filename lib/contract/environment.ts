@@ -7,8 +7,18 @@ export const ENV = {
   pipeline: "SPARKLESS_PIPELINE",
   table: "SPARKLESS_TABLE",
   bucket: "SPARKLESS_BUCKET",
+  /** Kinesis: the stream the shard function's mapping reads (absent on Kafka). */
   streamName: "SPARKLESS_STREAM_NAME",
   streamArn: "SPARKLESS_STREAM_ARN",
+  /** Kafka: the topic (its presence says the pipeline reads Kafka), and how to reach the cluster for its metadata. */
+  kafkaTopic: "SPARKLESS_KAFKA_TOPIC",
+  /** Comma-separated `host:port` (self-managed Kafka). */
+  kafkaBootstrapServers: "SPARKLESS_KAFKA_BOOTSTRAP_SERVERS",
+  /** The MSK cluster's ARN (its brokers are looked up with GetBootstrapBrokers). */
+  kafkaClusterArn: "SPARKLESS_KAFKA_CLUSTER_ARN",
+  /** The authentication secret's ARN, and the method it is for (a Lambda SourceAccessConfiguration type). */
+  kafkaSecretArn: "SPARKLESS_KAFKA_SECRET_ARN",
+  kafkaAuthentication: "SPARKLESS_KAFKA_AUTHENTICATION",
   /** The batch interval B in ms, decimal; the function refuses a module with another one. Tools read it too. */
   batchIntervalMs: "SPARKLESS_BATCH_INTERVAL_MS",
 } as const;
@@ -18,26 +28,47 @@ export function isReservedEnvironmentName(name: string): boolean {
   return name.startsWith("SPARKLESS_") || name === "NODE_OPTIONS";
 }
 
-/** What a deployed function is told about its pipeline and stores. */
-export interface FunctionEnvironment {
+/** Where a Kafka pipeline's functions read the topic's partitions and offsets. */
+export interface KafkaEnvironment {
+  readonly topic: string;
+  /** Self-managed Kafka. */
+  readonly bootstrapServers?: readonly string[];
+  /** Amazon MSK. */
+  readonly clusterArn?: string;
+  readonly secretArn?: string;
+  /** `SASL_SCRAM_512_AUTH`, `SASL_SCRAM_256_AUTH`, `BASIC_AUTH`, `CLIENT_CERTIFICATE_TLS_AUTH`; absent: MSK IAM or none. */
+  readonly authentication?: string;
+}
+
+/** What a deployed function is told about its pipeline and stores: a Kinesis stream or a Kafka topic. */
+export type FunctionEnvironment = {
   readonly pipeline: string;
   readonly table: string;
   readonly bucket: string;
-  readonly streamName: string;
-  readonly streamArn: string;
   readonly batchIntervalMs: number;
   /** Per-service endpoints (the SDK's own variable names), so the embedded stack and LocalStack can stand in. */
   readonly endpoints: { readonly kinesis?: string; readonly dynamodb?: string; readonly s3?: string };
-}
+} & ({ readonly streamName: string; readonly streamArn: string; readonly kafka?: undefined } | { readonly kafka: KafkaEnvironment; readonly streamName?: undefined; readonly streamArn?: undefined });
+
+type DistributeOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The variables for `values`, as the construct sets them. */
-export function environmentVariables(values: Omit<FunctionEnvironment, "endpoints" | "batchIntervalMs"> & { batchIntervalMs: number | string }): Record<string, string> {
+export function environmentVariables(values: DistributeOmit<FunctionEnvironment, "endpoints" | "batchIntervalMs"> & { batchIntervalMs: number | string }): Record<string, string> {
+  const k = values.kafka;
+  const source: Record<string, string> = k
+    ? {
+        [ENV.kafkaTopic]: k.topic,
+        ...(k.bootstrapServers ? { [ENV.kafkaBootstrapServers]: k.bootstrapServers.join(",") } : {}),
+        ...(k.clusterArn ? { [ENV.kafkaClusterArn]: k.clusterArn } : {}),
+        ...(k.secretArn ? { [ENV.kafkaSecretArn]: k.secretArn } : {}),
+        ...(k.authentication ? { [ENV.kafkaAuthentication]: k.authentication } : {}),
+      }
+    : { [ENV.streamName]: values.streamName!, [ENV.streamArn]: values.streamArn! };
   return {
     [ENV.pipeline]: values.pipeline,
     [ENV.table]: values.table,
     [ENV.bucket]: values.bucket,
-    [ENV.streamName]: values.streamName,
-    [ENV.streamArn]: values.streamArn,
+    ...source,
     [ENV.batchIntervalMs]: String(values.batchIntervalMs),
   };
 }
@@ -70,13 +101,29 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
   }
   const endpoint = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const endpoints = { kinesis: endpoint("KINESIS"), dynamodb: endpoint("DYNAMODB"), s3: endpoint("S3") };
-  return {
+  const common = {
     pipeline,
     table: need(ENV.table),
     bucket: need(ENV.bucket),
-    streamName: need(ENV.streamName),
-    streamArn: need(ENV.streamArn),
     batchIntervalMs,
     endpoints: Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url !== undefined)),
+  };
+  const topic = env[ENV.kafkaTopic];
+  if (!topic) return { ...common, streamName: need(ENV.streamName), streamArn: need(ENV.streamArn) };
+  const optional = (name: string) => env[name] || undefined;
+  const servers = optional(ENV.kafkaBootstrapServers)?.split(",").filter(Boolean);
+  const clusterArn = optional(ENV.kafkaClusterArn);
+  if (!servers?.length && !clusterArn) {
+    throw new ValidationError(
+      "MissingEnvironment",
+      `environment variable ${ENV.kafkaTopic} is set but neither ${ENV.kafkaBootstrapServers} nor ${ENV.kafkaClusterArn} is: deploy this function with the SparklessPipeline construct (or set one for a local run)`,
+      { name: ENV.kafkaBootstrapServers },
+    );
+  }
+  const secretArn = optional(ENV.kafkaSecretArn);
+  const authentication = optional(ENV.kafkaAuthentication);
+  return {
+    ...common,
+    kafka: { topic, ...(servers?.length ? { bootstrapServers: servers } : {}), ...(clusterArn ? { clusterArn } : {}), ...(secretArn ? { secretArn } : {}), ...(authentication ? { authentication } : {}) },
   };
 }

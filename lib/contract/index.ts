@@ -1,7 +1,7 @@
 /**
  * The contract between the construct (infra/), the Lambda adapters (functions/) and the serverless runtime
  * (lib/serverless/): the facts two of them must agree on, written once. Handler names and what each function
- * reads and writes ({@link FUNCTIONS}), environment variables ({@link ENV}, read once by
+ * reads and writes ({@link FUNCTIONS}, and on a Kafka cluster: kafka.ts), environment variables ({@link ENV}, read once by
  * {@link readEnvironment}), the bucket's prefixes and key builders, the table's schema, metric names and the
  * pipeline-name rule.
  *
@@ -10,8 +10,9 @@
  * every floor of lib/ and both sides of the seam can import it.
  */
 export { BUCKET_PREFIXES, type BucketPrefix, deadLetterKey, failedBatchKey, graphRecordKey, lateRecordKey, metadataCheckpointKey, outputDirectory, SPILL } from "./bucket.js";
-export { ENV, environmentVariables, type FunctionEnvironment, isReservedEnvironmentName, readEnvironment } from "./environment.js";
+export { ENV, environmentVariables, type FunctionEnvironment, type KafkaEnvironment, isReservedEnvironmentName, readEnvironment } from "./environment.js";
 export { FUNCTION_KINDS, type FunctionContract, type FunctionKind, FUNCTIONS, HANDLERS, OBJECT_ACTIONS, type StreamAction, type TableAction } from "./functions.js";
+export { defaultConsumerGroupId, KAFKA_CODE_ACTIONS, KAFKA_MAPPING_ACTIONS, KAFKA_SECRET_ACTIONS } from "./kafka.js";
 export { METRICS } from "./metrics.js";
 export { checkPipelineName, PIPELINE_NAME_PATTERN } from "./pipeline-name.js";
 export { TABLE } from "./table.js";

@@ -1,6 +1,8 @@
+import type { KafkaRecordMeta } from "./kafka/record-meta.js";
+
 /**
  * A partition of an ordered log with offsets — the unit the serverless commit protocol tracks progress in.
- * Today a Kinesis shard (offsets: sequence numbers); next a Kafka topic-partition (offsets: its message
+ * A Kinesis shard (offsets: sequence numbers) or a Kafka topic-partition (offsets: its message
  * offsets, `shardId` = `<topic>-<partition>`), as Lambda's MSK and self-managed Kafka event sources deliver
  * them. What is said here holds for both: offsets are decimal strings compared as BigInt, a partition may
  * close and hand over to children (Kinesis resharding; a Kafka partition never closes, it only has new
@@ -40,6 +42,8 @@ export interface LogRecord {
   readonly arrivalTime: number;
   /** The payload, base64, as Lambda's events carry it. */
   readonly data: string;
+  /** Kafka: the record's topic, partition, timestamp, key bytes and headers, built when asked (absent on Kinesis). */
+  kafkaMeta?(): KafkaRecordMeta;
 }
 
 /** One invocation's records: one partition, in offset order, and how a payload splits into user records. */

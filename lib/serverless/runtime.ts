@@ -1,11 +1,14 @@
 import type { InvocationContextLike, KinesisEventLike, BatchResponse } from "./kinesis-event.js";
-import { shardIdOf } from "./kinesis-event.js";
 import { builtPlan } from "./built-plans.js";
+import { kinesisLogBatch } from "../io/kinesis/records.js";
+import { type KafkaBatchResponse, kafkaItemFailure, kafkaLogBatches, type LambdaKafkaEvent } from "../io/kafka/lambda-event.js";
+import type { LogBatch } from "../io/ordered-log.js";
 import type { Pipeline } from "../api/define-pipeline.js";
 import { finalizeReady, type FinalizeResult } from "./finalizer.js";
 import { adoptGraph, recordGraph } from "./graph-compat.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
-import { runShardStage, type ShardStageResult } from "./shard-stage.js";
+import { NOTHING_DONE, runShardStage, type ShardStageResult } from "./shard-stage.js";
+import { DEADLINE_MARGIN_MS, recordMeta } from "./shard-ingest.js";
 import { pendingBatches, pendingBatchesLine, probeShards, type TickResult } from "./ticker.js";
 import type { PipelineStatus } from "../pipeline-store/pipeline-store.js";
 import type { Plan } from "../graph/stage-split.js";
@@ -23,13 +26,55 @@ export class PipelineRuntime<T> {
     readonly deps: RuntimeDeps,
   ) {}
 
-  /** Stage 1 for one Kinesis event; then finalizes inline what this commit completed. */
+  /** Stage 1 for one Kinesis event (one shard's batch); then finalizes inline what this commit completed. */
   async handleShardEvent(event: KinesisEventLike, context: InvocationContextLike): Promise<BatchResponse & { stage: ShardStageResult; finalized?: FinalizeResult }> {
-    if (event.Records.length === 0) return { batchItemFailures: [], stage: { batchItemFailures: [], processed: 0, deadLetters: 0, late: 0, watermark: 0, committed: false } };
-    const status = await this.status(event);
-    const stage = await runShardStage(this.pipeline, await this.plan(status), status, this.deps, event, context);
+    if (event.Records.length === 0) return { batchItemFailures: [], stage: NOTHING_DONE };
+    const log = kinesisLogBatch(event.Records);
+    const { stages, finalized } = await this.handleLogBatches([log], context);
+    const stage = stages[0]!;
+    return { batchItemFailures: stage.resumeAt ? [{ itemIdentifier: stage.resumeAt }] : [], stage, ...(finalized ? { finalized } : {}) };
+  }
+
+  /**
+   * Stage 1 for one Kafka event: each topic-partition is its own batch with its own commit, one after the other;
+   * then finalizes inline what the commits completed. A partition that stopped early (the deadline), or lost its
+   * commit to a duplicate delivery, is named in the partial-batch response at its first record not committed, so
+   * Lambda resumes it there while the partitions that committed move on. Any other failure fails the invocation:
+   * Lambda retries it, and partitions committed meanwhile skip what they committed.
+   */
+  async handleKafkaEvent(event: LambdaKafkaEvent, context: InvocationContextLike): Promise<KafkaBatchResponse & { stages: ShardStageResult[]; finalized?: FinalizeResult }> {
+    const logs = kafkaLogBatches(event);
+    if (logs.length === 0) return { batchItemFailures: [], stages: [] };
+    const { stages, finalized } = await this.handleLogBatches(logs, context, true);
+    const batchItemFailures = stages.flatMap((stage, i) => (stage.resumeAt === undefined ? [] : [kafkaItemFailure(logs[i]!.shardId, stage.resumeAt)]));
+    return { batchItemFailures, stages, ...(finalized ? { finalized } : {}) };
+  }
+
+  /**
+   * Stage 1 for each partition's batch in turn, then inline finalization if a commit may have completed a batch.
+   * `conflictsResume`: a lost commit race resumes that partition at its first record (a partial-batch response)
+   * instead of failing the invocation, so the other partitions' commits stand without a retry.
+   */
+  private async handleLogBatches(logs: readonly LogBatch[], context: InvocationContextLike, conflictsResume = false): Promise<{ stages: ShardStageResult[]; finalized?: FinalizeResult }> {
+    const status = await this.status(logs);
+    const plan = await this.plan(status);
+    const stages: ShardStageResult[] = [];
+    for (const log of logs) {
+      // A partition not started before the deadline is left whole for the next invocation.
+      if (stages.length > 0 && context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS) {
+        stages.push({ ...NOTHING_DONE, resumeAt: log.records[0]!.offset });
+        continue;
+      }
+      try {
+        stages.push(await runShardStage(this.pipeline, plan, status, this.deps, log, context));
+      } catch (e) {
+        if (!conflictsResume || (e as { code?: string }).code !== "CommitConflict") throw e;
+        stages.push({ ...NOTHING_DONE, resumeAt: log.records[0]!.offset });
+      }
+    }
     let finalized: FinalizeResult | undefined;
-    if (stage.committed && stage.watermark >= status.lastFinalized + this.pipeline.props.batchInterval.milliseconds) {
+    const batch = this.pipeline.props.batchInterval.milliseconds;
+    if (stages.some((stage) => stage.committed && stage.watermark >= status.lastFinalized + batch)) {
       // The records are committed: a failing finalization must not fail this invocation (Lambda would retry a
       // batch with nothing left to do, and discard it after its retries). The ticker finalizes again.
       try {
@@ -38,7 +83,7 @@ export class PipelineRuntime<T> {
         this.deps.log(`sparkless: finalizing after a commit failed, the ticker will retry: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    return { batchItemFailures: stage.batchItemFailures, stage, ...(finalized ? { finalized } : {}) };
+    return { stages, ...(finalized ? { finalized } : {}) };
   }
 
   /** The schedule: probe quiet and ended shards, then finalize what became complete. */
@@ -80,22 +125,24 @@ export class PipelineRuntime<T> {
 
   /**
    * The pipeline's status, created on first contact: the zero time is just before the batch of the
-   * earliest record seen (or of now, for the ticker), so a stream read from TRIM_HORIZON starts with its data.
+   * earliest record seen (or of now, for the ticker), so a log read from its start starts with its data.
    */
-  private async status(event: KinesisEventLike): Promise<PipelineStatus> {
+  private async status(logs: readonly LogBatch[]): Promise<PipelineStatus> {
     const existing = await this.deps.store.getStatus();
     if (existing) return existing;
-    return this.createStatus(Math.min(...event.Records.map((r) => this.recordTime(r))));
+    let earliest = Infinity;
+    for (const log of logs) for (const r of log.records) earliest = Math.min(earliest, this.recordTime(log, r));
+    return this.createStatus(earliest);
   }
 
   /** A record's time for choosing the zero time: its event time when it has a readable one, else arrival. */
-  private recordTime(r: KinesisEventLike["Records"][number]): number {
-    const arrival = Math.round(r.kinesis.approximateArrivalTimestamp * 1000);
+  private recordTime(log: LogBatch, r: LogBatch["records"][number]): number {
+    const arrival = r.arrivalTime;
     const { decoder, timestampExtractor } = this.pipeline.props;
     if (!timestampExtractor) return arrival;
     try {
-      const bytes = Buffer.from(r.kinesis.data, "base64");
-      const meta = { shardId: shardIdOf(r), sequenceNumber: r.kinesis.sequenceNumber, partitionKey: r.kinesis.partitionKey, arrivalTime: arrival };
+      const bytes = Buffer.from(r.data, "base64");
+      const meta = recordMeta(log.shardId, r, r.key, undefined);
       const value = decoder ? decoder(bytes, meta) : (bytes.toString("utf8") as unknown as T);
       const t = timestampExtractor(value, meta);
       return Number.isFinite(t) ? t : arrival;
