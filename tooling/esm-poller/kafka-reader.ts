@@ -61,27 +61,35 @@ export class KafkaReader {
     return e;
   }
 
-  /**
-   * Connects, gives a group without committed offsets its first ones (from the StartingPosition, so LATEST means
-   * "from when start() ran"), joins the group and resolves once this member has its partitions.
-   */
+  /** Connects, joins the group and resolves once this member has its partitions. */
   async start(): Promise<void> {
     const o = this.o;
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    await this.initialOffsets(this.admin);
     this.consumer = this.kafka.consumer({
       groupId: o.groupId,
       allowAutoTopicCreation: false,
       // Metadata read this often: a partition added to the topic makes the group rebalance and is consumed.
       metadataMaxAge: o.metadataMaxAgeMs,
       maxWaitTimeInMs: 250,
+      // A member that died without leaving holds its partitions until its session expires: keep that short
+      // (6 s is the broker's default minimum), so a restarted stack gets its partitions back soon.
+      sessionTimeout: 6_000,
+      heartbeatInterval: 1_000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
+    // A group without committed offsets starts where StartingPosition says, as of now (so LATEST means "from
+    // when start() ran"); the consumer is moved there when it first gets its partitions.
+    const initial = await this.initialOffsets(this.admin);
+    let firstJoin = true;
     const joined = new Promise<void>((resolve) => {
       this.consumer!.on(this.consumer!.events.GROUP_JOIN, (e) => {
         const mine = (e.payload.memberAssignment[o.topic] ?? []).slice().sort((a, b) => a - b);
         for (const p of mine) this.entry(p);
+        if (firstJoin) {
+          firstJoin = false;
+          for (const [partition, offset] of initial) if (mine.includes(partition)) this.consumer!.seek({ topic: o.topic, partition, offset });
+        }
         this.hooks.assigned(mine);
         resolve();
       });
@@ -98,18 +106,19 @@ export class KafkaReader {
     await joined;
   }
 
-  private async initialOffsets(admin: Admin): Promise<void> {
+  /** The first offset of each partition for a group that has committed none; empty when it has some. */
+  private async initialOffsets(admin: Admin): Promise<Map<number, string>> {
     const o = this.o;
     const committed = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
     const known = (committed[0]?.partitions ?? []).filter((p) => Number(p.offset) >= 0);
     for (const p of known) this.entry(p.partition).committed = BigInt(p.offset);
     // "If Kafka finds a valid existing consumer group with the same ID, Lambda ignores the StartingPosition."
-    if (known.length > 0) return;
+    if (known.length > 0 || o.startingPosition === "TRIM_HORIZON") return new Map();
     const offsets =
       o.startingPosition === "AT_TIMESTAMP"
-        ? (await admin.fetchTopicOffsetsByTimestamp(o.topic, o.startingPositionTimestamp!.getTime())).map((p) => ({ partition: p.partition, offset: p.offset }))
-        : (await admin.fetchTopicOffsets(o.topic)).map((p) => ({ partition: p.partition, offset: o.startingPosition === "LATEST" ? p.high : p.low }));
-    if (offsets.length > 0) await admin.setOffsets({ groupId: o.groupId, topic: o.topic, partitions: offsets });
+        ? (await admin.fetchTopicOffsetsByTimestamp(o.topic, o.startingPositionTimestamp!.getTime())).map((p) => [p.partition, p.offset] as const)
+        : (await admin.fetchTopicOffsets(o.topic)).map((p) => [p.partition, p.high] as const);
+    return new Map(offsets);
   }
 
   private async take({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
