@@ -26,6 +26,7 @@ import { CreateBucketCommand, HeadBucketCommand, type S3Client } from "@aws-sdk/
 import { ValidationError } from "../../lib/core/errors.js";
 import { functionCode, type AssemblyStack, type CfnResource, type FunctionCode } from "./assembly.js";
 import { resolve, resolveString, type ResolveContext, type ResourceLookup } from "./intrinsics.js";
+import { isKafkaMapping } from "./kafka-mappings.js";
 import { arns, bucketName, LOCAL_ACCOUNT_ID, mappingUuid, nameFromArn, physicalName } from "./physical-names.js";
 
 export interface DeployerClients {
@@ -445,6 +446,7 @@ export async function deployStack(stack: AssemblyStack, clients: DeployerClients
   for (const [logicalId, r] of entries) {
     if (r.Type !== "AWS::Lambda::EventSourceMapping") continue;
     const properties = resolve(r.Properties ?? {}, ctx, at(logicalId, "Properties")) as Record<string, unknown>;
+    if (isKafkaMapping(properties)) continue; // run by kafka-mappings.ts, on the local broker
     const source = String(properties.EventSourceArn ?? "");
     const fnRef = String(properties.FunctionName ?? "");
     const fn = functionByRef(fnRef);
