@@ -3,7 +3,7 @@
  * `put-records.ts` does for Kinesis — sent, skipped (over the broker's default message size), or failed (the
  * producer gave up after its retries).
  */
-import { Kafka, logLevel, type Producer } from "kafkajs";
+import { produce } from "../../lib/io/kafka/produce.js";
 import type { NotPut, PutStats } from "./put-records.js";
 
 /** The broker's default `message.max.bytes` (1 MB and a record batch's overhead): a bigger record is refused. */
@@ -30,17 +30,10 @@ export interface KafkaRecordProducerOptions {
 
 export class KafkaRecordProducer {
   readonly stats: PutStats = { records: 0, bytes: 0, requests: 0, retriedRecords: 0, retriedRequests: 0, skipped: [], failed: [] };
-  private readonly producer: Producer;
-  private connected = false;
   private pending: KafkaEntry[] = [];
   private pendingBytes = 0;
 
-  constructor(private readonly o: KafkaRecordProducerOptions) {
-    const kafka = new Kafka({ clientId: "sparkless-push", brokers: [...o.brokers], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 } });
-    // One request in flight: a retried batch is not reordered behind a later one in its partition. (Not
-    // idempotent: the local mock broker does not serve InitProducerId; a retry after a lost answer may duplicate.)
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
-  }
+  constructor(private readonly o: KafkaRecordProducerOptions) {}
 
   async add(entry: KafkaEntry): Promise<void> {
     if (entry.data.length > MAX_KAFKA_RECORD_BYTES) {
@@ -54,11 +47,9 @@ export class KafkaRecordProducer {
     this.pendingBytes += entry.data.length;
   }
 
-  /** Sends what is buffered, then disconnects. */
+  /** Sends what is buffered. */
   async flush(): Promise<void> {
     await this.send();
-    if (this.connected) await this.producer.disconnect();
-    this.connected = false;
   }
 
   private async send(): Promise<void> {
@@ -67,14 +58,9 @@ export class KafkaRecordProducer {
     this.pending = [];
     this.pendingBytes = 0;
     try {
-      if (!this.connected) {
-        await this.producer.connect();
-        this.connected = true;
-      }
-      await this.producer.send({
-        topic: this.o.topic,
-        messages: batch.map((e) => ({ value: Buffer.from(e.data), ...(e.key !== undefined ? { key: e.key } : {}) })),
-      });
+      // One batch at a time, each acknowledged by all in-sync replicas before the next: a key's records keep
+      // the order of the input lines in their partition.
+      await produce({ bootstrapServers: this.o.brokers, clientId: "sparkless-push" }, this.o.topic, batch.map((e) => ({ value: e.data, key: e.key ?? null })));
       this.stats.records += batch.length;
       this.stats.bytes += batch.reduce((n, e) => n + e.data.length, 0);
     } catch (error) {

@@ -3,7 +3,8 @@
  * poller's queue (pausing a partition while the queue is full), sets the group's first offsets from the
  * mapping's StartingPosition, and commits offsets when the poller says so. Everything kafkajs-specific is here.
  */
-import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import { kafkaClient } from "../../lib/io/kafka/client.js";
 import type { RawKafkaMessage } from "./kafka-event.js";
 import type { StartingPosition } from "./options.js";
 
@@ -46,13 +47,7 @@ export class KafkaReader {
     private readonly o: KafkaReaderOptions,
     private readonly hooks: KafkaReaderHooks,
   ) {
-    this.kafka = new Kafka({
-      clientId: `sparkless-esm-${o.groupId}`,
-      brokers: [...o.brokers],
-      logLevel: logLevel.NOTHING,
-      // A broker that is down for a moment is retried here; a longer outage surfaces as a warning and a restart of the member.
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
+    this.kafka = kafkaClient({ bootstrapServers: o.brokers, clientId: `sparkless-esm-${o.groupId}` });
   }
 
   private entry(partition: number): PartitionOffsets {

@@ -11,7 +11,7 @@ import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { cliKinesisClient, type Credentials } from "../clients.js";
 import { CliError, bytes, count, plural, type CliIo, type CommandContext } from "../io.js";
-import { KafkaRecordProducer } from "../kafka-records.js";
+import type { KafkaRecordProducer } from "../kafka-records.js";
 import { MAX_PARTITION_KEY_CHARS, RecordPutter, type PutRecordsSender } from "../put-records.js";
 import { choosePipeline, requireRunningStack, stateDirOf } from "../stack-file.js";
 import { explicitConnection } from "../target.js";
@@ -107,12 +107,14 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
   const onNotPut = ({ kind, line, reason }: { kind: "skipped" | "failed"; line: number; reason: string }) => {
     warn(`sparkless: line ${line}: ${kind === "skipped" ? "skipped" : "not put"}: ${reason}\n`);
   };
-  const putter = kafka
-    ? new KafkaRecordProducer({ brokers: kafka.brokers, topic: stream, onRequest: () => bar?.records(putter.stats.records, consumed), onNotPut })
+  // kafkajs is loaded only for --kafka: every other command starts without it.
+  const Producer = kafka ? (await import("../kafka-records.js")).KafkaRecordProducer : undefined;
+  const putter: KafkaRecordProducer | RecordPutter = Producer && kafka
+    ? new Producer({ brokers: kafka.brokers, topic: stream, onRequest: () => bar?.records(putter.stats.records, consumed), onNotPut })
     : new RecordPutter({ client: opts.client ?? own!, stream, onRequest: () => bar?.records(putter.stats.records, consumed), onNotPut });
   // A Kafka record without a key goes to a partition of the producer's choosing: "random" means no key there.
   const add = (data: Buffer, key: string, line: number) =>
-    putter instanceof KafkaRecordProducer ? putter.add({ data, key: keyMode === "random" ? undefined : key, line }) : putter.add({ data, partitionKey: key, line });
+    putter instanceof RecordPutter ? putter.add({ data, partitionKey: key, line }) : putter.add({ data, key: keyMode === "random" ? undefined : key, line });
 
   const input = path ? createReadStream(path) : io.stdin;
   const lines = createInterface({ input, crlfDelay: Infinity });
