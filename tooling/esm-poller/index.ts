@@ -23,3 +23,6 @@ export type {
   LambdaContextLike,
   StreamsEventResponseLike,
 } from "./types.js";
+export { KafkaEsmPoller, KAFKA_POLLER_LIMITATIONS, type KafkaEsmPollerEvents, type KafkaEsmPollerStats, type KafkaPartitionStats } from "./kafka-poller.js";
+export type { KafkaEsmPollerOptions } from "./kafka-options.js";
+export type { KafkaEventLike, KafkaFailureRecord, KafkaHandler, KafkaRecordLike } from "./kafka-types.js";

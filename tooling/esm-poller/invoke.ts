@@ -93,17 +93,21 @@ export class FunctionTimeoutError extends Error {
   }
 }
 
+/** What one call of a handler came to: its response, or the error Lambda would report. */
+export type CallOutcome =
+  | { readonly kind: "success"; readonly response: unknown }
+  | { readonly kind: "error"; readonly error: unknown; readonly timedOut: boolean; readonly functionError?: string };
+
 /**
- * Calls the handler once, as Lambda would: a deadline of the function's timeout, a context whose remaining time
- * counts down to it, and the response read as Lambda reads it.
+ * Calls a handler once with `event`, as Lambda would: a deadline of the function's timeout and a context whose
+ * remaining time counts down to it. Shared by the Kinesis and the Kafka poller.
  */
-export async function invokeHandler(
-  handler: KinesisHandler,
-  batch: readonly BufferedRecord[],
+export async function callHandler<E>(
+  handler: (event: E, context: LambdaContextLike) => Promise<unknown>,
+  event: E,
   fn: FunctionIdentity,
-  reportBatchItemFailures: boolean,
   requestId: string = randomUUID(),
-): Promise<InvokeOutcome> {
+): Promise<CallOutcome> {
   const deadline = Date.now() + fn.timeoutMs;
   const context: LambdaContextLike = {
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
@@ -120,18 +124,30 @@ export async function invokeHandler(
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new FunctionTimeoutError(requestId, fn.timeoutMs)), fn.timeoutMs);
   });
-  let response: StreamsEventResponseLike | void | null | undefined;
   try {
     // A handler that throws synchronously fails the invocation like one that rejects.
-    response = await Promise.race([Promise.resolve().then(() => handler(eventOf(batch), context)), timeout]);
+    const response = await Promise.race([Promise.resolve().then(() => handler(event, context)), timeout]);
+    return { kind: "success", response };
   } catch (error) {
     // Lambda reports both a thrown error and a timeout as an unhandled function error.
     return { kind: "error", error, timedOut: error instanceof FunctionTimeoutError, functionError: "Unhandled" };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Calls the Kinesis handler once with the batch's event, and reads the response as Lambda reads it. */
+export async function invokeHandler(
+  handler: KinesisHandler,
+  batch: readonly BufferedRecord[],
+  fn: FunctionIdentity,
+  reportBatchItemFailures: boolean,
+  requestId: string = randomUUID(),
+): Promise<InvokeOutcome> {
+  const outcome = await callHandler(handler, eventOf(batch), fn, requestId);
+  if (outcome.kind === "error") return outcome;
   if (!reportBatchItemFailures) return { kind: "success" };
-  return readBatchResponse(response, batch);
+  return readBatchResponse(outcome.response, batch);
 }
 
 /**

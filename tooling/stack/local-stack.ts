@@ -14,12 +14,14 @@ import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-client
 import { BUCKET_PREFIXES, ENV } from "../../lib/contract/index.js";
 import { startEmulators, type Emulators } from "../emulators/index.js";
 import { startStackEnforcement, type StackEnforcement } from "../iam/stack-enforcement.js";
-import type { EsmPoller, EsmPollerStats } from "../esm-poller/index.js";
+import type { EsmPoller, EsmPollerStats, KafkaEsmPollerStats } from "../esm-poller/index.js";
 import { IllegalStateError, SparklessError, ValidationError } from "../../lib/core/errors.js";
 import { readAssembly } from "./assembly.js";
 import { errorText, printBlockParser, printEvent, type LocalStackEvent } from "./events.js";
 import { FunctionHost, FunctionTimeoutError, type FunctionHostStats, type FunctionLogLine } from "./function-host.js";
 import { mappingPoller, unappliedSettings } from "./mapping-runner.js";
+import { kafkaMappingsOf, startKafkaRuntime, type KafkaMapping, type KafkaRuntime } from "./kafka-mappings.js";
+import { KafkaProgressRecorder } from "./kafka-progress.js";
 import { LOCAL_ACCOUNT_ID } from "./physical-names.js";
 import { InvocationRecorder } from "./invocation-metrics.js";
 import { ProgressWatcher, type WatchedPipeline } from "./progress-watcher.js";
@@ -73,11 +75,14 @@ export interface LocalStackOptions {
    * @default true
    */
   readonly iam?: boolean;
+  /** Partitions of each Kafka topic created on the local broker (`local up --kafka-partitions`). @default 2 */
+  readonly kafkaPartitions?: number;
 }
 
 export interface LocalStackStats {
   readonly mappings: ReadonlyArray<{ readonly logicalId: string; readonly uuid: string; readonly functionName: string; readonly poller: EsmPollerStats }>;
   readonly functions: ReadonlyArray<{ readonly name: string; readonly logicalId: string } & FunctionHostStats>;
+  readonly kafkaMappings: ReadonlyArray<{ readonly logicalId: string; readonly uuid: string; readonly functionName: string; readonly poller: KafkaEsmPollerStats }>;
 }
 
 export interface LocalStack {
@@ -105,6 +110,8 @@ interface Running {
   clients?: { kinesis: KinesisClient; dynamodb: DynamoDBClient; s3: S3Client };
   hosts: Map<string, { host: FunctionHost; fn: DeployedFunction }>;
   pollers: Array<{ logicalId: string; uuid: string; functionName: string; poller: EsmPoller }>;
+  kafka?: KafkaRuntime;
+  kafkaProgress?: KafkaProgressRecorder;
   schedules?: ScheduleRunner;
   watcher?: ProgressWatcher;
   invocations?: InvocationRecorder;
@@ -227,6 +234,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     await step(() => running.schedules?.stop());
     await step(() => Promise.all(running.pollers.map((p) => p.poller.stop())).then(() => {}));
+    await step(() => running.kafka?.stop());
+    await step(() => running.kafkaProgress?.stop());
     await step(() => running.watcher?.stop());
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
     await step(() => running.iam?.stop());
@@ -394,6 +403,59 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         notice(`sparkless:   mapping ${m.logicalId}: ${m.streamName} -> ${m.functionName} (uuid ${m.uuid})`);
       }
     }
+    // 5b. Kafka event source mappings: a local broker for the templates' clusters, a poller per mapping.
+    const kafkaMappings: KafkaMapping[] = [];
+    deployed.forEach((d, i) => {
+      const found = kafkaMappingsOf(assembly.stacks[i]!.template, d);
+      kafkaMappings.push(...found.mappings);
+      for (const n of found.notes) notice(`sparkless:   note: ${n}`);
+    });
+    if (kafkaMappings.length > 0) {
+      running.kafka = await startKafkaRuntime({
+        mappings: kafkaMappings,
+        hosts: running.hosts,
+        s3: clients.s3,
+        region,
+        ...(options.kafkaPartitions !== undefined ? { partitions: options.kafkaPartitions } : {}),
+        observe: (m, poller) => {
+          poller.on("invoke", (e) => emit({ type: "invoke", functionName: m.functionName, source: "mapping", requestId: e.requestId, shardId: e.partitions.join(","), records: e.batchSize }));
+          poller.on("result", (e) =>
+            emit({
+              type: "result",
+              functionName: m.functionName,
+              source: "mapping",
+              requestId: e.requestId,
+              outcome: e.outcome,
+              durationMs: e.durationMs,
+              records: e.batchSize,
+              ...(e.error !== undefined ? { error: errorText(e.error) } : {}),
+            }),
+          );
+          poller.on("warning", (e) => emit({ type: "warning", message: `${m.logicalId}: ${e.message}`, ...(e.error !== undefined ? { error: errorText(e.error) } : {}) }));
+        },
+        onDiscard: (m, failure, delivered) =>
+          emit({
+            type: "discard",
+            mapping: m.logicalId,
+            shardId: Object.keys(failure.KafkaBatchInfo.recordsInfo).join(","),
+            records: failure.KafkaBatchInfo.batchSize,
+            condition: failure.requestContext.condition,
+            ...(delivered.key ? { key: delivered.key } : {}),
+            ...(delivered.error ? { error: errorText(delivered.error) } : {}),
+          }),
+      });
+      const kafka = running.kafka;
+      notice(`sparkless: kafka broker up — bootstrap servers ${kafka.bootstrapServers}; topics ${kafka.topics.map((t) => `${t.name} (${t.partitions} partitions)`).join(", ")}`);
+      for (const { mapping: m } of kafka.pollers) {
+        const was = m.source.kind === "msk" ? m.source.clusterArn : m.source.bootstrapServers.join(",") || "(no servers)";
+        notice(`sparkless:   mapping ${m.logicalId}: kafka topic ${m.topic} (group ${m.consumerGroupId}) -> ${m.functionName} (template: ${was}; locally the broker above)`);
+      }
+      for (const m of kafkaMappings.filter((k) => !k.enabled)) notice(`sparkless:   mapping ${m.logicalId} is disabled in the template; not polled`);
+      running.kafkaProgress = new KafkaProgressRecorder(stateDir, () =>
+        kafka.pollers.map(({ mapping: m, poller }) => ({ logicalId: m.logicalId, functionName: m.functionName, topic: m.topic, consumerGroupId: m.consumerGroupId, partitions: poller.stats().partitions })),
+      );
+      await running.kafkaProgress.start();
+    }
     aborted();
 
     // 6. Schedules.
@@ -465,6 +527,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // 8. Limitations, then stack.json.
     const limitations = [
       ...(running.pollers[0]?.poller.limitations ?? []),
+      ...(running.kafka?.limitations ?? []),
       ...(running.iam ? [...DEPLOYER_LIMITATIONS.filter((l) => !l.startsWith("IAM is not enforced")), ...running.iam.limitations] : DEPLOYER_LIMITATIONS),
       ...(tickerIntervalMs > 0 && jobs.length > 0
         ? [`Schedules run every ${tickerIntervalMs} ms instead of their template's expression (tickerIntervalMs), so quiet batches finalize quickly; EventBridge async retries are not made.`]
@@ -495,6 +558,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           .map((s) => ({ logicalId: s.logicalId, name: s.name, scheduleExpression: s.scheduleExpression, localIntervalMs: scheduleInfo.get(s.logicalId)!, functions: s.targets.map((t) => t.functionName) })),
         pipelines: pipelinesOf(d),
       })),
+      ...(running.kafka
+        ? {
+            kafka: {
+              bootstrapServers: running.kafka.bootstrapServers,
+              topics: running.kafka.topics,
+              mappings: running.kafka.pollers.map(({ mapping: m }) => ({ stack: m.stackName, logicalId: m.logicalId, uuid: m.uuid, functionName: m.functionName, topic: m.topic, consumerGroupId: m.consumerGroupId })),
+            },
+          }
+        : {}),
     };
     aborted();
     const stackFilePath = await writeStackFile(stateDir, stackFile);
@@ -516,6 +588,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stats: () => ({
         mappings: running.pollers.map((p) => ({ logicalId: p.logicalId, uuid: p.uuid, functionName: p.functionName, poller: p.poller.stats() })),
         functions: [...running.hosts.values()].map((h) => ({ name: h.fn.name, logicalId: h.fn.logicalId, ...h.host.stats() })),
+        kafkaMappings: (running.kafka?.pollers ?? []).map(({ mapping: m, poller }) => ({ logicalId: m.logicalId, uuid: m.uuid, functionName: m.functionName, poller: poller.stats() })),
       }),
       invoke: (name, event) => {
         const host = findHost(name);

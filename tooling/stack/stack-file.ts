@@ -59,6 +59,16 @@ export interface StackFile {
   /** What to sign requests with (s3rver accepts only this key). @default - the SDK's own for loopback endpoints */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly stacks: readonly StackFileStack[];
+  /** The local Kafka broker, when a template has Kafka event source mappings. */
+  readonly kafka?: StackKafka;
+}
+
+/** The local broker standing in for the templates' Kafka clusters, its topics and the mappings reading them. */
+export interface StackKafka {
+  /** `127.0.0.1:port,...`: what `sparkless push --kafka` and a user's own clients connect to. */
+  readonly bootstrapServers: string;
+  readonly topics: ReadonlyArray<{ readonly name: string; readonly partitions: number }>;
+  readonly mappings: ReadonlyArray<{ readonly stack: string; readonly logicalId: string; readonly uuid: string; readonly functionName: string; readonly topic: string; readonly consumerGroupId: string }>;
 }
 
 export function stackFilePath(stateDir: string): string {

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { duration, fields, table } from "../format.js";
 import type { CliIo, CommandContext } from "../io.js";
 import { isStackRunning, readStackFile, stackFilePath, stateDirOf, type StackFile } from "../stack-file.js";
+import { readKafkaProgress, type KafkaProgressFile } from "../../stack/kafka-progress.js";
 
 export function localStatusCommand(ctx: CommandContext): Command {
   return new Command("status")
@@ -32,6 +33,7 @@ export function localStatus(io: CliIo, opts: { json?: boolean; stateDir?: string
     return 1;
   }
   io.stdout.write(describeRunning(file, Date.now()));
+  if (file.kafka) io.stdout.write(describeKafka(file.kafka, readKafkaProgress(stateDir, file.pid)));
   return 0;
 }
 
@@ -57,4 +59,23 @@ export function describeRunning(file: StackFile, now: number): string {
     (rows.length ? table(["STACK", "TYPE", "LOGICAL ID", "NAME"], rows) : "no resources\n") +
     (pipelines.length ? "\n" + table(["STACK", "PIPELINE", "STREAM", "TABLE", "BUCKET"], pipelines) : "")
   );
+}
+
+/**
+ * The local broker and, per Kafka mapping and partition, how far its consumer group has got: the offset
+ * committed (after the function succeeded), the log end, and the records between them.
+ */
+export function describeKafka(kafka: NonNullable<StackFile["kafka"]>, progress: KafkaProgressFile | undefined): string {
+  const head = fields([["kafka", `${kafka.bootstrapServers} (${kafka.topics.map((t) => `${t.name}: ${t.partitions} partitions`).join(", ")})`]]);
+  const rows: string[][] = [];
+  for (const m of progress?.mappings ?? []) {
+    for (const p of m.partitions) {
+      const committed = p.committedOffset ?? "-";
+      const end = p.highWatermark ?? "-";
+      const behind = p.highWatermark !== undefined ? String(BigInt(p.highWatermark) - BigInt(p.committedOffset ?? "0")) : "-";
+      rows.push([m.logicalId, `${m.topic}-${p.partition}`, m.consumerGroupId, committed, end, behind]);
+    }
+  }
+  if (rows.length === 0) return `\n${head}no partition progress yet\n`;
+  return `\n${head}\n${table(["MAPPING", "PARTITION", "GROUP", "COMMITTED", "END", "BEHIND"], rows)}`;
 }

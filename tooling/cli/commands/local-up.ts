@@ -44,6 +44,8 @@ export interface LocalUpOptions {
   readonly iam?: boolean;
   /** Synthesize even when the app's inputs have not changed since the last synth. */
   readonly resynth?: boolean;
+  /** Partitions of each Kafka topic on the local broker. @default 2 */
+  readonly kafkaPartitions?: number;
   readonly stateDir?: string;
 }
 
@@ -68,6 +70,7 @@ export function localUpCommand(ctx: CommandContext, deps: LocalUpDeps): Command 
     .option("--no-synth", "deploy the existing cloud assembly (--cdk-out, default cdk.out) without synthesizing first")
     .option("--no-iam", "do not check the functions' AWS calls against their roles' policies in the template")
     .option("--resynth", "synthesize the CDK app even if nothing it reads has changed since the last start")
+    .addOption(new Option("--kafka-partitions <n>", "partitions of each Kafka topic on the local broker, for apps with Kafka event source mappings (default: 2)").argParser(positiveInt("--kafka-partitions")))
     .action(async (opts: LocalUpOptions, command: Command) => {
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       ctx.setExitCode(await localUp(ctx.io, { ...opts, stateDir }, deps));
@@ -98,6 +101,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
       synth: opts.synth,
       ...(opts.iam === false ? { iam: false } : {}),
       ...(opts.resynth ? { reuseAssembly: false } : {}),
+      ...(opts.kafkaPartitions !== undefined ? { kafkaPartitions: opts.kafkaPartitions } : {}),
       cwd: io.cwd,
       signal: io.signal,
       log: (line) => view.startupLine(line),
@@ -118,6 +122,7 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
     const file = handle.stackFile;
     view.ready(handle.limitations.length);
     screen.print(`\nup in ${duration(Date.now() - began)}.`);
+    if (file.kafka) screen.print(kafkaLines(file.kafka, opts.stateDir !== undefined && stateDirOf(io.cwd, undefined) !== stateDir ? ` --state-dir ${shown}` : ""));
     const pipeline = pipelinesOf(file)[0];
     if (!pipeline) {
       screen.print("the template has no sparkless pipeline: nothing to push or follow");
@@ -439,4 +444,10 @@ export function compactDirectories(directories: readonly string[]): string {
   }
   const folded = [...groups.values()].map((g) => `${g.parent}${g.names.length > 1 ? `{${g.names.join(",")}}` : g.names[0]}${g.rest}`);
   return [...folded, ...single].join(", ");
+}
+
+/** How to reach the local Kafka broker and feed each mapping's topic. */
+export function kafkaLines(kafka: NonNullable<StackFile["kafka"]>, stateDirFlag: string): string {
+  const topics = kafka.topics.map((t) => `  push lines to ${t.name}:  npx sparkless push${stateDirFlag} --kafka ${t.name} < some.txt`);
+  return `kafka: bootstrap servers ${kafka.bootstrapServers} (${kafka.topics.map((t) => `${t.name}: ${t.partitions} partitions`).join(", ")})\n${topics.join("\n")}\n`;
 }

@@ -1,6 +1,7 @@
 /**
  * `sparkless push [stream] [file|-]`: lines, or JSON values one per line, from a file or stdin to a Kinesis
- * stream, with PutRecords in batches (see put-records.ts for the limits and the retries).
+ * stream, with PutRecords in batches (see put-records.ts for the limits and the retries); with `--kafka <topic>`,
+ * to a Kafka topic instead (kafka-records.ts), on the local stack's broker or the `--bootstrap` servers.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, fstatSync, statSync } from "node:fs";
@@ -10,6 +11,7 @@ import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { cliKinesisClient, type Credentials } from "../clients.js";
 import { CliError, bytes, count, plural, type CliIo, type CommandContext } from "../io.js";
+import type { KafkaRecordProducer } from "../kafka-records.js";
 import { MAX_PARTITION_KEY_CHARS, RecordPutter, type PutRecordsSender } from "../put-records.js";
 import { choosePipeline, requireRunningStack, stateDirOf } from "../stack-file.js";
 import { explicitConnection } from "../target.js";
@@ -22,6 +24,10 @@ export interface PushOptions {
   readonly region?: string;
   readonly pipeline?: string;
   readonly stateDir?: string;
+  /** A Kafka topic to produce to instead of a Kinesis stream. */
+  readonly kafka?: string;
+  /** With `kafka`: the brokers (`host:port,...`). @default - the running local stack's broker */
+  readonly bootstrap?: string;
   /** Tests inject a client (a fake that refuses records); otherwise one is built for the endpoint. */
   readonly client?: PutRecordsSender;
 }
@@ -36,6 +42,8 @@ export function pushCommand(ctx: CommandContext): Command {
     .option("--pipeline <name>", "with no stream: which of the local stack's pipelines")
     .option("--endpoint <url>", "Kinesis endpoint, e.g. LocalStack's http://localhost:4566 (default: AWS_ENDPOINT_URL, else the local stack's for its stream, else AWS)")
     .option("--region <region>", "AWS region (default: AWS_REGION, else us-east-1)")
+    .option("--kafka <topic>", "produce to this Kafka topic instead of a Kinesis stream (the record key follows --partition-key; random = no key)")
+    .option("--bootstrap <servers>", "with --kafka: the brokers, host:port[,host:port...] (default: the running local stack's broker)")
     .addHelpText(
       "after",
       `
@@ -43,6 +51,8 @@ Examples:
   sparkless push < book.txt                      the local stack's stream, lines from stdin
   sparkless push word-count-stream book.txt      a named stream
   sparkless push clicks events.jsonl --json --partition-key user.id --endpoint http://localhost:4566
+  sparkless push --kafka words < book.txt        the local stack's Kafka broker, topic words
+  sparkless push --kafka words book.txt --bootstrap localhost:9092
 
 Records over 1 MiB are reported and skipped; throttled or refused records are retried with backoff. The exit
 code is 1 if any record was not put.`,
@@ -55,7 +65,8 @@ code is 1 if any record was not put.`,
 
 /** The push itself; returns the exit code: 1 if any record was not put, 130 if interrupted (what was read is sent). */
 export async function push(io: CliIo, streamArg: string | undefined, fileArg: string | undefined, opts: PushOptions): Promise<number> {
-  const { stream, file, conn, where } = resolveStream(io, streamArg, fileArg, opts);
+  const kafka = opts.kafka !== undefined ? resolveKafka(io, streamArg, fileArg, opts) : undefined;
+  const { stream, file, conn, where } = kafka ?? resolveStream(io, streamArg, fileArg, opts);
   const json = opts.json === true;
   const keyMode = opts.partitionKey ?? "random";
   if (!json && keyMode !== "random" && keyMode !== "line") {
@@ -86,22 +97,24 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
   let empty = 0;
   const invalid: number[] = [];
 
-  const own = opts.client
+  const own = opts.client || kafka
     ? undefined
     : cliKinesisClient({
         ...(conn.region ? { region: conn.region } : {}),
         ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
         ...(conn.credentials ? { credentials: conn.credentials } : {}),
       });
-  const client = opts.client ?? own!;
-  const putter = new RecordPutter({
-    client,
-    stream,
-    onRequest: () => bar?.records(putter.stats.records, consumed),
-    onNotPut: ({ kind, line, reason }) => {
-      warn(`sparkless: line ${line}: ${kind === "skipped" ? "skipped" : "not put"}: ${reason}\n`);
-    },
-  });
+  const onNotPut = ({ kind, line, reason }: { kind: "skipped" | "failed"; line: number; reason: string }) => {
+    warn(`sparkless: line ${line}: ${kind === "skipped" ? "skipped" : "not put"}: ${reason}\n`);
+  };
+  // kafkajs is loaded only for --kafka: every other command starts without it.
+  const Producer = kafka ? (await import("../kafka-records.js")).KafkaRecordProducer : undefined;
+  const putter: KafkaRecordProducer | RecordPutter = Producer && kafka
+    ? new Producer({ brokers: kafka.brokers, topic: stream, onRequest: () => bar?.records(putter.stats.records, consumed), onNotPut })
+    : new RecordPutter({ client: opts.client ?? own!, stream, onRequest: () => bar?.records(putter.stats.records, consumed), onNotPut });
+  // A Kafka record without a key goes to a partition of the producer's choosing: "random" means no key there.
+  const add = (data: Buffer, key: string, line: number) =>
+    putter instanceof RecordPutter ? putter.add({ data, partitionKey: key, line }) : putter.add({ data, key: keyMode === "random" ? undefined : key, line });
 
   const input = path ? createReadStream(path) : io.stdin;
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -133,7 +146,7 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
         warn(`sparkless: line ${lineNo}: skipped: no field ${keyMode} to use as the partition key\n`);
         continue;
       }
-      await putter.add({ data: Buffer.from(json ? line.trim() : line, "utf8"), partitionKey: key, line: lineNo });
+      await add(Buffer.from(json ? line.trim() : line, "utf8"), key, lineNo);
     }
     await putter.flush();
   } finally {
@@ -151,7 +164,7 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
     empty > 0 ? `${plural(empty, "empty line")} ignored` : undefined,
   ].filter((x) => x !== undefined);
   io.stdout.write(
-    `pushed ${plural(s.records, "record")} (${bytes(s.bytes)}) to ${stream} on ${where} in ${plural(s.requests, "PutRecords request")}, ${seconds} s` +
+    `pushed ${plural(s.records, "record")} (${bytes(s.bytes)}) to ${kafka ? `Kafka topic ${stream}` : stream} on ${where} in ${plural(s.requests, kafka ? "produce request" : "PutRecords request")}, ${seconds} s` +
       (extras.length ? ` (${extras.join(", ")})` : "") +
       "\n",
   );
@@ -160,7 +173,7 @@ export async function push(io: CliIo, streamArg: string | undefined, fileArg: st
     const parts = [
       s.skipped.length ? `${count(s.skipped.length)} too large` : undefined,
       invalid.length ? `${count(invalid.length)} unreadable` : undefined,
-      s.failed.length ? `${count(s.failed.length)} refused by Kinesis` : undefined,
+      s.failed.length ? `${count(s.failed.length)} refused by ${kafka ? "Kafka" : "Kinesis"}` : undefined,
     ].filter((x) => x !== undefined);
     io.stderr.write(`sparkless: ${plural(notPut, "record was", "records were")} not put (${parts.join(", ")}): see the lines above\n`);
   }
@@ -206,6 +219,43 @@ function resolveStream(
     },
     where: opts.endpoint ?? "the local stack",
   };
+}
+
+/**
+ * `push --kafka <topic> [file]`: the topic from the option (a lone positional argument is the file), the brokers
+ * from `--bootstrap` or the running local stack's broker, whose topics are the only ones a mapping reads.
+ */
+function resolveKafka(
+  io: CliIo,
+  streamArg: string | undefined,
+  fileArg: string | undefined,
+  opts: PushOptions,
+): { stream: string; file: string | undefined; conn: Record<string, never>; where: string; brokers: string[] } {
+  const topic = opts.kafka!;
+  if (streamArg !== undefined && fileArg !== undefined) {
+    throw new CliError("BadArguments", `with --kafka ${topic}, give at most one argument (the file to read); got ${streamArg} and ${fileArg}`, 2);
+  }
+  const file = streamArg ?? fileArg;
+  if (opts.bootstrap !== undefined) {
+    const brokers = opts.bootstrap.split(",").map((b) => b.trim()).filter(Boolean);
+    if (brokers.length === 0 || brokers.some((b) => !/^[^:\s]+:\d+$/.test(b))) {
+      throw new CliError("BadBootstrap", `--bootstrap ${opts.bootstrap}: give host:port[,host:port...]`, 2);
+    }
+    return { stream: topic, file, conn: {}, where: brokers.join(","), brokers };
+  }
+  const stack = requireRunningStack(stateDirOf(io.cwd, opts.stateDir));
+  if (!stack.kafka) {
+    throw new CliError("NoLocalKafka", "the running local stack has no Kafka broker (its templates have no Kafka event source mapping): give --bootstrap host:port", 1);
+  }
+  if (!stack.kafka.topics.some((t) => t.name === topic)) {
+    throw new CliError(
+      "NoSuchTopic",
+      `the local Kafka broker has no topic ${topic}: its mappings read ${stack.kafka.topics.map((t) => t.name).join(", ")}`,
+      1,
+      { topic },
+    );
+  }
+  return { stream: topic, file, conn: {}, where: "the local stack's Kafka broker", brokers: stack.kafka.bootstrapServers.split(",") };
 }
 
 /** The size of stdin when it is a regular file (a shell redirect), else undefined (a pipe, a terminal). */

@@ -5,6 +5,7 @@
  */
 import type { CfnResource } from "../assembly.js";
 import { resolve } from "../intrinsics.js";
+import { isKafkaMapping } from "../kafka-mappings.js";
 import { mappingUuid, nameFromArn } from "../physical-names.js";
 import { at, type DeployContext } from "./deploy-context.js";
 import { findFunction, type DeployedFunction } from "./function.js";
@@ -32,6 +33,7 @@ export interface MappingTargets {
 
 export function deployMapping(d: DeployContext, logicalId: string, r: CfnResource, targets: MappingTargets): DeployedMapping | undefined {
   const properties = resolve(r.Properties ?? {}, d.ctx, at(d, logicalId, "Properties")) as Record<string, unknown>;
+  if (isKafkaMapping(properties)) return undefined; // run by kafka-mappings.ts, on the local broker
   const source = String(properties.EventSourceArn ?? "");
   const fnRef = String(properties.FunctionName ?? "");
   const fn = findFunction(targets.functions, fnRef);
