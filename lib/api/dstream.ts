@@ -3,7 +3,7 @@ import { formatElement } from "../core/format.js";
 import { RDD } from "../core/rdd.js";
 import { filterStep, flatMapStep, flatMapValuesStep, mapStep, mapValuesStep } from "../core/steps.js";
 import { IllegalStateError, NotAPairError, UserFunctionError, ValidationError } from "../core/errors.js";
-import type { Evaluation } from "../graph/evaluation.js";
+import type { BatchOutputs, Evaluation } from "../graph/evaluation.js";
 import { Node } from "../graph/node.js";
 import { MapWithStateNode, type StateRecord } from "../graph/ops/map-with-state.js";
 import { NarrowNode, PartitionwiseNode } from "../graph/ops/narrow.js";
@@ -17,6 +17,7 @@ import { WindowNode } from "../graph/ops/window.js";
 import { printBlock } from "../io/print.js";
 import { batchOutputPath } from "../io/text-file-sink.js";
 import type { StateSpec } from "../core/state-spec.js";
+import { runInBatch, type BatchScope } from "../sql/batch-scope.js";
 import type { StreamGraph } from "../graph/stream-graph.js";
 
 /** The local engine's evaluation of each context's graph: what `slice` reads (the context registers it). */
@@ -53,6 +54,13 @@ export type StateUpdateFunction<V, S> = (values: V[], state: S | undefined) => S
 export type TimedStateUpdateFunction<K, V, S> = (time: Time, key: K, values: V[], state: S | undefined) => S | undefined;
 
 const add = (a: number, b: number): number => a + b;
+
+/** The batch as a DataFrame sees it: the outputs of the evaluation running it (local files, or S3 on AWS). */
+const batchScope = (time: Time, outputs: BatchOutputs): BatchScope => ({
+  time,
+  writeBatch: (path, partitions) => outputs.writeBatch(path, partitions),
+  out: (text) => outputs.print(text),
+});
 const subtract = (a: number, b: number): number => a - b;
 
 /**
@@ -116,7 +124,7 @@ export class DStream<T> {
 
   /** Any RDD-to-RDD function, per batch (Spark's `transform`; the batch time is the second argument). */
   transform<U>(fn: (rdd: RDD<T>, time: Time) => RDD<U>): DStream<U> {
-    return new DStream(new TransformNode<U>([this.node], (rdds, time) => fn(rdds[0] as RDD<T>, time), "transform"));
+    return new DStream(new TransformNode<U>([this.node], (rdds, time, outputs) => runInBatch(batchScope(time, outputs), () => fn(rdds[0] as RDD<T>, time)), "transform"));
   }
 
   transformWith<U, W>(other: DStream<U>, fn: (rdd: RDD<T>, other: RDD<U>, time: Time) => RDD<W>): DStream<W> {
@@ -201,9 +209,10 @@ export class DStream<T> {
   foreachRDD(fn: (rdd: RDD<T>, time: Time) => unknown): void {
     const node: ForEachNode<T> = new ForEachNode(
       this.node,
-      async (rdd, time) => {
+      async (rdd, time, outputs) => {
         try {
-          await fn(rdd, time);
+          // The batch's scope lets a DataFrame built in `fn` write and show where this batch's outputs go.
+          await runInBatch(batchScope(time, outputs), () => fn(rdd, time));
         } catch (e) {
           throw e instanceof UserFunctionError ? e : new UserFunctionError(node.label, e);
         }

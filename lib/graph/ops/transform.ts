@@ -1,7 +1,7 @@
 import type { Duration, Time } from "../../core/duration.js";
 import { RDD } from "../../core/rdd.js";
 import { UserFunctionError, ValidationError } from "../../core/errors.js";
-import type { Evaluation } from "../evaluation.js";
+import type { BatchOutputs, Evaluation } from "../evaluation.js";
 import { Node } from "../node.js";
 import { requireSameSlide } from "./narrow.js";
 
@@ -12,7 +12,8 @@ import { requireSameSlide } from "./narrow.js";
 export class TransformNode<U> extends Node<U> {
   constructor(
     readonly parents: ReadonlyArray<Node>,
-    readonly fn: (rdds: RDD<unknown>[], time: Time) => RDD<U>,
+    /** `outputs`: where the evaluation running the batch sends prints and files (a DataFrame's show and write). */
+    readonly fn: (rdds: RDD<unknown>[], time: Time, outputs: BatchOutputs) => RDD<U>,
     kind: string,
     name?: string,
   ) {
@@ -38,7 +39,7 @@ export class TransformNode<U> extends Node<U> {
     const rdds: RDD<unknown>[] = parents.map((rdd) => rdd ?? RDD.empty());
     let out: RDD<U>;
     try {
-      out = this.fn(rdds, time);
+      out = this.fn(rdds, time, ev.outputs);
     } catch (e) {
       throw e instanceof UserFunctionError ? e : new UserFunctionError(this.label, e);
     }
