@@ -22,8 +22,13 @@ export class ArrivalCounter {
     private readonly kinesis: KinesisClient,
     private readonly stream: string,
     private readonly batchMs: number,
-    /** Arrivals before this (epoch ms) are not read; batches that begin before it have no count. */
-    private readonly since: number,
+    /**
+     * Arrivals before this (epoch ms) are not read; batches that begin before it have no count. Undefined:
+     * the pipeline's whole history is shown, so read each shard from its start.
+     */
+    private readonly since: number | undefined,
+    /** The pipeline's first batch: records that arrived before it started belong to it. */
+    private readonly firstBatch: number,
   ) {}
 
   /** Reads what arrived on each shard since the last poll. */
@@ -33,19 +38,24 @@ export class ArrivalCounter {
 
   /** Records that arrived in the batch ending at `time`; undefined for a batch that began before counting did. */
   count(time: number): number | undefined {
-    if (time - this.batchMs < this.since) return undefined;
+    if (this.since !== undefined && time - this.batchMs < this.since) return undefined;
     return this.counts.get(time) ?? 0;
   }
 
   private async pollShard(shardId: string): Promise<void> {
     const last = this.after.get(shardId);
-    let iterator = await shardIterator(this.kinesis, this.stream, shardId, last ? { at: "AFTER_SEQUENCE_NUMBER", sequenceNumber: last } : { at: "AT_TIMESTAMP", timestamp: this.since });
+    let iterator = await shardIterator(
+      this.kinesis,
+      this.stream,
+      shardId,
+      last ? { at: "AFTER_SEQUENCE_NUMBER", sequenceNumber: last } : this.since === undefined ? { at: "TRIM_HORIZON" } : { at: "AT_TIMESTAMP", timestamp: this.since },
+    );
     for (let call = 0; call < CALLS_PER_POLL && iterator; call++) {
       const r = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const rec of r.Records ?? []) {
         const arrival = rec.ApproximateArrivalTimestamp?.getTime();
-        if (arrival !== undefined && arrival >= this.since) {
-          const t = Math.floor(arrival / this.batchMs) * this.batchMs + this.batchMs;
+        if (arrival !== undefined && (this.since === undefined || arrival >= this.since)) {
+          const t = Math.max(this.firstBatch, Math.floor(arrival / this.batchMs) * this.batchMs + this.batchMs);
           this.counts.set(t, (this.counts.get(t) ?? 0) + 1);
         }
         this.after.set(shardId, rec.SequenceNumber!);

@@ -115,7 +115,9 @@ export class StackMonitor implements Monitor {
     this.lastSeen = last;
 
     const oldest = Math.max(report.zeroTime + B, last - (this.shown - 1) * B);
-    this.counter ??= new ArrivalCounter(this.clients.kinesis, t.stream, B, oldest - B);
+    // Showing the pipeline from its first batch: count from the stream's start (records put before the pipeline
+    // started join its first batch); otherwise from the oldest batch shown.
+    this.counter ??= new ArrivalCounter(this.clients.kinesis, t.stream, B, oldest === report.zeroTime + B ? undefined : oldest - B, report.zeroTime + B);
     await this.counter.poll(report.shards.filter((s) => !s.closed || s.recordsBehind > 0 || s.seq !== undefined).map((s) => s.shardId)).catch((e: Error) => {
       warnings.push(`could not read the stream to count records per batch: ${e.message}`);
     });
