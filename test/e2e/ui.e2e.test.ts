@@ -19,10 +19,8 @@ import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { main } from "../../tooling/cli/index.js";
 import type { PipelineStatusReport } from "../../tooling/cli/pipeline-status.js";
-import { serveStackUi } from "../../tooling/cli/commands/ui.js";
-import type { UiServer } from "../../tooling/ui/server.js";
 import type { UiSnapshot } from "../../tooling/ui/snapshot.js";
-import { startLocalStack, type LocalStack } from "../../tooling/stack/index.js";
+import { readStackFile, type StackFile } from "../../tooling/stack/stack-file.js";
 import { testIo } from "../support/cli.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -32,9 +30,11 @@ const LINES = ["spark streaming without a cluster", "lambda kinesis spark", "sta
 /** Not UTF-8: the shard stage's decoder refuses it, so it goes to dead-letter/ with the reason. */
 const BAD = Buffer.from([0xff, 0xfe, 0x61]);
 
-let stack: LocalStack;
 let stateDir: string;
-let ui: UiServer;
+/** `npm start` (sparkless start), in this process: the embedded stack, and the page whose URL it prints first. */
+let started: { readonly io: ReturnType<typeof testIo>; readonly exit: Promise<number> };
+let url: string;
+let stack: StackFile;
 let browser: BrowserContext;
 let page: Page;
 let badSeq: string;
@@ -48,13 +48,18 @@ async function cli(...argv: string[]): Promise<string> {
 }
 
 const status = async () => JSON.parse(await cli("status", "--json")) as PipelineStatusReport;
-const snapshotOf = async () => (await (await fetch(new URL("api/snapshot", ui.url))).json()) as UiSnapshot;
+const snapshotOf = async () => (await (await fetch(new URL("api/snapshot", url))).json()) as UiSnapshot;
 
 beforeAll(async () => {
   expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian's chromium package; .ci/run installs it)`).toBe(true);
   stateDir = mkdtempSync(join(tmpdir(), "sparkless-ui-e2e-"));
-  stack = await startLocalStack({ cwd: REPO, stateDir, fresh: true, tickerIntervalMs: 1_000, onEvent: () => {}, log: () => {} });
-  const pipeline = stack.stackFile.stacks[0]!.pipelines.find((p) => p.name === "word-count")!;
+  const io = testIo({ cwd: REPO });
+  started = { io, exit: main(["--state-dir", stateDir, "start", "--fresh", "--no-sample", "--ticker-ms", "1000"], io.io) };
+  await until("npm start prints the page's URL", async () => /sparkless ui: http:\/\/127\.0\.0\.1:\d+\//.test(io.stderr()));
+  url = /sparkless ui: (http:\S+)/.exec(io.stderr())![1]!;
+  await until("the stack is up", async () => readStackFile(stateDir) !== undefined);
+  stack = readStackFile(stateDir)!;
+  const pipeline = stack.stacks[0]!.pipelines.find((p) => p.name === "word-count")!;
 
   const kinesis = kinesisClient({ endpoint: stack.endpoints.kinesis });
   try {
@@ -73,7 +78,6 @@ beforeAll(async () => {
   // Wait until the records' batches are finalized (the ticker moves the quiet shards' watermarks).
   await until("the pushed records' batch is finalized", async () => ((await status()).lastFinalized ?? 0) > pushedAt + 5_000);
 
-  ui = await serveStackUi(testIo({ cwd: REPO }).io, { stateDir });
   browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "sparkless-ui-chromium-")), {
     executablePath: CHROMIUM,
     headless: true,
@@ -81,13 +85,13 @@ beforeAll(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   page = await browser.newPage();
-  await page.goto(ui.url);
+  await page.goto(url);
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
-  await ui?.close();
-  await stack?.stop();
+  started?.io.interrupt();
+  expect(await started?.exit).toBe(0);
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -145,7 +149,9 @@ describe("sparkless ui on the embedded stack", () => {
     const detail = await page.textContent("#batch-detail");
     expect(detail).toContain(`word-count/batch-${busy.time}.txt`);
     expect(detail).toContain("(spark,");
-    expect(detail).toMatch(/Printed[\s\S]*\(spark,/);
+    // print() shows the batch's pairs as Spark does, under its "Time: <t> ms" header, in the functions' logs.
+    const printed = await page.locator("#detail-content pre.printed").textContent();
+    expect(printed).toContain("(spark,3)");
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "ui-streaming.png"), fullPage: true });
@@ -155,7 +161,7 @@ describe("sparkless ui on the embedded stack", () => {
   it("shows the totals operator's keys, and `sparkless state totals` holds what the last totals file says", async () => {
     await page.locator("#operators tbody tr[data-operator=totals]").waitFor();
     const state = JSON.parse(await cli("state", "totals", "--json")) as { batchTime: number; entries: Array<{ key: string; value: number }>; keys: number };
-    const file = stack.stackFile.stacks[0]!.pipelines[0]!;
+    const file = stack.stacks[0]!.pipelines[0]!;
     const s3 = s3Client({ endpoint: stack.endpoints.s3 });
     const objects = new S3ObjectStore({ client: s3, bucket: file.bucket });
     try {
@@ -171,11 +177,11 @@ describe("sparkless ui on the embedded stack", () => {
   });
 
   it("answers on 127.0.0.1 only, GET only, 404 outside its routes, and shows no credential", async () => {
-    expect(new URL(ui.url).hostname).toBe("127.0.0.1");
+    expect(new URL(url).hostname).toBe("127.0.0.1");
     for (const path of ["/nope", "/api", "/static/app.js", "/../package.json", "/api/batches/abc", "/node_modules/uplot/package.json"]) {
-      expect((await fetch(new URL(path, ui.url))).status, path).toBe(404);
+      expect((await fetch(new URL(path, url))).status, path).toBe(404);
     }
-    expect((await fetch(new URL("/api/snapshot", ui.url), { method: "POST" })).status).toBe(405);
+    expect((await fetch(new URL("/api/snapshot", url), { method: "POST" })).status).toBe(405);
     const secret = JSON.parse(readFileSync(join(stateDir, "stack.json"), "utf8")).credentials?.secretAccessKey as string | undefined;
     const everything = [await page.content(), JSON.stringify(await snapshotOf())].join("\n");
     for (const s of [secret, "secretAccessKey", "accessKeyId"].filter((x): x is string => !!x)) expect(everything).not.toContain(s);

@@ -101,9 +101,11 @@ export class StackMonitor implements Monitor {
         }),
       ),
     };
+    // Records that arrived before the pipeline's first batch belong to it, as the shard stage puts them there.
+    const batchOf = (arrival: number) => (B === undefined ? undefined : Math.max(report.zeroTime !== undefined ? report.zeroTime + B : 0, Math.floor(arrival / B) * B + B));
     const [deadLetters, lateRecords] = await Promise.all([
-      this.records(`${BUCKET_PREFIXES.deadLetter}${t.pipeline}/`, B, warnings, (k) => !k.includes("/batches/")),
-      this.records(`${BUCKET_PREFIXES.late}${t.pipeline}/`, B, warnings),
+      this.records(`${BUCKET_PREFIXES.deadLetter}${t.pipeline}/`, batchOf, warnings, (k) => !k.includes("/batches/")),
+      this.records(`${BUCKET_PREFIXES.late}${t.pipeline}/`, batchOf, warnings),
     ]);
     this.latest = { report, deadLetters: [...deadLetters.items] };
     if (B === undefined || report.lastFinalized === undefined || report.zeroTime === undefined || report.graphHash === undefined) {
@@ -250,7 +252,7 @@ export class StackMonitor implements Monitor {
   }
 
   /** The objects under `prefix`: counted, the newest read (once each: they never change). */
-  private async records(prefix: string, batchMs: number | undefined, warnings: string[], keep: (key: string) => boolean = () => true): Promise<RecordList> {
+  private async records(prefix: string, batchOf: (arrival: number) => number | undefined, warnings: string[], keep: (key: string) => boolean = () => true): Promise<RecordList> {
     let listed: ListedObject[];
     try {
       listed = (await listObjects(this.clients.s3, this.o.target.bucket, prefix, { max: RECORDS_LISTED })).filter((l) => keep(l.key));
@@ -263,7 +265,7 @@ export class StackMonitor implements Monitor {
       newest.map(async (l) => {
         const cached = this.bodies.get(l.key);
         if (cached) return cached;
-        const row = recordRow(l, (await this.objects.get(l.key)) ?? "", batchMs);
+        const row = recordRow(l, (await this.objects.get(l.key)) ?? "", batchOf);
         this.bodies.set(l.key, row);
         return row;
       }),
@@ -280,7 +282,7 @@ function outputsOf(graph: GraphDescription | undefined): Array<{ prefix: string;
 }
 
 /** A dead letter (shard stage) or late record, as the page lists it. */
-function recordRow(l: ListedObject, text: string, batchMs: number | undefined): RecordRow {
+function recordRow(l: ListedObject, text: string, batchOf: (arrival: number) => number | undefined): RecordRow {
   let body: Record<string, unknown> = {};
   try {
     body = JSON.parse(text) as Record<string, unknown>;
@@ -288,14 +290,14 @@ function recordRow(l: ListedObject, text: string, batchMs: number | undefined): 
     // Not JSON (an event-source-mapping record, say): shown as it is.
   }
   const data = typeof body.data === "string" ? body.data : text;
-  const arrival = typeof body.arrivalTime === "number" ? body.arrivalTime : undefined;
+  const batch = typeof body.arrivalTime === "number" ? batchOf(body.arrivalTime) : undefined;
   const seq = typeof body.sequenceNumber === "string" ? body.sequenceNumber : undefined;
   const sub = typeof body.subSequenceNumber === "number" ? `-${body.subSequenceNumber}` : "";
   return {
     id: l.key,
     ...(typeof body.shardId === "string" ? { shard: body.shardId } : {}),
     ...(seq !== undefined ? { position: seq + sub } : {}),
-    ...(arrival !== undefined && batchMs !== undefined ? { batch: Math.floor(arrival / batchMs) * batchMs + batchMs } : {}),
+    ...(batch !== undefined ? { batch } : {}),
     ...(typeof body.operator === "string" ? { operator: body.operator } : {}),
     reason: String(body.error ?? body.reason ?? "unknown"),
     data: data.slice(0, DATA_SHOWN),

@@ -59,15 +59,17 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       // The Streaming page comes with it (sparkless ui), its URL printed first; --no-ui leaves it out.
       const withUi = !args.includes("--no-ui");
+      // The state directory goes on with the command, so the page and the stack look at the same one.
       const argv = startArgv(args.filter((a) => a !== "--no-ui"), stateDir);
+      const global = stateDir !== undefined ? ["--state-dir", stateDir] : [];
       if (argv[0] === "run") {
-        ctx.setExitCode(await dispatch(withUi ? [...argv, "--ui"] : argv));
+        ctx.setExitCode(await dispatch([...global, ...argv, ...(withUi ? ["--ui"] : [])]));
         return;
       }
       const ui = withUi ? await serveLocalStackUi(ctx.io, { ...(stateDir !== undefined ? { stateDir } : {}) }) : undefined;
       if (ui) ctx.io.stderr.write(`sparkless ui: ${ui.url} (the Streaming page, once the stack is up)\n`);
       try {
-        ctx.setExitCode(await dispatch(argv));
+        ctx.setExitCode(await dispatch([...global, ...argv]));
       } finally {
         await ui?.close();
       }

@@ -191,7 +191,7 @@ async function showDetail(time) {
   parts.push(el("h4", "Job errors"));
   parts.push(d.errors.length ? el("pre", d.errors.join("\n")) : el("p", "none", "muted"));
   parts.push(el("h4", "Printed"));
-  parts.push(d.printed ? el("pre", d.printed.join("\n") || "(empty batch)") : el("p", "not available here", "muted"));
+  parts.push(d.printed ? el("pre", d.printed.join("\n") || "(empty batch)", "printed") : el("p", "not available here (on AWS print() goes to CloudWatch Logs)", "muted"));
   parts.push(el("h4", `Outputs (${d.outputs.length})`));
   for (const o of d.outputs) {
     parts.push(el("p", o.path + (o.truncated ? " (first lines)" : "")));
