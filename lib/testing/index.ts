@@ -33,3 +33,13 @@ export type { ObjectStore } from "../io/object-store.js";
 export type { ShardDirectory, ShardInfo, ProbeResult } from "../serverless/runtime-deps.js";
 export type { KinesisEventLike, KinesisRecordLike, InvocationContextLike } from "../serverless/kinesis-event.js";
 export { PipelineRuntime } from "../serverless/runtime.js";
+export {
+  readOperatorState,
+  listStatefulOperators,
+  STATEFUL_KINDS,
+  type StateLocation,
+  type StatefulOperator,
+  type StateEntry,
+  type OperatorState,
+  type ReadStateOptions,
+} from "./state-reader.js";

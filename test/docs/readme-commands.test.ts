@@ -28,6 +28,8 @@ const PLANS: Record<string, Plan> = {
   "npx sparkless push < lines.txt": { kind: "skip", why: "needs a running stack (`npm start`) and the user's lines.txt; run by test/integration/cli-push.test.ts" },
   "npx sparkless tail": { kind: "skip", why: "needs a running stack; run by test/integration/cli-tail.test.ts" },
   "npx sparkless status": { kind: "skip", why: "needs a running stack; run by test/integration/cli-status.test.ts" },
+  "npx sparkless ui": { kind: "skip", why: "needs a running stack; run by test/e2e/ui.e2e.test.ts (in headless Chromium)" },
+  "npx sparkless state totals": { kind: "skip", why: "needs a running stack; run by test/e2e/ui.e2e.test.ts" },
   "npx sparkless init my-app": { kind: "skip", why: "makes a project that installs sparkless from the registry; test/e2e/package.e2e.test.ts runs init from the packed tarball, gives the project the packed install's node_modules, and runs its npm test and npm start" },
   "cd my-app": { kind: "skip", why: "part of the init walk-through above, run by test/e2e/package.e2e.test.ts" },
   "npx tsx examples/window-print.ts": { kind: "run" },

@@ -8,6 +8,8 @@
  *     sparkless tail [--pipeline P] [--from-start]
  *     sparkless status [--pipeline P] [--json]
  *     sparkless run <pipeline-module> [--socket host:port | --dir path | --kinesis stream | --generated]
+ *     sparkless ui [--port N] [--pipeline P]                         the Streaming page of a pipeline, on 127.0.0.1
+ *     sparkless state <operator> [--key K] [--batch T] [--checkpoint dir]   what a stateful operator holds
  *     sparkless start [...]    what npm start runs: `local up`, or `run functions/word-count.ts` with a source flag
  *
  * `main(argv, io)` runs one command line against injected I/O and resolves with the exit code, so tests call
@@ -22,8 +24,10 @@ import type { LocalUpDeps } from "./commands/local-up.js";
 import { pushCommand } from "./commands/push.js";
 import { runCommand } from "./commands/run.js";
 import { startCommand } from "./commands/start.js";
+import { stateCommand } from "./commands/state.js";
 import { statusCommand } from "./commands/status.js";
 import { tailCommand } from "./commands/tail.js";
+import { uiCommand } from "./commands/ui.js";
 import { CliError, processIo, type CliIo, type CommandContext } from "./io.js";
 
 export { CliError, type CliIo, type OutStream } from "./io.js";
@@ -56,6 +60,8 @@ export function buildProgram(ctx: CommandContext, deps: MainDeps = {}): Command 
     .addCommand(tailCommand(ctx))
     .addCommand(statusCommand(ctx))
     .addCommand(runCommand(ctx))
+    .addCommand(uiCommand(ctx))
+    .addCommand(stateCommand(ctx))
     .addCommand(startCommand(ctx, (argv) => main(argv, ctx.io, deps)))
     .addHelpText(
       "after",
@@ -66,6 +72,8 @@ Start here:
   sparkless push < lines.txt               more input, from another terminal
   sparkless tail                           follow output files, printed blocks, dead letters
   sparkless status                         shard progress, lag, finalized and pending batches
+  sparkless ui                             the same as a web page, as Spark's Streaming tab, live
+  sparkless state totals                   the keys and values a stateful operator holds
   sparkless run functions/word-count.ts    the same pipeline on the local engine, no emulators`,
     );
   configure(program, ctx.io);

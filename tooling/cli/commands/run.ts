@@ -23,6 +23,9 @@ import { SampleLinesSource } from "../sample-data.js";
 import { isStackRunning, readStackFile, stateDirOf } from "../stack-file.js";
 import { explicitConnection } from "../target.js";
 import { positiveInt } from "./status.js";
+import { port } from "./ui.js";
+import { EngineMonitor } from "../../ui/engine-monitor.js";
+import { startUiServer } from "../../ui/server.js";
 
 export interface RunOptions {
   readonly socket?: string;
@@ -43,6 +46,9 @@ export interface RunOptions {
   readonly endpoint?: string;
   readonly region?: string;
   readonly stateDir?: string;
+  /** Serve the Streaming page of this run on 127.0.0.1 (`--ui`, `--ui-port`). */
+  readonly ui?: boolean;
+  readonly uiPort?: number;
 }
 
 export function runCommand(ctx: CommandContext): Command {
@@ -66,6 +72,8 @@ export function runCommand(ctx: CommandContext): Command {
     .option("--from-start", "with --kinesis or --kafka: read from the start (TRIM_HORIZON, earliest; default: LATEST, latest, as Spark)")
     .option("--endpoint <url>", "with --kinesis: Kinesis endpoint (default: AWS_ENDPOINT_URL, else the local stack's, else AWS)")
     .option("--region <region>", "with --kinesis: AWS region")
+    .option("--ui", "serve the Streaming page of this run (sparkless ui for the local engine) on 127.0.0.1")
+    .addOption(new Option("--ui-port <port>", "with --ui: the port (default: a free one)").argParser(port))
     .action(async (module: string, opts: RunOptions, command: Command) => {
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
       ctx.setExitCode(await run(ctx.io, module, { ...opts, stateDir }));
@@ -82,7 +90,10 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
   const checkpointDir = opts.checkpoint !== undefined ? absolute(io.cwd, opts.checkpoint) : tempCheckpoint!;
   const outputDir = absolute(io.cwd, opts.outputDir ?? ".");
   const progress = opts.progress ? new ProgressLine({ stream: io.stdout }) : undefined;
-  const out = progress ? progress.write : (text: string) => void io.stdout.write(text);
+  const monitor = opts.ui ? new EngineMonitor({ pipeline: pipeline.name, batchIntervalMs: pipeline.props.batchInterval.milliseconds, checkpointDir }) : undefined;
+  const show = progress ? progress.write : (text: string) => void io.stdout.write(text);
+  // With the page, print() blocks go to it as well (each batch's detail shows its block).
+  const out = monitor ? (text: string) => (monitor.printed(text), show(text)) : show;
   // Connection trouble is told as it happens, one line per failed attempt, and stays on the status line until
   // the source connects again. With a status line the text goes through it, so the line is not torn.
   const tell = (line: string) => (progress ? progress.write(line) : io.stderr.write(line));
@@ -101,7 +112,10 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
 
   // A checkpoint directory the user named is one to come back to: recover from it when it holds a checkpoint.
   // saveAsTextFiles paths are relative: Spark resolves them against the working directory; so do we, against ours.
-  const writeBatch = (path: string, partitions: string[][]) => writeBatchDirectory(isAbsolute(path) ? path : resolve(outputDir, path), partitions);
+  const writeBatch = async (path: string, partitions: string[][]) => {
+    await writeBatchDirectory(isAbsolute(path) ? path : resolve(outputDir, path), partitions);
+    monitor?.wrote(path, partitions);
+  };
   const ssc = opts.checkpoint !== undefined
     ? pipeline.getOrCreate(checkpointDir, source, { clock: new SystemClock(), out, writeBatch })
     : pipeline.on(source, { clock: new SystemClock(), out, writeBatch, checkpointDir });
@@ -122,6 +136,7 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
     },
   });
   if (progress) ssc.addStreamingListener(progress);
+  if (monitor) ssc.addStreamingListener(monitor);
 
   const interval = pipeline.props.batchInterval.milliseconds;
   io.stderr.write(
@@ -132,6 +147,8 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
     const shown = relative(io.cwd, outputDir);
     io.stderr.write(`sparkless: output files under ${shown === "" ? "." : shown.startsWith("..") ? outputDir : shown}${sep}\n`);
   }
+  const ui = monitor ? await startUiServer({ monitor, ...(opts.uiPort !== undefined ? { port: opts.uiPort } : {}) }) : undefined;
+  if (ui) io.stderr.write(`sparkless ui: ${ui.url}\n`);
   try {
     await ssc.start();
     const stopped = AbortSignal.any([io.signal, enough.signal]);
@@ -146,6 +163,7 @@ export async function run(io: CliIo, modulePath: string, opts: RunOptions): Prom
     });
   } finally {
     await ssc.stop();
+    await ui?.close();
     progress?.close();
     if (tempCheckpoint) rmSync(tempCheckpoint, { recursive: true, force: true });
   }

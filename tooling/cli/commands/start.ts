@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { Command } from "commander";
 import type { CommandContext } from "../io.js";
+import { serveLocalStackUi } from "./ui.js";
 
 /** The example pipeline's module, as `run` takes it. */
 export const EXAMPLE_PIPELINE = "functions/word-count.ts";
@@ -50,12 +51,28 @@ export function startCommand(ctx: CommandContext, dispatch: (argv: string[]) => 
             "  --generated            … over generated lines",
             "  --progress             the local engine with one live status line per batch (generated lines unless a source is named)",
             "  --output-dir path      where the local engine writes saveAsTextFiles output (default: .sparkless/output)",
+            "  --no-ui                without the Streaming page (sparkless ui), whose URL is printed first otherwise",
             "",
           ].join("\n"),
         );
         return;
       }
       const { stateDir } = command.optsWithGlobals<{ stateDir?: string }>();
-      ctx.setExitCode(await dispatch(startArgv(args, stateDir)));
+      // The Streaming page comes with it (sparkless ui), its URL printed first; --no-ui leaves it out.
+      const withUi = !args.includes("--no-ui");
+      // The state directory goes on with the command, so the page and the stack look at the same one.
+      const argv = startArgv(args.filter((a) => a !== "--no-ui"), stateDir);
+      const global = stateDir !== undefined ? ["--state-dir", stateDir] : [];
+      if (argv[0] === "run") {
+        ctx.setExitCode(await dispatch([...global, ...argv, ...(withUi ? ["--ui"] : [])]));
+        return;
+      }
+      const ui = withUi ? await serveLocalStackUi(ctx.io, { ...(stateDir !== undefined ? { stateDir } : {}) }) : undefined;
+      if (ui) ctx.io.stderr.write(`sparkless ui: ${ui.url} (the Streaming page, once the stack is up)\n`);
+      try {
+        ctx.setExitCode(await dispatch([...global, ...argv]));
+      } finally {
+        await ui?.close();
+      }
     });
 }
