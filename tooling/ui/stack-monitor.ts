@@ -130,7 +130,7 @@ export class StackMonitor implements Monitor {
       const w = writes.get(time);
       const seen = this.observed.get(time);
       const delays =
-        w !== undefined
+        state === "completed" && w !== undefined
           ? { schedulingDelayMs: Math.max(0, w.first - time), processingMs: Math.max(0, w.last - w.first), totalDelayMs: Math.max(0, w.last - time) }
           : state === "completed" && seen !== undefined
             ? { schedulingDelayMs: Math.max(0, seen - time), totalDelayMs: Math.max(0, seen - time) }

@@ -44,8 +44,10 @@ function fill(tableId, rows) {
   body.replaceChildren(...rows);
 }
 
-function chartSize(container, height) {
-  return { width: Math.max(200, container.clientWidth || 400), height };
+/** A chart's share of its metric's box (the grid's 3fr / 1fr, less the gap and padding). */
+function chartSize(container, share, height) {
+  const box = container.closest(".metric");
+  return { width: Math.max(120, Math.floor(((box && box.clientWidth) || 560) * share) - 16), height };
 }
 
 function ensureCharts(metric) {
@@ -54,13 +56,13 @@ function ensureCharts(metric) {
   const tl = box.querySelector(".timeline");
   const hist = box.querySelector(".histogram");
   const timeline = new uPlot(
-    { ...chartSize(tl, 160), series: [{}, { label: metric, stroke: "#0969da", width: 1.5, points: { show: true, size: 4 } }], axes: [{}, { size: 60 }], legend: { show: false } },
+    { ...chartSize(tl, 0.75, 160), series: [{}, { label: metric, stroke: "#0969da", width: 1.5, points: { show: true, size: 4 } }], axes: [{}, { size: 60 }], legend: { show: false } },
     [[], []],
     tl,
   );
   const histogram = new uPlot(
     {
-      ...chartSize(hist, 160),
+      ...chartSize(hist, 0.25, 160),
       scales: { x: { time: false } },
       series: [{}, { label: "batches", fill: "rgba(9,105,218,.35)", stroke: "#0969da", paths: uPlot.paths.bars({ size: [0.9, 40] }), points: { show: false } }],
       axes: [{ size: 30 }, { size: 40 }],
