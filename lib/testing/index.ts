@@ -2,6 +2,9 @@
  * `sparkless/testing`: drive a pipeline through the code its Lambda functions run, with no AWS and no emulator.
  * {@link PipelineTestDriver} is the entry point; the simulated stream, the in-memory stores and the readers of
  * outputs are exported for tests that need finer control.
+ *
+ * Floor 5, the top of lib/: it may import every other floor (it drives serverless/ with the memory stores here),
+ * and nothing in lib/ imports it.
  */
 export {
   PipelineTestDriver,

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../tooling/cli/index.js";
 import type { PipelineStatusReport } from "../../tooling/cli/pipeline-status.js";
 import { testIo } from "../support/cli.js";
+import { waitFor as waitUntil } from "../support/wait.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(REPO, "bin/sparkless.mjs");
@@ -32,12 +33,8 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n--- local up stdout:\n${upOut}\n--- stderr:\n${upErr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  return waitUntil(what, cond, { timeoutMs, everyMs: 100, context: () => `--- local up stdout:\n${upOut}\n--- stderr:\n${upErr}` });
 }
 
 /** Processes whose environment names our state directory: kinesis-mock is started with its data under it. */

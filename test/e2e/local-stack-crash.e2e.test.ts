@@ -18,6 +18,7 @@ import { printBlockParser } from "../../tooling/stack/index.js";
 import { readAllRecords } from "../support/cli.js";
 import { prng } from "../serverless/support.js";
 import { checkAgainstLocalEngine } from "./word-count-check.js";
+import { waitFor as waitUntil } from "../support/wait.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(REPO, "bin/sparkless.mjs");
@@ -57,13 +58,17 @@ async function kill9(): Promise<void> {
   await up.exited;
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, capMs: number): Promise<void> {
-  const until = Date.now() + capMs;
-  while (!(await cond())) {
-    if (up?.child.exitCode !== null && up?.child.exitCode !== undefined) throw new Error(`local up exited (${up.child.exitCode}) while waiting for ${what}\n${up.out()}\n${log}`);
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n--- local up:\n${up?.out()}\n--- stderr:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls `cond`, and fails at once if `local up` exited meanwhile. */
+function waitFor(what: string, cond: () => boolean | Promise<boolean>, capMs: number): Promise<void> {
+  const exited = () => up?.child.exitCode !== null && up?.child.exitCode !== undefined;
+  return waitUntil(
+    what,
+    () => {
+      if (exited()) throw new Error(`local up exited (${up!.child.exitCode}) while waiting for ${what}\n${up!.out()}\n${log}`);
+      return cond();
+    },
+    { timeoutMs: capMs, everyMs: 100, context: () => `--- local up:\n${up?.out()}\n--- stderr:\n${log}` },
+  );
 }
 
 /** Waits for "up"; the first start synthesizes the CDK app, which takes minutes on a loaded machine. */

@@ -5,7 +5,6 @@
  * outputs and printed blocks equal what the local engine produces for the same records in the same batches.
  * Afterwards nothing the stack started is left running.
  */
-import { createConnection } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -13,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { printBlockParser, readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 import { checkWordCount } from "./word-count-check.js";
+import { accepts } from "../support/net.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const events: LocalStackEvent[] = [];
@@ -88,14 +88,3 @@ describe("the word-count app on the embedded local stack", () => {
   }, 30_000);
 });
 
-/** Whether something accepts a TCP connection on this loopback port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor as waitUntil } from "../support/wait.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const PKG = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
@@ -66,12 +67,8 @@ const tool = (project: string, script: string, args: readonly string[], env: Rec
 /** Makes any use of Docker fail loudly: bundling must happen in this process, with esbuild. */
 const NO_DOCKER = { CDK_DOCKER: "/nonexistent/docker-must-not-be-used" };
 
-async function waitFor(what: string, cond: () => boolean, log: () => string): Promise<void> {
-  const until = Date.now() + STEP_CAP_MS;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${log()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function waitFor(what: string, cond: () => boolean, log: () => string): Promise<void> {
+  return waitUntil(what, cond, { timeoutMs: STEP_CAP_MS, everyMs: 200, context: log });
 }
 
 function write(root: string, files: Record<string, string>): void {

@@ -12,8 +12,8 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { describe, expect, it } from "vitest";
-import { SparklessError } from "../../lib/core/errors.js";
 import { SparklessPipeline, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
+import { sparklessErrorOf } from "../support/errors.js";
 
 /**
  * Synthesizing (and bundling, and cdk-nag) takes seconds on an idle machine and minutes on a loaded one: the cap
@@ -36,16 +36,6 @@ function synth(props: SparklessPipelineProps, options: { bundle?: boolean } = {}
 }
 
 const functionsOf = (template: Template) => Object.values(template.findResources("AWS::Lambda::Function")) as Json[];
-
-function failure(run: () => unknown): SparklessError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SparklessError);
-    return error as SparklessError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("SparklessPipeline({ entry })", SYNTH, () => {
   it("reads the name and batch interval from the module and bundles it once, with handlers that run", async () => {
@@ -82,18 +72,18 @@ describe("SparklessPipeline({ entry })", SYNTH, () => {
   });
 
   it("fails if the module exposes no pipeline, and says what to export", () => {
-    const error = failure(() => synth({ entry: HANDLERS_ONLY }));
+    const error = sparklessErrorOf(() => synth({ entry: HANDLERS_ONLY }));
     expect(error.code).toBe("PipelineModuleWithoutPipeline");
     expect(error.message).toMatch(/pipeline\.ts exports no Pipeline: export the one to deploy as its default/);
   });
 
   it("fails if both entry and pipeline are given, or neither", () => {
-    expect(failure(() => synth({ entry: USER_PIPELINE, pipeline: { name: "x", entry: HANDLERS_ONLY, batchIntervalMs: 1000, stateful: false } })).code).toBe("EntryWithPipeline");
-    expect(failure(() => synth({})).code).toBe("PipelineMissing");
+    expect(sparklessErrorOf(() => synth({ entry: USER_PIPELINE, pipeline: { name: "x", entry: HANDLERS_ONLY, batchIntervalMs: 1000, stateful: false } })).code).toBe("EntryWithPipeline");
+    expect(sparklessErrorOf(() => synth({})).code).toBe("PipelineMissing");
   });
 
   it("fails if the module throws while it loads, with the module's own error", () => {
-    const error = failure(() => synth({ entry: BROKEN }));
+    const error = sparklessErrorOf(() => synth({ entry: BROKEN }));
     expect(error.code).toBe("PipelineModuleFailed");
     expect(error.message).toMatch(/loading the pipeline module .*broken-pipeline\.ts failed: [\s\S]*this module cannot load/);
   });
@@ -116,7 +106,7 @@ describe("SparklessPipeline function settings", SYNTH, () => {
   });
 
   it("fails if a function's memory is out of range, naming the function", () => {
-    expect(failure(() => synth({ pipeline, functions: { ticker: { memorySize: 64 } } })).message).toMatch(/functions\.ticker\.memorySize must be a whole number from 128 to 10240 \(received 64\)/);
+    expect(sparklessErrorOf(() => synth({ pipeline, functions: { ticker: { memorySize: 64 } } })).message).toMatch(/functions\.ticker\.memorySize must be a whole number from 128 to 10240 \(received 64\)/);
   });
 });
 
@@ -140,7 +130,7 @@ describe("SparklessPipeline with an existing table and bucket", SYNTH, () => {
   it("fails if bucket settings are given with an existing bucket", () => {
     const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "User");
     const bucket = s3.Bucket.fromBucketName(stack, "Bucket", "shared-sparkless-data");
-    const error = failure(() => new SparklessPipeline(stack, "Clicks", { pipeline: { name: "clicks", entry: HANDLERS_ONLY, batchIntervalMs: 10_000, stateful: false }, bucket, versioned: true }));
+    const error = sparklessErrorOf(() => new SparklessPipeline(stack, "Clicks", { pipeline: { name: "clicks", entry: HANDLERS_ONLY, batchIntervalMs: 10_000, stateful: false }, bucket, versioned: true }));
     expect(error.code).toBe("BucketPropsWithExistingBucket");
   });
 });

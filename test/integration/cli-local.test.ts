@@ -15,6 +15,7 @@ import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../
 import type { StackFile } from "../../tooling/cli/stack-file.js";
 import { readAllRecords, testIo, writeStackFile } from "../support/cli.js";
 import { createPipelineTable, useEmulators } from "../support/emulators.js";
+import { waitFor } from "../support/wait.js";
 
 const emu = useEmulators();
 const BIN = resolve("bin/sparkless.mjs");
@@ -25,14 +26,6 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * A stand-in for tooling/stack's startLocalStack over the test's emulators: it creates the word-count

@@ -9,6 +9,7 @@ import { startArgv } from "../../tooling/cli/commands/start.js";
 import { main } from "../../tooling/cli/index.js";
 import { testIo } from "../support/cli.js";
 import { useKinesis } from "../support/emulators.js";
+import { waitFor } from "../support/wait.js";
 
 const WORD_COUNT = resolve("functions/word-count.ts");
 const kinesisMock = useKinesis();
@@ -24,14 +25,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function blocks(text: string): Array<[number, string[]]> {
   const re = /-{43}\nTime: (\d+) ms\n-{43}\n((?:.+\n)*)\n/g;
   return [...text.matchAll(re)].map((m) => [Number(m[1]), m[2]!.split("\n").filter((l) => l !== "")]);
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("sparkless run", () => {
@@ -124,7 +117,7 @@ describe("sparkless run", () => {
     const running = main(["run", WORD_COUNT, "--socket", `127.0.0.1:${port}`, "--batches", "2", "--progress"], t.io);
     const refused = (n: number, wait: number) =>
       new RegExp(`sparkless: cannot connect to 127\\.0\\.0\\.1:${port} \\(attempt ${n}\\): .*ECONNREFUSED.*; retrying in ${wait} ms\\n`);
-    await waitFor("two refused attempts", () => refused(2, 1000).test(t.stdout()), 60_000);
+    await waitFor("two refused attempts", () => refused(2, 1000).test(t.stdout()), { timeoutMs: 60_000 });
     expect(t.stdout()).toMatch(refused(1, 500)); // then 1000, 2000, 4000, 5000 … ms, as Spark's receiver keeps trying
 
     // The text once; the connection stays open and quiet (a closed one would be reconnected and sent again).

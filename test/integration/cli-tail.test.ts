@@ -9,6 +9,7 @@ import { EventPrinter } from "../../tooling/cli/commands/tail.js";
 import { main } from "../../tooling/cli/index.js";
 import { testIo, writeStackFile } from "../support/cli.js";
 import { useEmulators } from "../support/emulators.js";
+import { waitFor } from "../support/wait.js";
 
 const emu = useEmulators();
 const BUCKET = "tail-bucket";
@@ -32,14 +33,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("sparkless tail", () => {
   it("shows what is there with --from-start, then follows new output directories, printed blocks and dead letters until Ctrl-C", async () => {

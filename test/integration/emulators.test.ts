@@ -1,5 +1,4 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -31,6 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { startEmulators, startS3rver } from "../../tooling/emulators/index.js";
 import { createPipelineTable, useEmulators } from "../support/emulators.js";
+import { accepts } from "../support/net.js";
 
 const emu = useEmulators();
 let kinesis: KinesisClient;
@@ -47,19 +47,6 @@ afterAll(() => {
   ddb?.destroy();
   s3?.destroy();
 });
-
-/** Resolves true when something accepts a TCP connection on the endpoint's port. */
-function accepts(endpoint: string): Promise<boolean> {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname, port: Number(port) });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 describe("the Kinesis emulator", () => {
   it("delivers put records through GetRecords, per shard in order", async () => {

@@ -25,6 +25,7 @@ import {
   type StreamsEventResponseLike,
 } from "../../tooling/esm-poller/index.js";
 import { useKinesis } from "../support/emulators.js";
+import { waitFor } from "../support/wait.js";
 
 const emu = useKinesis();
 let kinesis: KinesisClient;
@@ -76,15 +77,6 @@ async function put(stream: string, records: { key: string; data: string | Buffer
 
 const records = (prefix: string, n: number, key = (i: number) => `k${i}`) =>
   Array.from({ length: n }, (_, i) => ({ key: key(i), data: `${prefix}${i}` }));
-
-/** Polls `cond` every 10 ms; fails with `what` after `timeoutMs`. */
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 interface Call {
   shardId: string;
@@ -209,7 +201,7 @@ describe("EsmPoller", () => {
     const rec2 = recorder();
     await startPoller({ kinesis, streamName: stream2, handler: rec2.handler, batchSize: 4, maximumBatchingWindowMs: 60_000 });
     await put(stream2, records("c", 4));
-    await waitFor("a full batch without waiting 60 s", () => rec2.calls.length === 1, 5_000);
+    await waitFor("a full batch without waiting 60 s", () => rec2.calls.length === 1, { timeoutMs: 5_000 });
     expect(rec2.calls[0]!.data).toEqual(["c0", "c1", "c2", "c3"]);
   });
 

@@ -11,6 +11,7 @@ import { main } from "../../tooling/cli/index.js";
 import type { LocalStackEvent, LocalStackOptions, StartLocalStack } from "../../tooling/cli/stack-contract.js";
 import { startArgv } from "../../tooling/cli/commands/start.js";
 import { testIo } from "../support/cli.js";
+import { waitFor } from "../support/wait.js";
 
 let dir: string;
 beforeAll(() => {
@@ -36,10 +37,6 @@ function fakeStack() {
   return { start, state };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-}
-
 const denial = (key: string): LocalStackEvent => ({
   type: "access-denied",
   functionName: "wc-ticker",
@@ -58,7 +55,7 @@ describe("local up and IAM", () => {
       const fake = fakeStack();
       const t = testIo({ cwd: dir });
       const up = main(["--state-dir", join(dir, `s${args.length}`), "local", "up", "--no-sample", ...args], t.io, { startLocalStack: fake.start });
-      await until(() => fake.state.options !== undefined);
+      await waitFor("local up to start the stack", () => fake.state.options !== undefined);
       expect(fake.state.options?.iam).toBe(iam);
       t.interrupt();
       expect(await up).toBe(0);
@@ -74,7 +71,7 @@ describe("local up and IAM", () => {
     const stateDir = join(dir, "shown");
     const t = testIo({ cwd: dir });
     const up = main(["--state-dir", stateDir, "local", "up", "--no-sample"], t.io, { startLocalStack: fake.start });
-    await until(() => fake.state.options !== undefined);
+    await waitFor("local up to start the stack", () => fake.state.options !== undefined);
     fake.state.emit(denial("1700000005000.json"));
     fake.state.emit(denial("1700000010000.json"));
     t.interrupt();

@@ -3,8 +3,7 @@
  * creates and resolves, how the event source mapping and the schedule invoke the functions, where a discarded
  * batch goes, stack.json, resuming on the same state directory, and that nothing is left running after stop.
  */
-import { createConnection } from "node:net";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
@@ -14,6 +13,9 @@ import { IllegalStateError } from "../../lib/core/errors.js";
 import { kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { KinesisFailureRecord } from "../../tooling/esm-poller/index.js";
 import { readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
+import { writeDemoAssembly } from "../support/cdk-assembly.js";
+import { accepts } from "../support/net.js";
+import { until } from "../support/wait.js";
 
 // The function module: `consume` appends each record's text to OUT_FILE (failing the whole batch, before writing
 // anything, if it holds "poison"); `tick` appends the event it got; `env` returns its environment.
@@ -110,34 +112,8 @@ function template() {
   };
 }
 
-async function writeAssembly(): Promise<void> {
-  await mkdir(join(cdkOut, "asset.0123abcd"), { recursive: true });
-  await writeFile(join(cdkOut, "asset.0123abcd", "index.mjs"), MODULE);
-  await writeFile(
-    join(cdkOut, "manifest.json"),
-    JSON.stringify({
-      version: "55.0.0",
-      artifacts: {
-        "Demo.assets": { type: "cdk:asset-manifest", properties: { file: "Demo.assets.json" } },
-        Demo: { type: "aws:cloudformation:stack", properties: { templateFile: "Demo.template.json" }, dependencies: ["Demo.assets"] },
-      },
-    }),
-  );
-  await writeFile(
-    join(cdkOut, "Demo.assets.json"),
-    JSON.stringify({ version: "55.0.0", files: { "0123abcd": { source: { path: "asset.0123abcd", packaging: "zip" }, destinations: { d: { objectKey: "0123abcd.zip" } } } } }),
-  );
-  await writeFile(join(cdkOut, "Demo.template.json"), JSON.stringify(template()));
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function writeAssembly(): Promise<void> {
+  return writeDemoAssembly(cdkOut, { id: "0123abcd", module: MODULE }, template());
 }
 
 const lines = async (file: string) => (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
@@ -319,14 +295,3 @@ describe("startLocalStack on a hand-written assembly", () => {
   }, 30_000);
 });
 
-/** Whether something accepts a TCP connection on this loopback port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}

@@ -2,26 +2,20 @@
  * StreamingContext.getOrCreate: what is recovered (pending batches with their input, batches that fell due
  * while the program was down), what is refused (a changed pipeline), and what is returned without a checkpoint.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { CheckpointError, type Clock, type Duration, ManualClock, Seconds, type Source, StreamingContext } from "../../lib/index.js";
 import { readLatestCheckpoint } from "../../lib/exec/checkpoint.js";
+import { tempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), "sparkless-recovery-"));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs("sparkless-recovery-");
 let stderr: MockInstance;
 beforeEach(() => {
   stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
 });
 afterEach(() => {
   stderr.mockRestore();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 type Capture = Map<string, Map<number, unknown[]>>;

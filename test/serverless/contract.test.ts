@@ -7,20 +7,11 @@ import { describe, expect, it } from "vitest";
 import { pipelineOfModule } from "../../functions/pipeline-module.js";
 import { checkPipelineName, ENV, environmentVariables, readEnvironment } from "../../lib/contract/index.js";
 import { Seconds } from "../../lib/core/duration.js";
-import { SparklessError, ValidationError } from "../../lib/core/errors.js";
+import { ValidationError } from "../../lib/core/errors.js";
 import { definePipeline } from "../../lib/api/define-pipeline.js";
+import { sparklessErrorOf } from "../support/errors.js";
 
 const build = () => {};
-
-function errorOf(run: () => unknown): SparklessError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SparklessError);
-    return error as SparklessError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("the pipeline-name rule", () => {
   it.each(["word-count", "a", "clicks-2", "x".repeat(63)])("accepts %j everywhere", (name) => {
@@ -29,7 +20,7 @@ describe("the pipeline-name rule", () => {
   });
 
   it.each(["", "Word-Count", "word_count", "-dash", "a.b", "a#b", "a/b", "x".repeat(64), "wörds"])("fails if the name is %j, in definePipeline too", (name) => {
-    const error = errorOf(() => definePipeline(name, { batchInterval: Seconds(1) }, build));
+    const error = sparklessErrorOf(() => definePipeline(name, { batchInterval: Seconds(1) }, build));
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.code).toBe("InvalidPipelineName");
     expect(error.message).toMatch(/pipeline name must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit.*\(received /);
@@ -47,19 +38,19 @@ describe("the functions' environment", () => {
   it.each(Object.values(ENV))("fails at cold start if %s is missing, naming it", (name) => {
     const env: Record<string, string | undefined> = environmentVariables(values);
     delete env[name];
-    const error = errorOf(() => readEnvironment(env));
+    const error = sparklessErrorOf(() => readEnvironment(env));
     expect(error.code).toBe("MissingEnvironment");
     expect(error.message).toContain(`environment variable ${name} is not set`);
   });
 
   it("fails if the batch interval is not a positive whole number of milliseconds", () => {
-    const error = errorOf(() => readEnvironment({ ...environmentVariables(values), [ENV.batchIntervalMs]: "5s" }));
+    const error = sparklessErrorOf(() => readEnvironment({ ...environmentVariables(values), [ENV.batchIntervalMs]: "5s" }));
     expect(error.code).toBe("InvalidEnvironment");
     expect(error.message).toMatch(/SPARKLESS_BATCH_INTERVAL_MS must be a positive whole number of milliseconds \(received "5s"\)/);
   });
 
   it("fails if the pipeline name breaks the rule", () => {
-    expect(errorOf(() => readEnvironment({ ...environmentVariables(values), [ENV.pipeline]: "Clicks" })).code).toBe("InvalidPipelineName");
+    expect(sparklessErrorOf(() => readEnvironment({ ...environmentVariables(values), [ENV.pipeline]: "Clicks" })).code).toBe("InvalidPipelineName");
   });
 });
 
@@ -73,10 +64,10 @@ describe("a pipeline module", () => {
   });
 
   it("fails if it exports no Pipeline, or several and no default, saying what to export", () => {
-    expect(errorOf(() => pipelineOfModule({ shardHandler: build }, "m.ts")).message).toBe(
+    expect(sparklessErrorOf(() => pipelineOfModule({ shardHandler: build }, "m.ts")).message).toBe(
       "the pipeline module m.ts exports no Pipeline: export the one to deploy as its default (export default definePipeline(...))",
     );
-    const several = errorOf(() => pipelineOfModule({ a, b }, "m.ts"));
+    const several = sparklessErrorOf(() => pipelineOfModule({ a, b }, "m.ts"));
     expect(several.code).toBe("PipelineModuleWithoutPipeline");
     expect(several.message).toMatch(/exports 2 Pipelines \(a, b\): export the one to deploy as its default/);
   });

@@ -11,17 +11,7 @@ import { startEmulators, startKinesis, type Emulators, type RunningEmulator } fr
  * it("...", async () => { const ddb = dynamoDbClient({ endpoint: emu.dynamodb.endpoint }); ... });
  */
 export function useEmulators(): Emulators {
-  let running: Emulators | undefined;
-  beforeAll(async () => {
-    running = await startEmulators();
-  });
-  afterAll(async () => {
-    await running?.stop();
-  });
-  const get = (): Emulators => {
-    if (!running) throw new Error("emulators are not running: use them inside a test or a hook, after beforeAll");
-    return running;
-  };
+  const get = useStarted("emulators are", startEmulators);
   return {
     get kinesis() { return get().kinesis; },
     get dynamodb() { return get().dynamodb; },
@@ -32,19 +22,25 @@ export function useEmulators(): Emulators {
 
 /** Only the Kinesis emulator, for files that need no DynamoDB or S3. */
 export function useKinesis(): RunningEmulator {
-  let running: RunningEmulator | undefined;
+  const get = useStarted("the Kinesis emulator is", () => startKinesis());
+  return {
+    get endpoint() { return get().endpoint; },
+    stop: () => get().stop(),
+  };
+}
+
+/** Starts something before the file's tests and stops it after; the getter fails outside tests and hooks. */
+function useStarted<T extends { stop(): Promise<void> }>(what: string, start: () => Promise<T>): () => T {
+  let running: T | undefined;
   beforeAll(async () => {
-    running = await startKinesis();
+    running = await start();
   });
   afterAll(async () => {
     await running?.stop();
   });
-  return {
-    get endpoint() {
-      if (!running) throw new Error("the Kinesis emulator is not running: use it inside a test or a hook, after beforeAll");
-      return running.endpoint;
-    },
-    stop: () => running?.stop() ?? Promise.resolve(),
+  return () => {
+    if (!running) throw new Error(`${what} not running: use it inside a test or a hook, after beforeAll`);
+    return running;
   };
 }
 

@@ -2,7 +2,7 @@
  * docs/architecture.md "Layout": lib/ is floors, each importing only those below it, and never Lambda's types or
  * aws-cdk-lib. Checked on the source text, so a new file cannot slip an upward import in.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -51,5 +51,21 @@ describe("lib/ layout", () => {
         .map((target) => `${f.path} -> ${target}`),
     );
     expect(outward).toEqual([]);
+  });
+});
+
+describe("the folders", () => {
+  const ROOT = join(import.meta.dirname, "../..");
+  const TOP = ["lib", "tooling", "infra", "functions", "test", "examples", "scripts", "templates"];
+  /** templates/app/ is copied into a user's project as it is: its own README speaks to that user. */
+  const folders = (dir: string): string[] =>
+    dir === "templates/app"
+      ? []
+      : [dir, ...readdirSync(join(ROOT, dir), { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => folders(`${dir}/${e.name}`))];
+  const explained = (dir: string) =>
+    existsSync(join(ROOT, dir, "README.md")) || (existsSync(join(ROOT, dir, "index.ts")) && readFileSync(join(ROOT, dir, "index.ts"), "utf8").startsWith("/**"));
+
+  it("each say in a README (or an opening comment of index.ts) what belongs there and what it may import", () => {
+    expect(TOP.flatMap(folders).filter((dir) => !explained(dir))).toEqual([]);
   });
 });

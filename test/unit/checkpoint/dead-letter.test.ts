@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type BatchInfo,
   type DeadLetterEntry,
@@ -11,16 +10,9 @@ import {
   type SourceContext,
   StreamingContext,
 } from "../../../lib/index.js";
+import { tempDirs } from "../../support/temp-dirs.js";
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), "sparkless-dead-letter-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("sparkless-dead-letter-");
 
 /** Lines of text per batch; a line that is not a number is dead-lettered, as a decoder would. */
 class NumberLines implements Source<number> {

@@ -1,25 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KeyMap } from "../../../lib/core/keys.js";
 import { CheckpointError, ManualClock, Seconds, type State, StateSpec, StreamingContext } from "../../../lib/index.js";
 import { decodeValue, encodeValue } from "../../../lib/exec/checkpoint-codec.js";
 import { type CheckpointBody, decodeCheckpoint, decodeRDDs, encodeCheckpoint, readLatestCheckpoint } from "../../../lib/exec/checkpoint.js";
 import type { KeyState, StateRecord } from "../../../lib/graph/ops/map-with-state.js";
+import { tempDirs } from "../../support/temp-dirs.js";
 
 /** Through the codec and through JSON text, as a checkpoint file holds it. */
 const roundTrip = (value: unknown): unknown => decodeValue(JSON.parse(JSON.stringify(encodeValue(value))));
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), "sparkless-ckpt-format-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("sparkless-ckpt-format-");
 
 describe("checkpoint value codec", () => {
   it.each<[string, unknown]>([

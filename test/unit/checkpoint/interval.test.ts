@@ -1,20 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Duration, ManualClock, Milliseconds, Seconds, type State, StateSpec, StreamingContext, Time, ValidationError } from "../../../lib/index.js";
 import { checkpointInterval } from "../../../lib/exec/checkpoint.js";
 import type { Node } from "../../../lib/graph/node.js";
+import { tempDirs } from "../../support/temp-dirs.js";
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), "sparkless-ckpt-interval-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs("sparkless-ckpt-interval-");
 
 const add = (a: number, b: number) => a + b;
 const sub = (a: number, b: number) => a - b;

@@ -2,24 +2,16 @@
  * `sparkless init`: the files a new project gets from the package's templates, and the cases it refuses. The
  * project itself is installed, tested, typechecked and run on the embedded stack in test/e2e/package.e2e.test.ts.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { scaffold } from "../../../tooling/cli/commands/init.js";
 import { main } from "../../../tooling/cli/index.js";
 import { testIo } from "../../support/cli.js";
+import { tempDirs } from "../../support/temp-dirs.js";
 
 const own = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string; peerDependencies: Record<string, string> };
-const dirs: string[] = [];
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "sparkless-init-"));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("sparkless-init-");
 
 describe("sparkless init", () => {
   it("fills the templates with the project's and the pipeline's names", () => {

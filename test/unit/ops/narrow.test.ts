@@ -4,8 +4,9 @@
  * partitions of its second parent), so these tables compare in order.
  */
 import { describe, expect, it } from "vitest";
-import { RDD, Seconds, Time, type DStream, type Source, type StreamingContext } from "../../../lib/index.js";
+import { RDD, Seconds, Time, type DStream, type StreamingContext } from "../../../lib/index.js";
 import { atTimes, runBatches, runBatches2, runBatchesN, sorted, withContext, type Batches } from "../../support/batch-table.js";
+import { Gappy } from "../../support/gappy-source.js";
 
 interface Row {
   name: string;
@@ -268,17 +269,6 @@ describe("queueStream keeps the partitions of the RDDs it is given", () => {
     expect(out).toEqual(atTimes([[[5], [6]]]));
   });
 });
-
-/** A receiver with no RDD at all for some batches (Spark's `None`), then the given batches. */
-class Gappy<T> implements Source<T> {
-  readonly kind = "gappy";
-  constructor(private readonly batches: Array<T[] | undefined>) {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  take(): T[] | undefined {
-    return this.batches.shift();
-  }
-}
 
 /**
  * Spark's UnionDStream and TransformedDStream both fail the batch when a parent has no RDD. Here a parent with

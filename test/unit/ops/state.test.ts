@@ -9,8 +9,9 @@
  * The output is keyed (shuffled): compare sorted.
  */
 import { describe, expect, it } from "vitest";
-import { RDD, Seconds, type DStream, type Source, type Time } from "../../../lib/index.js";
+import { RDD, Seconds, type DStream, type Time } from "../../../lib/index.js";
 import { atTimes, runBatches, sortBatches, sorted, withContext, type Batches } from "../../support/batch-table.js";
+import { Gappy } from "../../support/gappy-source.js";
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const toPairs = (s: DStream<string>) => s.map((w) => [w, 1] as [string, number]);
@@ -192,17 +193,6 @@ describe("updateStateByKey (Spark StateDStream)", () => {
     );
   });
 });
-
-/** A receiver that has no RDD at all for some batches (Spark's `None`), then the given batches. */
-class Gappy<T> implements Source<T> {
-  readonly kind = "gappy";
-  constructor(private readonly batches: Array<T[] | undefined>) {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  take(): T[] | undefined {
-    return this.batches.shift();
-  }
-}
 
 describe("updateStateByKey with an initial RDD when a batch has no input RDD (Spark StateDStream.compute)", () => {
   it("the first batch without an input RDD produces nothing and calls nothing; the initial state waits for the first input", async () => {

@@ -58,6 +58,16 @@ export function errorName(err: unknown): string {
   return (err as { name?: string })?.name ?? "";
 }
 
+/** A describe call's answer, or undefined when the resource does not exist (yet). */
+export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (errorName(err) === "ResourceNotFoundException") return undefined;
+    throw err;
+  }
+}
+
 /** A template value, resolved, as a number (CloudFormation accepts numbers as strings too). */
 export function num(value: unknown, ctx: ResolveContext, path: string): number | undefined {
   if (value === undefined) return undefined;

@@ -12,7 +12,7 @@ import { ValidationError } from "../../../lib/core/errors.js";
 import type { CfnResource } from "../assembly.js";
 import { resolve } from "../intrinsics.js";
 import { arns } from "../physical-names.js";
-import { at, errorName, num, type DeployContext } from "./deploy-context.js";
+import { at, errorName, num, unlessNotFound, type DeployContext } from "./deploy-context.js";
 
 export interface DeployedStream {
   readonly logicalId: string;
@@ -60,12 +60,7 @@ async function applyRetention(d: DeployContext, name: string, hours: number): Pr
 }
 
 async function describeStream(kinesis: KinesisClient, name: string) {
-  try {
-    return (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary;
-  } catch (err) {
-    if (errorName(err) === "ResourceNotFoundException") return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))))?.StreamDescriptionSummary;
 }
 
 /** Waits until the stream is ACTIVE (our emulator creates it ACTIVE at once; AWS takes seconds). */

@@ -13,7 +13,7 @@ import { ValidationError } from "../../../lib/core/errors.js";
 import type { CfnResource } from "../assembly.js";
 import { resolve } from "../intrinsics.js";
 import { arns } from "../physical-names.js";
-import { at, errorName, type DeployContext } from "./deploy-context.js";
+import { at, errorName, unlessNotFound, type DeployContext } from "./deploy-context.js";
 
 export interface DeployedTable {
   readonly logicalId: string;
@@ -75,10 +75,5 @@ async function applyTimeToLive(d: DeployContext, name: string, attribute: string
 }
 
 async function describeTable(dynamodb: DynamoDBClient, name: string) {
-  try {
-    return (await dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
-  } catch (err) {
-    if (errorName(err) === "ResourceNotFoundException") return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(dynamodb.send(new DescribeTableCommand({ TableName: name }))))?.Table;
 }
