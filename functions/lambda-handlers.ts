@@ -2,7 +2,10 @@
  * The Lambda adapter: environment and SDK clients once per container (module scope), then each handler
  * turns its AWS event into a call on the pipeline's runtime in lib/. Nothing here knows about batches.
  */
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, MSKEvent, ScheduledEvent, SelfManagedKafkaEvent } from "aws-lambda";
+import { isLambdaKafkaEvent, type KafkaBatchResponse } from "../lib/io/kafka/lambda-event.js";
+import { KafkaPartitionDirectory } from "../lib/serverless/kafka-partitions.js";
+import { kafkaOffsetsReader } from "./kafka-offsets.js";
 import { dynamoDbClient, kinesisClient, s3Client } from "../lib/io/aws-clients.js";
 import { S3ObjectStore } from "../lib/io/s3-object-store.js";
 import type { Pipeline } from "../lib/api/define-pipeline.js";
@@ -25,7 +28,9 @@ function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
   }
   const objects = new S3ObjectStore({ client: s3Client({ endpoint: env.endpoints.s3 }), bucket: env.bucket });
   const store = new DynamoDbPipelineStore({ client: dynamoDbClient({ endpoint: env.endpoints.dynamodb }), tableName: env.table, pipeline: pipeline.name, objects });
-  const shards = new KinesisShardDirectory(kinesisClient({ endpoint: env.endpoints.kinesis }), { streamName: env.streamName });
+  const shards = env.kafka
+    ? new KafkaPartitionDirectory(env.kafka.topic, kafkaOffsetsReader(env.kafka))
+    : new KinesisShardDirectory(kinesisClient({ endpoint: env.endpoints.kinesis }), { streamName: env.streamName });
   return new PipelineRuntime(pipeline, { store, objects, shards, now: Date.now, log: (text) => process.stdout.write(text.endsWith("\n") ? text : text + "\n") });
 }
 
@@ -38,9 +43,16 @@ export function lambdaHandlers<T>(pipeline: Pipeline<T>) {
   let runtime: PipelineRuntime<T> | undefined;
   const get = () => (runtime ??= createRuntime(pipeline));
   return {
-    /** Kinesis event source mapping target; answers with the first record not committed, if any. */
-    [HANDLERS.shard]: async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
-      const { batchItemFailures } = await get().handleShardEvent(event, context);
+    /**
+     * Kinesis or Kafka (MSK, self-managed) event source mapping target; answers with the first record not
+     * committed of each shard or topic-partition that stopped early, if any.
+     */
+    [HANDLERS.shard]: async (event: KinesisStreamEvent | MSKEvent | SelfManagedKafkaEvent, context: Context): Promise<KinesisStreamBatchResponse | KafkaBatchResponse> => {
+      if (isLambdaKafkaEvent(event)) {
+        const { batchItemFailures } = await get().handleKafkaEvent(event, context);
+        return { batchItemFailures };
+      }
+      const { batchItemFailures } = await get().handleShardEvent(event as KinesisStreamEvent, context);
       return { batchItemFailures };
     },
     /** EventBridge schedule: probes quiet shards and finalizes complete batch times. */

@@ -78,16 +78,17 @@ export function pipelineAlarms(scope: Construct, p: MonitoredPipeline) {
 }
 
 /** How far the shard handler lags: Kinesis' IteratorAge (ms), or Kafka's OffsetLag (records). */
-function lagOf(p: MonitoredPipeline): { metric: cloudwatch.Metric; threshold: number; text: string; title: string } {
+function lagOf(p: MonitoredPipeline): { metric: cloudwatch.Metric; threshold: number; text: string; title: string; label: string } {
   if (p.offsetLagAlarmThreshold !== undefined) {
     return {
       metric: p.shardFunction.metric("OffsetLag", { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
       threshold: p.offsetLagAlarmThreshold,
       text: `${p.offsetLagAlarmThreshold} records`,
       title: "Offset lag (records)",
+      label: "shard handler OffsetLag",
     };
   }
-  return { metric: p.metricIteratorAge({ label: "shard handler IteratorAge" }), threshold: p.iteratorAgeAlarmThreshold.toMilliseconds(), text: p.iteratorAgeAlarmThreshold.toHumanString(), title: "Iterator age (ms)" };
+  return { metric: p.metricIteratorAge(), threshold: p.iteratorAgeAlarmThreshold.toMilliseconds(), text: p.iteratorAgeAlarmThreshold.toHumanString(), title: "Iterator age (ms)", label: "shard handler IteratorAge" };
 }
 
 export function pipelineDashboard(scope: Construct, p: MonitoredPipeline): cloudwatch.Dashboard {
@@ -103,7 +104,7 @@ export function pipelineDashboard(scope: Construct, p: MonitoredPipeline): cloud
       title: lagOf(p).title,
       width: 12,
       left: [
-        lagOf(p).metric,
+        lagOf(p).metric.with({ label: lagOf(p).label }),
         ...(p.stream ? [p.stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: cloudwatch.Stats.MAXIMUM, label: "stream GetRecords.IteratorAgeMilliseconds" })] : []),
       ],
       leftAnnotations: [{ value: lagOf(p).threshold, label: "lag alarm" }],

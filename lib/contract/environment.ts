@@ -7,20 +7,26 @@ export const ENV = {
   pipeline: "SPARKLESS_PIPELINE",
   table: "SPARKLESS_TABLE",
   bucket: "SPARKLESS_BUCKET",
-  /** Kinesis: the stream the shard function's mapping reads (absent on Kafka). */
+  /** The stream the shard function's mapping reads (on Kafka, {@link KAFKA_ENV} instead). */
   streamName: "SPARKLESS_STREAM_NAME",
   streamArn: "SPARKLESS_STREAM_ARN",
-  /** Kafka: the topic (its presence says the pipeline reads Kafka), and how to reach the cluster for its metadata. */
-  kafkaTopic: "SPARKLESS_KAFKA_TOPIC",
-  /** Comma-separated `host:port` (self-managed Kafka). */
-  kafkaBootstrapServers: "SPARKLESS_KAFKA_BOOTSTRAP_SERVERS",
-  /** The MSK cluster's ARN (its brokers are looked up with GetBootstrapBrokers). */
-  kafkaClusterArn: "SPARKLESS_KAFKA_CLUSTER_ARN",
-  /** The authentication secret's ARN, and the method it is for (a Lambda SourceAccessConfiguration type). */
-  kafkaSecretArn: "SPARKLESS_KAFKA_SECRET_ARN",
-  kafkaAuthentication: "SPARKLESS_KAFKA_AUTHENTICATION",
   /** The batch interval B in ms, decimal; the function refuses a module with another one. Tools read it too. */
   batchIntervalMs: "SPARKLESS_BATCH_INTERVAL_MS",
+} as const;
+
+/**
+ * The variables a Kafka pipeline's functions get in place of the stream's (the topic's presence says the pipeline
+ * reads Kafka), saying how to reach the cluster for the topic's offsets.
+ */
+export const KAFKA_ENV = {
+  topic: "SPARKLESS_KAFKA_TOPIC",
+  /** Comma-separated `host:port` (self-managed Kafka). */
+  bootstrapServers: "SPARKLESS_KAFKA_BOOTSTRAP_SERVERS",
+  /** The MSK cluster's ARN. */
+  clusterArn: "SPARKLESS_KAFKA_CLUSTER_ARN",
+  /** The authentication secret's ARN, and the method it is for (a Lambda SourceAccessConfiguration type). */
+  secretArn: "SPARKLESS_KAFKA_SECRET_ARN",
+  authentication: "SPARKLESS_KAFKA_AUTHENTICATION",
 } as const;
 
 /** Names a user's `environment` prop may not set: the construct's own, and `NODE_OPTIONS` (source maps). */
@@ -57,11 +63,11 @@ export function environmentVariables(values: DistributeOmit<FunctionEnvironment,
   const k = values.kafka;
   const source: Record<string, string> = k
     ? {
-        [ENV.kafkaTopic]: k.topic,
-        ...(k.bootstrapServers ? { [ENV.kafkaBootstrapServers]: k.bootstrapServers.join(",") } : {}),
-        ...(k.clusterArn ? { [ENV.kafkaClusterArn]: k.clusterArn } : {}),
-        ...(k.secretArn ? { [ENV.kafkaSecretArn]: k.secretArn } : {}),
-        ...(k.authentication ? { [ENV.kafkaAuthentication]: k.authentication } : {}),
+        [KAFKA_ENV.topic]: k.topic,
+        ...(k.bootstrapServers ? { [KAFKA_ENV.bootstrapServers]: k.bootstrapServers.join(",") } : {}),
+        ...(k.clusterArn ? { [KAFKA_ENV.clusterArn]: k.clusterArn } : {}),
+        ...(k.secretArn ? { [KAFKA_ENV.secretArn]: k.secretArn } : {}),
+        ...(k.authentication ? { [KAFKA_ENV.authentication]: k.authentication } : {}),
       }
     : { [ENV.streamName]: values.streamName!, [ENV.streamArn]: values.streamArn! };
   return {
@@ -108,20 +114,20 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
     batchIntervalMs,
     endpoints: Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url !== undefined)),
   };
-  const topic = env[ENV.kafkaTopic];
+  const topic = env[KAFKA_ENV.topic];
   if (!topic) return { ...common, streamName: need(ENV.streamName), streamArn: need(ENV.streamArn) };
   const optional = (name: string) => env[name] || undefined;
-  const servers = optional(ENV.kafkaBootstrapServers)?.split(",").filter(Boolean);
-  const clusterArn = optional(ENV.kafkaClusterArn);
+  const servers = optional(KAFKA_ENV.bootstrapServers)?.split(",").filter(Boolean);
+  const clusterArn = optional(KAFKA_ENV.clusterArn);
   if (!servers?.length && !clusterArn) {
     throw new ValidationError(
       "MissingEnvironment",
-      `environment variable ${ENV.kafkaTopic} is set but neither ${ENV.kafkaBootstrapServers} nor ${ENV.kafkaClusterArn} is: deploy this function with the SparklessPipeline construct (or set one for a local run)`,
-      { name: ENV.kafkaBootstrapServers },
+      `environment variable ${KAFKA_ENV.topic} is set but neither ${KAFKA_ENV.bootstrapServers} nor ${KAFKA_ENV.clusterArn} is: deploy this function with the SparklessPipeline construct (or set one for a local run)`,
+      { name: KAFKA_ENV.bootstrapServers },
     );
   }
-  const secretArn = optional(ENV.kafkaSecretArn);
-  const authentication = optional(ENV.kafkaAuthentication);
+  const secretArn = optional(KAFKA_ENV.secretArn);
+  const authentication = optional(KAFKA_ENV.authentication);
   return {
     ...common,
     kafka: { topic, ...(servers?.length ? { bootstrapServers: servers } : {}), ...(clusterArn ? { clusterArn } : {}), ...(secretArn ? { secretArn } : {}), ...(authentication ? { authentication } : {}) },

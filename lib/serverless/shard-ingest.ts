@@ -1,5 +1,5 @@
 import { UserFunctionError } from "../core/errors.js";
-import { kafkaDeadLetterFields } from "../io/kafka/record-meta.js";
+import { kafkaDeadLetterFields, type KafkaRecordMeta } from "../io/kafka/record-meta.js";
 import { deadLetterKey, type RecordDeadLetter, recordId } from "../io/kinesis/dead-letter.js";
 import { base64Of, decodeBase64, utf8Text } from "../io/kinesis/records.js";
 import type { LogBatch, LogRecord } from "../io/ordered-log.js";
@@ -37,8 +37,20 @@ export interface Ingested {
 
 /** The metadata a decoder and a timestamp extractor see for a (user) record. */
 export function recordMeta(shardId: string, r: LogRecord, partitionKey: string, subNo: number | undefined): RecordMeta {
+  if (r.kafkaMeta) {
+    // Built when the decoder or extractor reads it: most read only the value, and headers and key bytes cost.
+    let kafka: KafkaRecordMeta | undefined;
+    return {
+      shardId,
+      sequenceNumber: r.offset,
+      partitionKey,
+      arrivalTime: r.arrivalTime,
+      get kafka() {
+        return (kafka ??= r.kafkaMeta!());
+      },
+    };
+  }
   const base = { shardId, sequenceNumber: r.offset, partitionKey, arrivalTime: r.arrivalTime };
-  if (r.kafkaMeta) return { ...base, kafka: r.kafkaMeta() };
   return subNo === undefined ? base : { ...base, subSequenceNumber: subNo };
 }
 

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { type BenchmarkFactory, measure, report } from "./harness.js";
 import { localStackStartup } from "./local-stack-startup.js";
 import { localStackPush } from "./local-stack-push.js";
+import { kafkaShard } from "./kafka-shard.js";
 import { serverless, type BenchmarkWithNotes } from "./serverless.js";
 import { wordCount } from "./word-count.js";
 import { dataframe } from "./dataframe.js";
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, BenchmarkFactory> = {
   "word-count": wordCount,
   dataframe,
   serverless,
+  "kafka-shard": kafkaShard,
   // The embedded stack: push throughput and start-up (cold, warm), each beside the previous design's figure.
   "local-stack-push": localStackPush,
   "local-stack-startup": localStackStartup,

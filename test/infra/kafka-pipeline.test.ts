@@ -16,7 +16,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 // cdk-nag is CommonJS whose exports Node's ESM loader cannot list by name: take the module object.
 import cdkNag from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { BUCKET_PREFIXES, FUNCTION_KINDS, FUNCTIONS, type FunctionKind, KAFKA_CODE_ACTIONS, KAFKA_MAPPING_ACTIONS, KAFKA_SECRET_ACTIONS } from "../../lib/contract/index.js";
+import { BUCKET_PREFIXES, FUNCTION_KINDS, FUNCTIONS, type FunctionContract, type FunctionKind, KAFKA_CODE_ACTIONS, KAFKA_MAPPING_ACTIONS, KAFKA_SECRET_ACTIONS } from "../../lib/contract/index.js";
 import { SparklessPipeline, type KafkaSourceProps, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
 
 /** Synthesizing takes seconds on an idle machine and minutes on a loaded one: the cap ends a hung synth. */
@@ -65,7 +65,7 @@ const functionOf = (p: SparklessPipeline, kind: FunctionKind) => ({ shard: p.sha
 /** What the contract gives `kind` on the table, the bucket and its log group: the same as on Kinesis, without the stream. */
 function storeGrants(stack: Stack, p: SparklessPipeline, kind: FunctionKind): string[] {
   const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
-  const contract = FUNCTIONS[kind];
+  const contract: FunctionContract = FUNCTIONS[kind];
   const bucket = `${id(p.bucket as never)}.Arn`;
   const writes = [...contract.writes, ...(contract.mapping?.writes ?? [])];
   return [
