@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Client } from "../../lib/io/aws-clients.js";
 import { main } from "../../tooling/cli/index.js";
 import type { KafkaEventLike, KafkaFailureRecord } from "../../tooling/esm-poller/index.js";
-import { startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
+import { readStackFile, startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 import { testIo } from "../support/cli.js";
 
 // `consume` appends one JSON line per invocation: the event's source, servers and decoded records; a batch
@@ -219,4 +219,45 @@ describe("the embedded stack with Kafka event source mappings", () => {
     });
     expect(refused).toBe(true);
   });
+});
+
+describe("sparkless local up with a Kafka app", () => {
+  it("prints the local broker and how to push to each topic, runs the mappings, and stops the broker on Ctrl-C", async () => {
+    const upState = join(root, "up-state");
+    const t = testIo({ cwd: root });
+    const up = main(["--state-dir", upState, "local", "up", "--no-synth", "--cdk-out", cdkOut, "--no-iam", "--no-sample", "--kafka-partitions", "2"], t.io);
+    const file = await until(() => readStackFile(upState)?.kafka && readStackFile(upState));
+    const kafka = file.kafka!;
+    expect(kafka.topics).toEqual([
+      { name: "words", partitions: 2 },
+      { name: "clicks", partitions: 2 },
+    ]);
+    await until(() => t.stdout().includes("push lines to clicks"));
+    expect(t.stdout()).toContain(`kafka: bootstrap servers ${kafka.bootstrapServers} (words: 2 partitions, clicks: 2 partitions)`);
+    expect(t.stdout()).toContain(`push lines to words:  npx sparkless push --state-dir up-state --kafka words < some.txt`);
+
+    const push = testIo({ cwd: root, stdin: "via local up\n" });
+    expect(await main(["--state-dir", upState, "push", "--kafka", "words"], push.io)).toBe(0);
+    await until(async () => (await invocations()).some((i) => i.bootstrapServers === kafka.bootstrapServers && i.records.some((r) => r.value === "via local up")));
+
+    const status = testIo({ cwd: root });
+    await until(async () => {
+      await main(["--state-dir", upState, "local", "status"], status.io);
+      return /WordsMapping\s+words-1\s+word-count/.test(status.stdout());
+    });
+
+    t.interrupt();
+    await up;
+    expect(readStackFile(upState)).toBeUndefined();
+    const [host, port] = kafka.bootstrapServers.split(":");
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: host!, port: Number(port) });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  }, 120_000);
 });

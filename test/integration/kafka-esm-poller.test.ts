@@ -162,6 +162,39 @@ describe("KafkaEsmPoller", () => {
     expect(poller.stats().functionErrors).toBeGreaterThanOrEqual(2);
   });
 
+  it("honours a partial batch response: the reported partition resumes at the reported offset, the rest is committed", async () => {
+    const topic = await newTopic(2);
+    await produce(topic, 0, ["a0", "a1", "a2", "a3"]);
+    await produce(topic, 1, ["b0", "b1"]);
+    const calls: Call[] = [];
+    const handler = async (event: KafkaEventLike) => {
+      const records = Object.values(event.records).flat();
+      calls.push({ event, records });
+      // The first call fails partition 0 from offset 2 on; later calls succeed.
+      return calls.length === 1 ? { batchItemFailures: [{ itemIdentifier: { partition: `${topic}-0`, offset: 2 } }] } : {};
+    };
+    const poller = await poll(topic, handler, { reportBatchItemFailures: true, maximumBatchingWindowMs: 2_000 });
+    await until("retried", () => calls.length >= 2);
+    expect(calls[0]!.records.map(decode).sort()).toEqual(["a0", "a1", "a2", "a3", "b0", "b1"]);
+    expect(calls[1]!.records.map(decode)).toEqual(["a2", "a3"]);
+    await until("committed", async () => JSON.stringify(await committed(topic)) === JSON.stringify({ 0: 4, 1: 2 }));
+    expect(poller.stats()).toMatchObject({ partialFailures: 1, recordsDelivered: 6 });
+  });
+
+  it("fails the whole batch on a partial response naming no record of it", async () => {
+    const topic = await newTopic();
+    await produce(topic, 0, ["a", "b"]);
+    const { calls, handler } = recorder();
+    let n = 0;
+    const poller = await poll(topic, async (event) => {
+      await handler(event);
+      return ++n === 1 ? { batchItemFailures: [{ itemIdentifier: { partition: `${topic}-0`, offset: 99 } }] } : undefined;
+    }, { reportBatchItemFailures: true, maximumBatchingWindowMs: 2_000 });
+    await until("retried", () => calls.length >= 2);
+    expect(calls[1]!.records.map(decode)).toEqual(["a", "b"]);
+    expect(poller.stats().functionErrors).toBe(1);
+  });
+
   it("resumes a restarted mapping after the committed offsets: what was processed is not delivered again", async () => {
     const topic = await newTopic();
     const first = recorder();

@@ -37,6 +37,8 @@ export interface KafkaEsmPollerOptions {
   readonly maximumRetryAttempts?: number;
   /** Records older than this (by their timestamp) are discarded unprocessed, -1 or 60..604800; -1 = never. @default -1 */
   readonly maximumRecordAgeSeconds?: number;
+  /** Honour `batchItemFailures` (`{ partition: "<topic>-<partition>", offset }`) in the handler's response. @default false */
+  readonly reportBatchItemFailures?: boolean;
   /** The function's timeout: a handler still running after it has failed. @default 3_000 */
   readonly functionTimeoutMs?: number;
   /** Receives the on-failure record of each discarded set of records. @default - discarded records are only counted */
@@ -88,6 +90,7 @@ export function resolveKafkaOptions(o: KafkaEsmPollerOptions): ResolvedKafkaOpti
     // maximum of 10 retry attempts" (Lambda guide, Kafka on-failure destinations).
     maximumRetryAttempts: retries === -1 && o.onFailure ? 10 : retries,
     maximumRecordAgeSeconds: o.maximumRecordAgeSeconds ?? -1,
+    reportBatchItemFailures: o.reportBatchItemFailures ?? false,
     functionTimeoutMs: o.functionTimeoutMs ?? 3_000,
     onFailure: o.onFailure,
     retryDelayMs: o.retryDelayMs ?? 1_000,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { IllegalStateError } from "../../lib/core/errors.js";
 import { callHandler, type FunctionIdentity } from "./invoke.js";
+import { readKafkaBatchResponse } from "./kafka-batch-response.js";
 import { envelopeBytes, eventOf, kafkaBatchLength, toKafkaRecord, type BufferedKafkaRecord } from "./kafka-event.js";
 import { resolveKafkaOptions, type KafkaEsmPollerOptions, type ResolvedKafkaOptions } from "./kafka-options.js";
 import { KafkaReader } from "./kafka-reader.js";
@@ -31,6 +32,8 @@ export interface KafkaEsmPollerStats {
   readonly invocations: number;
   readonly functionErrors: number;
   readonly timeouts: number;
+  /** Invocations that returned batchItemFailures. */
+  readonly partialFailures: number;
   readonly inFlight: number;
   readonly partitions: readonly KafkaPartitionStats[];
 }
@@ -38,7 +41,7 @@ export interface KafkaEsmPollerStats {
 /** What the poller reports as it runs (subscribe with `poller.on(name, listener)`). */
 export interface KafkaEsmPollerEvents {
   invoke: { requestId: string; batchSize: number; partitions: string[] };
-  result: { requestId: string; batchSize: number; outcome: "success" | "error" | "timeout"; durationMs: number; error?: unknown };
+  result: { requestId: string; batchSize: number; outcome: "success" | "partial" | "error" | "timeout"; durationMs: number; error?: unknown };
   /** Offsets committed to the consumer group after a batch was processed (delivered or discarded). */
   commit: { offsets: Record<string, string> };
   discard: { failure: KafkaFailureRecord };
@@ -51,7 +54,7 @@ export interface KafkaEsmPollerEvents {
 export const KAFKA_POLLER_LIMITATIONS: readonly string[] = [
   "Kafka: one consumer per mapping with one batch in flight (Lambda scales pollers up to one per partition): a failing batch holds up every partition of the topic, not only its own.",
   "Kafka: the poller assumes it is the consumer group's only member; a partition revoked by a rebalance may be delivered twice (at-least-once, as on AWS).",
-  "Kafka: BisectBatchOnFunctionError, ReportBatchItemFailures, FilterCriteria, schema registries and Kafka on-failure destinations are not applied; retries wait retryDelayMs.",
+  "Kafka: BisectBatchOnFunctionError, FilterCriteria, schema registries and Kafka on-failure destinations are not applied; retries wait retryDelayMs.",
   "Kafka: the on-failure record's KafkaBatchInfo is this poller's summary (topic-partitions, offset ranges), not a copy of AWS's.",
   "Kafka: partitions added to the topic are read from their first record.",
 ];
@@ -89,7 +92,7 @@ export class KafkaEsmPoller {
   private inFlight = 0;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private readonly counts = { recordsRead: 0, recordsDelivered: 0, recordsDiscarded: 0, invocations: 0, functionErrors: 0, timeouts: 0 };
+  private readonly counts = { recordsRead: 0, recordsDelivered: 0, recordsDiscarded: 0, invocations: 0, functionErrors: 0, timeouts: 0, partialFailures: 0 };
 
   constructor(options: KafkaEsmPollerOptions) {
     const o = (this.opts = resolveKafkaOptions(options));
@@ -231,9 +234,30 @@ export class KafkaEsmPoller {
       this.counts.invocations++;
       this.emit("invoke", { requestId, batchSize: batch.length, partitions: [...new Set(batch.map((r) => `${r.record.topic}-${r.record.partition}`))] });
       const began = Date.now();
-      const outcome = await callHandler(o.handler, eventOf(batch, o.bootstrapServers, o.eventSourceArn), this.fn, requestId);
+      const call = await callHandler(o.handler, eventOf(batch, o.bootstrapServers, o.eventSourceArn), this.fn, requestId);
       this.inFlight = 0;
       const durationMs = Date.now() - began;
+      const read = call.kind === "success" && o.reportBatchItemFailures ? readKafkaBatchResponse(call.response, batch) : undefined;
+      const outcome =
+        read?.kind === "invalid" ? { kind: "error" as const, error: new Error(`invalid partial batch response: ${read.reason}`), timedOut: false, functionError: undefined } : call;
+      if (outcome.kind === "success" && read?.kind === "partial") {
+        // The records before each reported offset (and every other partition) succeeded; the rest comes again.
+        // A partial failure counts as a retry, as for Kinesis.
+        this.counts.partialFailures++;
+        this.emit("result", { requestId, batchSize: batch.length, outcome: "partial", durationMs });
+        const done = batch.filter((r) => !read.retry.has(r));
+        this.counts.recordsDelivered += done.length;
+        this.queue = [...batch.filter((r) => read.retry.has(r)), ...this.queue.slice(batch.length)];
+        if (done.length > 0) await this.commitThrough(done, true);
+        retries++;
+        invokes = done.length > 0 ? 1 : invokes;
+        lastFunctionError = undefined;
+        if (o.maximumRetryAttempts >= 0 && retries > o.maximumRetryAttempts) {
+          await this.discard(batch.filter((r) => read.retry.has(r)), "RetryAttemptsExhausted", invokes, undefined);
+          retries = invokes = 0;
+        } else await sleep(o.retryDelayMs, this.abort.signal);
+        continue;
+      }
       if (outcome.kind === "success") {
         this.emit("result", { requestId, batchSize: batch.length, outcome: "success", durationMs });
         this.counts.recordsDelivered += batch.length;

@@ -78,7 +78,7 @@ export function kafkaMappingsOf(template: CfnTemplate, deployed: DeployedStack):
       enabled: p.Enabled !== false && p.Enabled !== "false",
       properties: p,
     });
-    for (const key of ["FilterCriteria", "BisectBatchOnFunctionError", "FunctionResponseTypes", "ProvisionedPollerConfig", "SchemaRegistryConfig", "KMSKeyArn", "MetricsConfig"]) {
+    for (const key of ["FilterCriteria", "BisectBatchOnFunctionError", "ProvisionedPollerConfig", "SchemaRegistryConfig", "KMSKeyArn", "MetricsConfig"]) {
       if (p[key] !== undefined) notes.push(`${where}: ${key} is not applied locally`);
     }
     if (p.SourceAccessConfigurations !== undefined) {
@@ -202,6 +202,7 @@ function kafkaMappingPoller(m: KafkaMapping, broker: MockKafka, o: KafkaRuntimeO
     ...(timestamp !== undefined ? { startingPositionTimestamp: new Date(timestamp * 1000) } : {}),
     maximumRetryAttempts: int(p.MaximumRetryAttempts) ?? -1,
     maximumRecordAgeSeconds: int(p.MaximumRecordAgeInSeconds) ?? -1,
+    reportBatchItemFailures: ((p.FunctionResponseTypes as unknown[] | undefined) ?? []).includes("ReportBatchItemFailures"),
     functionTimeoutMs: host.spec.timeoutMs + host.spec.initTimeoutMs + 1_000,
     ...(onFailure ? { onFailure } : {}),
     functionName: entry.fn.name,

@@ -126,6 +126,10 @@ export async function localUp(io: CliIo, opts: LocalUpOptions, deps: LocalUpDeps
     const pipeline = pipelinesOf(file)[0];
     if (!pipeline) {
       screen.print("the template has no sparkless pipeline: nothing to push or follow");
+    } else if (!pipeline.stream && file.kafka) {
+      // A pipeline on a Kafka topic: the sample lines, the dead-letter watch and the status line read a Kinesis
+      // stream; the topic is fed with push --kafka (printed above) and followed with local status.
+      screen.print(`pipeline ${pipeline.name} reads Kafka: push lines with the commands above; per-partition progress: npx sparkless local status`);
     } else {
       const stop = AbortSignal.any([io.signal, loops.signal]);
       tasks.push(view.followDeadLetters(file, pipeline, stop, deps.pollIntervalMs ?? 1000));
