@@ -76,3 +76,11 @@ describe("Java's Double.toString, as Spark prints doubles", () => {
     expect(javaDouble(x)).toBe(text);
   });
 });
+
+describe("types a TypeScript user gets", () => {
+  it("toDF exists on every RDD once sparkless is imported, and where() takes a Column, not a SQL string", () => {
+    const df = RDD.of([{ a: 1 }]).toDF();
+    // @ts-expect-error where() takes a Column: SQL expression strings are not parsed (use spark.sql over a view)
+    expect(() => df.where("a > 1")).toThrow(/SQL expression strings are not parsed here/);
+  });
+});
