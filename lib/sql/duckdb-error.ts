@@ -24,7 +24,8 @@ const CODES: Record<string, string> = {
 
 /** The SqlError for DuckDB's `error` while running `query` over `views`. */
 export function sqlErrorOf(error: unknown, query: string, views: ReadonlyMap<string, Table>): SqlError {
-  const text = error instanceof Error ? error.message : String(error);
+  // Errors from splitting the query into statements come wrapped in a prefix of the Node API's.
+  const text = (error instanceof Error ? error.message : String(error)).replace(/^Failed to extract statements: /, "");
   const [head = text, ...rest] = text.split(/\n\s*\nLINE /);
   const kind = /^([A-Za-z ]+ Error): /.exec(head)?.[1];
   // A binder error on an operator lists every overload DuckDB has (dozens of lines); the first line says enough.
