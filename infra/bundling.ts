@@ -15,6 +15,7 @@ import type { BuildOptions } from "esbuild";
 import { HANDLERS } from "../lib/contract/index.js";
 import { SparklessError, ValidationError } from "../lib/core/errors.js";
 import type { PipelineSummary } from "../lib/serverless/define-pipeline.js";
+import { DUCKDB_NATIVE_PACKAGES, duckDbInBundle, shipDuckDbBinding, type LambdaArchitecture } from "./duckdb-binding.js";
 
 /** How the pipeline module is bundled. */
 export interface PipelineBundling {
@@ -51,15 +52,56 @@ export const ESM_REQUIRE_BANNER = "import { createRequire as __sparklessCreateRe
 /** The file Lambda loads: handlers are `index.<name>`. */
 export const BUNDLE_FILE = "index.mjs";
 
-/** The Lambda code of a pipeline module, bundled when the stack is synthesized. */
-export function pipelineCode(entry: string, exposes: "pipeline" | "handlers", options: PipelineBundling): lambda.Code {
+/** The SQL engine's package: optional, so a pipeline that uses no SQL bundles without it installed. */
+const SQL_ENGINE_PACKAGE = "@duckdb/node-api";
+
+/**
+ * Where DuckDB's native package for the other architecture is kept once fetched: `SPARKLESS_CACHE_DIR`, or
+ * `node_modules/.cache/sparkless` of the directory `cdk synth` runs in.
+ */
+export function bundlingCacheDir(): string {
+  return process.env.SPARKLESS_CACHE_DIR ?? path.resolve("node_modules", ".cache", "sparkless");
+}
+
+/**
+ * The Lambda code of a pipeline module, bundled when the stack is synthesized, for functions of `architecture`.
+ * A pipeline whose code can reach `spark.sql`'s engine also gets DuckDB's native library for that architecture
+ * (duckdb-binding.ts); any other pipeline gets none of DuckDB.
+ */
+export function pipelineCode(entry: string, exposes: "pipeline" | "handlers", options: PipelineBundling, architecture: lambda.Architecture): lambda.Code {
   return lambda.Code.fromAsset(path.dirname(entry), {
     bundling: {
       // Only used if local bundling declines, which it never does: it builds or throws.
       image: DockerImage.fromRegistry("sparkless-bundles-locally-with-esbuild"),
-      local: new LocalEsbuild(entry, exposes, options),
+      local: new LocalEsbuild(entry, exposes, options, lambdaArchitecture(architecture)),
     },
   });
+}
+
+function lambdaArchitecture(architecture: lambda.Architecture): LambdaArchitecture {
+  if (architecture.name === "x86_64" || architecture.name === "arm64") return architecture.name;
+  throw new ValidationError("UnsupportedArchitecture", `Lambda functions run on x86_64 or arm64, not ${architecture.name}`, { architecture: architecture.name });
+}
+
+/**
+ * Bundles the pipeline module into `outputDir` (`index.mjs`, its source map and, when the pipeline reaches the
+ * SQL engine, DuckDB's native package under `node_modules/`). Returns whether DuckDB was shipped.
+ */
+export function bundlePipeline(entry: string, exposes: "pipeline" | "handlers", options: PipelineBundling, architecture: LambdaArchitecture, outputDir: string): { sql: boolean } {
+  const input = exposes === "pipeline" ? shimInput(handlerShim(entry), entry) : { entryPoints: [entry] };
+  const outfile = path.join(outputDir, BUNDLE_FILE);
+  const metafile = build({ ...bundleOptions(options, entry), ...input, outfile, metafile: true });
+  const imports = Object.values(metafile?.outputs ?? {}).flatMap((output) => output.imports);
+  if (imports.some((i) => i.external && i.path === SQL_ENGINE_PACKAGE)) {
+    throw new ValidationError(
+      "SqlEngineMissing",
+      `the pipeline module ${entry} uses spark.sql, which runs on DuckDB: run \`npm install ${SQL_ENGINE_PACKAGE}\` in the project that synthesizes it`,
+      { entry },
+    );
+  }
+  const duckDb = metafile && duckDbInBundle(metafile, process.cwd());
+  if (duckDb) shipDuckDbBinding(outputDir, architecture, duckDb.bindingsDir, bundlingCacheDir());
+  return { sql: duckDb !== undefined };
 }
 
 /**
@@ -72,11 +114,12 @@ class LocalEsbuild implements ILocalBundling {
     readonly entry: string,
     readonly exposes: "pipeline" | "handlers",
     readonly options: PipelineBundling,
+    /** Part of the asset's cache key too: the x86_64 and arm64 assets differ in DuckDB's native library. */
+    readonly architecture: LambdaArchitecture,
   ) {}
 
   tryBundle(outputDir: string): boolean {
-    const input = this.exposes === "pipeline" ? shimInput(handlerShim(this.entry), this.entry) : { entryPoints: [this.entry] };
-    build({ ...bundleOptions(this.options), ...input, outfile: path.join(outputDir, BUNDLE_FILE) });
+    bundlePipeline(this.entry, this.exposes, this.options, this.architecture, outputDir);
     return true;
   }
 }
@@ -89,7 +132,7 @@ export function readPipelineSummary(entry: string): PipelineSummary {
   const dir = mkdtempSync(path.join(tmpdir(), "sparkless-summary-"));
   try {
     const outfile = path.join(dir, "summary.mjs");
-    build({ ...bundleOptions({ sourceMap: false }), ...shimInput(summaryShim(entry), entry), outfile });
+    build({ ...bundleOptions({ sourceMap: false }, entry), ...shimInput(summaryShim(entry), entry), outfile });
     const child = spawnSync(process.execPath, [outfile], { encoding: "utf8" });
     const answer = parseAnswer(child.stdout);
     if (answer?.summary) return answer.summary;
@@ -145,7 +188,7 @@ function functionsModule(name: string): string {
   return existsSync(ts) ? ts : fileURLToPath(new URL(`../functions/${name}.js`, import.meta.url));
 }
 
-function bundleOptions(options: PipelineBundling): BuildOptions {
+function bundleOptions(options: PipelineBundling, entry: string): BuildOptions {
   return {
     bundle: true,
     platform: "node",
@@ -155,16 +198,26 @@ function bundleOptions(options: PipelineBundling): BuildOptions {
     banner: { js: ESM_REQUIRE_BANNER },
     sourcemap: options.sourceMap ?? true,
     minify: options.minify ?? false,
-    external: options.externalModules ?? [],
+    // DuckDB's native code ships beside the bundle (duckdb-binding.ts); its JavaScript is bundled when present.
+    external: [...(options.externalModules ?? []), DUCKDB_NATIVE_PACKAGES, ...(resolvable(SQL_ENGINE_PACKAGE, entry) ? [] : [SQL_ENGINE_PACKAGE])],
     define: options.define ?? {},
     logLevel: "error",
   };
 }
 
-function build(options: BuildOptions): void {
+function resolvable(pkg: string, entry: string): boolean {
+  try {
+    createRequire(entry).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function build(options: BuildOptions): import("esbuild").Metafile | undefined {
   const bundler = esbuild();
   try {
-    bundler.buildSync(options);
+    return bundler.buildSync(options).metafile;
   } catch (err) {
     throw new SparklessError("BundlingFailed", `esbuild could not bundle the pipeline module: ${(err as Error).message}`, {}, { cause: err });
   }
