@@ -15,11 +15,13 @@ import type { SqlEngine } from "./sql-engine.js";
 
 /**
  * DuckDB's settings for a query engine inside a batch: no file or network access from SQL (a query reads the
- * batch's views, nothing else, and a Lambda function must not hang on an extension download), and one thread
- * (a batch of thousands of rows gains nothing from more, and Lambda below 1,769 MB has one vCPU).
+ * batch's views, nothing else, and a Lambda function must not hang on an extension download), one thread (a
+ * batch of thousands of rows gains nothing from more, and Lambda below 1,769 MB has one vCPU), and Spark's order
+ * of nulls (first when ascending, last when descending; DuckDB's default puts them last both ways).
  */
 const SETTINGS: Record<string, string> = {
   threads: "1",
+  default_null_order: "nulls_first_on_asc_last_on_desc",
   enable_external_access: "false",
   autoinstall_known_extensions: "false",
 };

@@ -98,13 +98,18 @@ describe("spark.sql on DuckDB", () => {
 
   it("knows Spark's nvl, nvl2, pmod, size, collect_list and collect_set", async () => {
     const result = await sql(
-      "SELECT dept, nvl(min(age), -1) AS a, nvl2(min(age), 'y', 'n') AS b, pmod(-7, 3) AS c, size(collect_list(age)) AS d, collect_list(age) AS e, collect_set(dept) AS f FROM people GROUP BY dept ORDER BY dept NULLS LAST",
+      "SELECT dept, nvl(min(age), -1) AS a, nvl2(min(age), 'y', 'n') AS b, pmod(-7, 3) AS c, size(collect_list(age)) AS d, collect_list(age) AS e, collect_set(dept) AS f FROM people GROUP BY dept ORDER BY dept DESC",
     );
     expect(result.rows).toEqual([
-      ["eng", 28, "y", 2, 2, [34, 28], ["eng"]],
       ["ops", 45, "y", 2, 1, [45], ["ops"]],
+      ["eng", 28, "y", 2, 2, [34, 28], ["eng"]],
       [null, 31, "y", 2, 1, [31], []],
     ]);
+  });
+
+  it("orders nulls as Spark does: first when ascending, last when descending", async () => {
+    expect((await sql("SELECT age FROM people ORDER BY age")).rows.map(([a]) => a)).toEqual([null, 28, 31, 34, 45]);
+    expect((await sql("SELECT age FROM people ORDER BY age DESC")).rows.map(([a]) => a)).toEqual([45, 34, 31, 28, null]);
   });
 
   it("reads and writes every data type in data-types.ts' representation", async () => {
