@@ -99,12 +99,14 @@ export class DuckDbEngine implements SqlEngine {
   /** Makes the database's tables exactly `views`: loads the new and changed ones, drops the ones gone. */
   private async load(connection: DuckDBConnection, query: string, views: ReadonlyMap<string, Table>): Promise<void> {
     for (const name of [...this.loaded.keys()]) {
-      if (views.get(name) === this.loaded.get(name)) continue;
+      if (views.has(name)) continue;
       this.loaded.delete(name);
       await connection.run(`DROP TABLE IF EXISTS ${identifier(name)}`);
     }
     for (const [name, table] of views) {
-      if (this.loaded.has(name)) continue;
+      if (this.loaded.get(name) === table) continue;
+      // Forgotten first: if loading fails half way, the next query loads it again.
+      this.loaded.delete(name);
       await loadTable(connection, name, table, query, views);
       this.loaded.set(name, table);
     }
