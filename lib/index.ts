@@ -23,6 +23,30 @@ export { TextFileSource, type TextFileSourceOptions } from "./io/text-file-sourc
 export { KinesisSource, type KinesisSourceOptions, type KinesisInitialPosition } from "./io/kinesis-source.js";
 export { QueueSource } from "./io/queue-source.js";
 export { definePipeline, Pipeline, type PipelineProps, type RecordMeta } from "./serverless/define-pipeline.js";
+// DataFrames and SQL, for foreachRDD and transform (Spark SQL's names).
+export { SparkSession, SparkSessionBuilder } from "./sql/spark-session.js";
+export { DataFrame } from "./sql/dataframe.js";
+export { GroupedData } from "./sql/grouped-data.js";
+export { DataFrameWriter, type SaveMode } from "./sql/dataframe-writer.js";
+export { Column, type ColumnLike } from "./sql/column.js";
+export { col, column, lit, count, countDistinct, sum, avg, mean, min, max, asc, desc, not } from "./sql/functions.js";
+export {
+  StringType,
+  IntegerType,
+  LongType,
+  DoubleType,
+  BooleanType,
+  DateType,
+  TimestampType,
+  NullType,
+  ArrayType,
+  MapType,
+  StructType,
+  StructField,
+  type DataType,
+} from "./sql/types.js";
+export type { Row, Table } from "./sql/data-types.js";
+export type { SqlEngine } from "./sql/sql-engine.js";
 export {
   SparklessError,
   ValidationError,
@@ -33,4 +57,5 @@ export {
   UserFunctionError,
   EncodingError,
   NotAPairError,
+  AnalysisError,
 } from "./core/errors.js";

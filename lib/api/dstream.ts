@@ -16,6 +16,8 @@ import { WindowNode } from "../graph/ops/window.js";
 import { printBlock } from "../io/print.js";
 import { batchOutputPath } from "../io/text-file-sink.js";
 import type { StateSpec } from "../state/state-spec.js";
+import { runInBatch, type BatchScope } from "../sql/batch-scope.js";
+import type { StreamGraph } from "../graph/stream-graph.js";
 
 /** Options of the keyed operators, in one trailing object (Spark's extra overload parameters). */
 export interface PartitionOptions {
@@ -43,6 +45,13 @@ export type StateUpdateFunction<V, S> = (values: V[], state: S | undefined) => S
 export type TimedStateUpdateFunction<K, V, S> = (time: Time, key: K, values: V[], state: S | undefined) => S | undefined;
 
 const add = (a: number, b: number): number => a + b;
+
+/** The batch as a DataFrame sees it; the graph's sinks are read when used (the finalizer sets them per batch). */
+const batchScope = (graph: StreamGraph, time: Time): BatchScope => ({
+  time,
+  writeBatch: (path, partitions) => graph.writeBatch(path, partitions),
+  out: (text) => graph.out(text),
+});
 const subtract = (a: number, b: number): number => a - b;
 
 /**
@@ -106,7 +115,8 @@ export class DStream<T> {
 
   /** Any RDD-to-RDD function, per batch (Spark's `transform`; the batch time is the second argument). */
   transform<U>(fn: (rdd: RDD<T>, time: Time) => RDD<U>): DStream<U> {
-    return new DStream(new TransformNode<U>([this.node], (rdds, time) => fn(rdds[0] as RDD<T>, time), "transform"));
+    const graph = this.node.graph;
+    return new DStream(new TransformNode<U>([this.node], (rdds, time) => runInBatch(batchScope(graph, time), () => fn(rdds[0] as RDD<T>, time)), "transform"));
   }
 
   transformWith<U, W>(other: DStream<U>, fn: (rdd: RDD<T>, other: RDD<U>, time: Time) => RDD<W>): DStream<W> {
@@ -188,11 +198,13 @@ export class DStream<T> {
 
   /** Calls `fn` with every batch's RDD and time. Runs on the driver, at least once per batch on AWS. */
   foreachRDD(fn: (rdd: RDD<T>, time: Time) => unknown): void {
+    const graph = this.node.graph;
     const node: ForEachNode<T> = new ForEachNode(
       this.node,
       async (rdd, time) => {
         try {
-          await fn(rdd, time);
+          // The batch's scope lets a DataFrame built in `fn` write and show where this batch's outputs go.
+          await runInBatch(batchScope(graph, time), () => fn(rdd, time));
         } catch (e) {
           throw e instanceof UserFunctionError ? e : new UserFunctionError(node.label, e);
         }

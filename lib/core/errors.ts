@@ -12,6 +12,8 @@
  * - {@link CheckpointError}: a checkpoint cannot be read or does not match the program.
  * - {@link SourceError}: a source cannot reach or read its input any more (a socket that stays down, a
  *   Kinesis stream that was deleted); the stream stops with it.
+ * - {@link AnalysisError}: a DataFrame operation names a column that does not exist, or combines types that do
+ *   not go together (Spark's AnalysisException).
  */
 export class SparklessError extends Error {
   constructor(
@@ -34,6 +36,15 @@ export class NoSuchElementError extends SparklessError {}
 export class CheckpointError extends SparklessError {}
 
 export class SourceError extends SparklessError {}
+
+/**
+ * A DataFrame operation cannot be resolved against its input: a column that does not exist (the message lists
+ * the ones that do), an ambiguous name, operands whose types do not go together. Spark's AnalysisException,
+ * named as this file names Spark's exceptions (NoSuchElementError for NoSuchElementException). The message
+ * starts with Spark's error class (`[UNRESOLVED_COLUMN.WITH_SUGGESTION] ...`), which `details.errorClass` also
+ * holds. Inside foreachRDD or transform it fails that batch's job, as any error the function throws does.
+ */
+export class AnalysisError extends SparklessError {}
 
 export class UserFunctionError extends SparklessError {
   constructor(

@@ -1,0 +1,63 @@
+import { Column, toColumn, toExpr, type AggregateName, type ColumnLike } from "./column.js";
+
+// Spark's `org.apache.spark.sql.functions` that a first DataFrame program reaches for.
+
+/** The column of that name (resolved when an operation uses it). */
+export function col(name: string): Column {
+  return toColumn(name);
+}
+
+export const column = col;
+
+/** A literal value as a column: `lit(1)`, `lit("a")`, `lit(null)`. */
+export function lit(value: unknown): Column {
+  return value instanceof Column ? value : new Column(toExpr(value));
+}
+
+function aggregate(fn: AggregateName, c: ColumnLike, distinct = false): Column {
+  return new Column({ kind: "aggregate", fn, child: c === "*" ? "*" : toColumn(c).expr, distinct });
+}
+
+/** Rows where the column is not null; `count("*")` (or `count(lit(1))`) counts every row. */
+export function count(c: ColumnLike): Column {
+  return aggregate("count", c);
+}
+
+/** The number of distinct non-null values (of all the columns together, when given several). */
+export function countDistinct(c: ColumnLike, ...more: ColumnLike[]): Column {
+  if (more.length > 0) throw new TypeError("countDistinct over several columns is not supported here: count the distinct values of one column, or of a struct of them");
+  return aggregate("count", c, true);
+}
+
+/** The sum of a numeric column: a long for integer columns, a double for doubles; null when there are no values. */
+export function sum(c: ColumnLike): Column {
+  return aggregate("sum", c);
+}
+
+/** The mean of a numeric column, as a double. */
+export function avg(c: ColumnLike): Column {
+  return aggregate("avg", c);
+}
+
+export const mean = avg;
+
+export function min(c: ColumnLike): Column {
+  return aggregate("min", c);
+}
+
+export function max(c: ColumnLike): Column {
+  return aggregate("max", c);
+}
+
+export function asc(name: string): Column {
+  return col(name).asc();
+}
+
+export function desc(name: string): Column {
+  return col(name).desc();
+}
+
+/** Spark's `not(e)` (Scala's `!e`). */
+export function not(c: Column): Column {
+  return new Column({ kind: "not", child: c.expr });
+}

@@ -1,0 +1,289 @@
+import { AnalysisError } from "../core/errors.js";
+import { caster } from "./cast.js";
+import { exprString, type Expr } from "./column.js";
+import type { DataType, Row } from "./data-types.js";
+import { typeOf } from "./infer-schema.js";
+import { BooleanType, DoubleType, StringType, isNumeric, simpleString, sqlTypeName, widerNumeric } from "./types.js";
+import { compareNonNull } from "./values.js";
+
+/**
+ * A column of a DataFrame's output. `id` is Spark's expression id: a column passed through `select`, `where`,
+ * `join` … keeps it, so `df.col("id")` still finds its column after a join that made the name ambiguous.
+ */
+export interface Attribute {
+  readonly name: string;
+  readonly dataType: DataType;
+  readonly nullable: boolean;
+  readonly id: number;
+}
+
+/** An expression resolved against an input: its output column and how to compute it from an input row. */
+export interface Bound {
+  readonly name: string;
+  readonly dataType: DataType;
+  readonly nullable: boolean;
+  readonly eval: (row: Row) => unknown;
+  /** Set when the expression is a plain reference: the output column is the input column. */
+  readonly id?: number;
+}
+
+let lastId = 0;
+export const newId = (): number => ++lastId;
+
+/** What an expression can refer to; `aggregate` resolves an aggregate call (only `agg` allows them). */
+export interface Scope {
+  readonly attrs: readonly Attribute[];
+  readonly aggregate?: (e: Extract<Expr, { kind: "aggregate" }>) => Bound;
+}
+
+const available = (attrs: readonly Attribute[]) => `[${attrs.map((a) => `\`${a.name}\``).join(", ")}]`;
+
+/** The error for a name that matches no column: Spark's message, listing every column there is. */
+export function unresolvedColumn(name: string, attrs: readonly Attribute[]): AnalysisError {
+  return new AnalysisError(
+    "UnresolvedColumn",
+    `[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column or function parameter with name \`${name}\` cannot be resolved. Did you mean one of the following? ${available(attrs)}.`,
+    { errorClass: "UNRESOLVED_COLUMN.WITH_SUGGESTION", column: name, available: attrs.map((a) => a.name) },
+  );
+}
+
+function mismatch(e: Expr, why: string): AnalysisError {
+  return new AnalysisError("DatatypeMismatch", `[DATATYPE_MISMATCH] Cannot resolve "${exprString(e)}" due to data type mismatch: ${why}.`, {
+    errorClass: "DATATYPE_MISMATCH",
+    expression: exprString(e),
+  });
+}
+
+/** Finds a column by name, case-insensitively; `a.b` reaches into a struct column `a`. */
+export function resolveName(name: string, attrs: readonly Attribute[]): Bound {
+  const lower = name.toLowerCase();
+  const matches = attrs.map((a, i) => [a, i] as const).filter(([a]) => a.name.toLowerCase() === lower);
+  if (matches.length > 1) {
+    throw new AnalysisError("AmbiguousReference", `[AMBIGUOUS_REFERENCE] Reference \`${name}\` is ambiguous, could be: ${available(matches.map(([a]) => a))}: name it through its DataFrame, as left.col("${name}").`, {
+      errorClass: "AMBIGUOUS_REFERENCE",
+      column: name,
+    });
+  }
+  if (matches.length === 1) {
+    const [a, i] = matches[0]!;
+    return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: (row) => row[i] };
+  }
+  const dot = name.indexOf(".");
+  if (dot > 0) {
+    const parent = attrs.find((a) => a.name.toLowerCase() === name.slice(0, dot).toLowerCase());
+    if (parent) return field(resolveName(parent.name, attrs), name.slice(dot + 1), name, attrs);
+  }
+  throw unresolvedColumn(name, attrs);
+}
+
+function field(struct: Bound, path: string, full: string, attrs: readonly Attribute[]): Bound {
+  const [head, ...rest] = path.split(".");
+  const t = struct.dataType;
+  const i = t.kind === "struct" ? t.fields.findIndex((f) => f.name.toLowerCase() === head!.toLowerCase()) : -1;
+  if (t.kind !== "struct" || i < 0) throw unresolvedColumn(full, attrs);
+  const f = t.fields[i]!;
+  const parent = struct.eval;
+  const bound: Bound = {
+    name: f.name,
+    dataType: f.dataType,
+    nullable: struct.nullable || f.nullable,
+    eval: (row) => {
+      const v = parent(row) as Row | null;
+      return v === null || v === undefined ? null : v[i];
+    },
+  };
+  return rest.length ? field(bound, rest.join("."), full, attrs) : bound;
+}
+
+/** Resolves `e` against the scope's columns: an unknown column or a type mismatch is an AnalysisError now. */
+export function resolve(e: Expr, scope: Scope): Bound {
+  switch (e.kind) {
+    case "name":
+      return resolveName(e.name, scope.attrs);
+    case "attribute": {
+      const i = scope.attrs.findIndex((a) => a.id === e.id);
+      if (i < 0) {
+        throw new AnalysisError(
+          "MissingAttributes",
+          `[MISSING_ATTRIBUTES.RESOLVED_ATTRIBUTE] Resolved attribute(s) \`${e.name}\` missing from ${available(scope.attrs)}: the column belongs to another DataFrame.`,
+          { errorClass: "MISSING_ATTRIBUTES.RESOLVED_ATTRIBUTE", column: e.name, available: scope.attrs.map((a) => a.name) },
+        );
+      }
+      const a = scope.attrs[i]!;
+      return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: (row) => row[i] };
+    }
+    case "literal": {
+      const v = e.value;
+      return { name: exprString(e), dataType: typeOf(v), nullable: v === null, eval: () => v };
+    }
+    case "alias": {
+      const child = resolve(e.child, scope);
+      return { name: e.name, dataType: child.dataType, nullable: child.nullable, eval: child.eval };
+    }
+    case "cast": {
+      const child = resolve(e.child, scope);
+      const f = caster(child.dataType, e.to, exprString(e));
+      const inner = child.eval;
+      return { name: exprString(e), dataType: e.to, nullable: child.nullable || child.dataType.kind === "string", eval: (row) => f(inner(row)) };
+    }
+    case "arithmetic":
+      return arithmetic(e, resolve(e.left, scope), resolve(e.right, scope));
+    case "negate": {
+      const child = resolve(e.child, scope);
+      if (!isNumeric(child.dataType) && child.dataType.kind !== "null") throw mismatch(e, `the operand is ${sqlTypeName(child.dataType)}, not a number`);
+      const f = child.eval;
+      const wrap = child.dataType.kind === "integer";
+      return { name: exprString(e), dataType: child.dataType, nullable: child.nullable, eval: (row) => {
+        const v = f(row) as number | null;
+        return v === null || v === undefined ? null : wrap ? -v | 0 : -v;
+      } };
+    }
+    case "compare":
+      return comparison(e, resolve(e.left, scope), resolve(e.right, scope));
+    case "logic": {
+      const l = requireBoolean(e, resolve(e.left, scope));
+      const r = requireBoolean(e, resolve(e.right, scope));
+      const fl = l.eval;
+      const fr = r.eval;
+      const and = e.op === "AND";
+      return { name: exprString(e), dataType: BooleanType, nullable: l.nullable || r.nullable, eval: (row) => {
+        const a = fl(row) as boolean | null;
+        if (a === (and ? false : true)) return a;
+        const b = fr(row) as boolean | null;
+        if (b === (and ? false : true)) return b;
+        return a === null || a === undefined || b === null || b === undefined ? null : a;
+      } };
+    }
+    case "not": {
+      const child = requireBoolean(e, resolve(e.child, scope));
+      const f = child.eval;
+      return { name: exprString(e), dataType: BooleanType, nullable: child.nullable, eval: (row) => {
+        const v = f(row);
+        return v === null || v === undefined ? null : !v;
+      } };
+    }
+    case "isNull": {
+      const f = resolve(e.child, scope).eval;
+      const negated = e.negated;
+      return { name: exprString(e), dataType: BooleanType, nullable: false, eval: (row) => {
+        const v = f(row);
+        return (v === null || v === undefined) !== negated;
+      } };
+    }
+    case "in": {
+      const child = resolve(e.child, scope);
+      const tests = e.values.map((v) => comparison({ kind: "compare", op: "=", left: e.child, right: v }, child, resolve(v, scope)).eval);
+      return { name: exprString(e), dataType: BooleanType, nullable: true, eval: (row) => {
+        let sawNull = false;
+        for (const t of tests) {
+          const r = t(row);
+          if (r === true) return true;
+          if (r === null) sawNull = true;
+        }
+        return sawNull ? null : false;
+      } };
+    }
+    case "aggregate":
+      if (!scope.aggregate) {
+        throw new AnalysisError("AggregateNotAllowed", `[MISSING_GROUP_BY] the aggregate ${exprString(e)} is only allowed in agg(): use df.groupBy(...).agg(${exprString(e)}) or df.agg(${exprString(e)})`, {
+          errorClass: "MISSING_GROUP_BY",
+        });
+      }
+      return scope.aggregate(e);
+    case "sortOrder":
+      throw new AnalysisError("SortOrderNotAllowed", `${exprString(e)} orders rows: use it in orderBy() or sort(), not as a value`, {});
+  }
+}
+
+function requireBoolean(e: Expr, b: Bound): Bound {
+  if (b.dataType.kind !== "boolean" && b.dataType.kind !== "null") throw mismatch(e, `"${b.name}" is ${sqlTypeName(b.dataType)}, not "BOOLEAN"`);
+  return b;
+}
+
+function arithmetic(e: Extract<Expr, { kind: "arithmetic" }>, l: Bound, r: Bound): Bound {
+  const lt = l.dataType.kind === "null" ? r.dataType : l.dataType;
+  const rt = r.dataType.kind === "null" ? l.dataType : r.dataType;
+  const wider = lt.kind === "null" ? DoubleType : widerNumeric(lt, rt);
+  if (!wider) {
+    throw mismatch(e, `the left and right operands of the binary operator have incompatible types (${sqlTypeName(l.dataType)} and ${sqlTypeName(r.dataType)})`);
+  }
+  const type = e.op === "/" ? DoubleType : wider;
+  const int = type.kind === "integer";
+  const fl = l.eval;
+  const fr = r.eval;
+  const op = OPS[e.op];
+  const nullable = l.nullable || r.nullable || e.op === "/" || e.op === "%";
+  return { name: exprString(e), dataType: type, nullable, eval: (row) => {
+    const a = fl(row) as number | null;
+    if (a === null || a === undefined) return null;
+    const b = fr(row) as number | null;
+    if (b === null || b === undefined) return null;
+    const v = op(Number(a), Number(b));
+    return v === null ? null : int ? v | 0 : v;
+  } };
+}
+
+// Spark's non-ANSI arithmetic: a division or remainder by zero is null; `/` is a double division.
+const OPS: Record<"+" | "-" | "*" | "/" | "%", (a: number, b: number) => number | null> = {
+  "+": (a, b) => a + b,
+  "-": (a, b) => a - b,
+  "*": (a, b) => a * b,
+  "/": (a, b) => (b === 0 ? null : a / b),
+  "%": (a, b) => (b === 0 ? null : a % b),
+};
+
+/**
+ * A comparison: numbers compare across int, bigint and double; a string compared with a number is cast to
+ * that number's type (null when it does not parse), as Spark 3.5 does; other mixes are a type mismatch.
+ */
+function comparison(e: Extract<Expr, { kind: "compare" }>, l: Bound, r: Bound): Bound {
+  let type: DataType | undefined;
+  let fl = l.eval;
+  let fr = r.eval;
+  const lk = l.dataType.kind;
+  const rk = r.dataType.kind;
+  if (lk === "null") type = r.dataType;
+  else if (rk === "null") type = l.dataType;
+  else if (simpleString(l.dataType) === simpleString(r.dataType)) type = l.dataType;
+  else if ((type = widerNumeric(l.dataType, r.dataType))) {
+    // numbers of different widths compare as numbers
+  } else if (lk === "string" && isNumeric(r.dataType)) {
+    type = r.dataType;
+    const c = caster(StringType, type, exprString(e));
+    const f = l.eval;
+    fl = (row) => c(f(row));
+  } else if (rk === "string" && isNumeric(l.dataType)) {
+    type = l.dataType;
+    const c = caster(StringType, type, exprString(e));
+    const f = r.eval;
+    fr = (row) => c(f(row));
+  } else {
+    throw mismatch(e, `the left and right operands of the binary operator have incompatible types (${sqlTypeName(l.dataType)} and ${sqlTypeName(r.dataType)})`);
+  }
+  const t = type;
+  const test = TESTS[e.op === "<=>" ? "=" : e.op];
+  if (e.op === "<=>") {
+    return { name: exprString(e), dataType: BooleanType, nullable: false, eval: (row) => {
+      const a = fl(row);
+      const b = fr(row);
+      const an = a === null || a === undefined;
+      const bn = b === null || b === undefined;
+      return an || bn ? an && bn : compareNonNull(a, b, t) === 0;
+    } };
+  }
+  return { name: exprString(e), dataType: BooleanType, nullable: l.nullable || r.nullable || t !== l.dataType || t !== r.dataType, eval: (row) => {
+    const a = fl(row);
+    if (a === null || a === undefined) return null;
+    const b = fr(row);
+    if (b === null || b === undefined) return null;
+    return test(compareNonNull(a, b, t));
+  } };
+}
+
+const TESTS: Record<"=" | "<" | "<=" | ">" | ">=", (c: number) => boolean> = {
+  "=": (c) => c === 0,
+  "<": (c) => c < 0,
+  "<=": (c) => c <= 0,
+  ">": (c) => c > 0,
+  ">=": (c) => c >= 0,
+};
