@@ -194,7 +194,7 @@ function notAccepted(path: string, t: DataType, v: unknown, why?: string): Analy
   const field = path ? `field ${path}` : "row";
   return new AnalysisError(
     "FieldTypeMismatch",
-    `[FIELD_DATA_TYPE_UNACCEPTABLE] ${field}: ${simpleString(t)} can not accept ${preview(v)} (${v === null || v === undefined ? "null" : Array.isArray(v) ? "an array" : `a ${typeof v}`})${why ? `: ${why}` : ""}`,
+    `[FIELD_DATA_TYPE_UNACCEPTABLE] ${field}: ${simpleString(t)} can not accept ${preview(v)} (${v === null || v === undefined ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`})${why ? `: ${why}` : ""}`,
     { errorClass: "FIELD_DATA_TYPE_UNACCEPTABLE", field: path, type: simpleString(t) },
   );
 }

@@ -1,0 +1,237 @@
+/**
+ * DataFrame operations against Spark's semantics (Spark 3.5 defaults). Expected rows are written from what
+ * Spark returns for the same input, never from running this code.
+ */
+import { describe, expect, it } from "vitest";
+import { AnalysisError, asc, avg, col, count, countDistinct, desc, lit, max, min, not, SparkSession, sum } from "../../lib/index.js";
+
+const spark = SparkSession.builder().getOrCreate();
+const emp = () =>
+  spark.createDataFrame(
+    [
+      { name: "Alice", dept: "eng", salary: 100, age: 34 },
+      { name: "Bob", dept: "eng", salary: 80, age: null },
+      { name: "Carol", dept: "ops", salary: 70, age: 45 },
+      { name: "Dan", dept: null, salary: 50, age: 29 },
+      { name: "Eve", dept: "ops", salary: 70, age: 45 },
+    ],
+  );
+const depts = () => spark.createDataFrame([{ dept: "eng", floor: 3 }, { dept: "ops", floor: 1 }, { dept: "hr", floor: 2 }]);
+
+describe("select, where, withColumn, drop", () => {
+  it("selects names and expressions, naming them as Spark does", () => {
+    const df = emp().select(col("name"), col("salary").plus(1), col("salary").multiply(2).alias("double"), col("age").gt(40), lit("x"));
+    expect(df.columns).toEqual(["name", "(salary + 1)", "double", "(age > 40)", "x"]);
+    expect(df.take(2)).toEqual([
+      ["Alice", 101, 200, false, "x"],
+      ["Bob", 81, 160, null, "x"],
+    ]);
+  });
+
+  it('expands "*" and resolves names case-insensitively', () => {
+    expect(emp().select("*").columns).toEqual(["name", "dept", "salary", "age"]);
+    expect(emp().select("NAME").first()).toEqual(["Alice"]);
+  });
+
+  it("keeps the rows where the condition is true (null is not true)", () => {
+    expect(emp().where(col("age").geq(45)).select("name").collect()).toEqual([["Carol"], ["Eve"]]);
+    expect(emp().filter(col("age").isNull().or(col("dept").isNull())).select("name").collect()).toEqual([["Bob"], ["Dan"]]);
+    expect(emp().where(not(col("dept").equalTo("eng"))).count()).toBe(2);
+    expect(emp().where(col("dept").notEqual("eng").and(col("salary").lt(71))).select("name").collect()).toEqual([["Carol"], ["Eve"]]);
+    expect(emp().where(col("name").isin("Bob", "Eve")).count()).toBe(2);
+  });
+
+  it("adds a column, or replaces one of the same name in place; drops columns, ignoring unknown names", () => {
+    const df = emp().withColumn("bonus", col("salary").divide(10)).withColumn("salary", col("salary").minus(50));
+    expect(df.columns).toEqual(["name", "dept", "salary", "age", "bonus"]);
+    expect(df.first()).toEqual(["Alice", "eng", 50, 34, 10]);
+    expect(df.drop("age", "nope", "bonus").columns).toEqual(["name", "dept", "salary"]);
+  });
+
+  it("divides as doubles and gives null for a division by zero; int arithmetic wraps as Java's", () => {
+    const df = spark.createDataFrame([[7, 2, 2147483647]], "a INT, b INT, c INT");
+    expect(df.select(col("a").divide(col("b")), col("a").divide(0), col("a").mod(col("b")), col("c").plus(1)).first()).toEqual([3.5, null, 1, -2147483648]);
+    expect(df.select(col("a").divide(col("b"))).schema.fields[0]!.dataType).toEqual({ kind: "double" });
+  });
+
+  it("casts as Spark's non-ANSI cast: bad strings are null, doubles print as Java's", () => {
+    const df = spark.createDataFrame([["12", "x", 1.5, 3]], "s STRING, t STRING, d DOUBLE, i INT");
+    expect(df.select(col("s").cast("int"), col("t").cast("int"), col("d").cast("string"), col("i").cast("double"), col("d").cast("int")).first()).toEqual([12, null, "1.5", 3, 1]);
+    expect(df.select(col("i").cast("string")).columns).toEqual(["i"]);
+    expect(df.select(col("i").plus(1).cast("string")).columns).toEqual(["CAST((i + 1) AS STRING)"]);
+  });
+
+  it("compares a string with a number by casting the string, as Spark 3.5 does", () => {
+    const df = spark.createDataFrame([["10"], ["9"], ["x"]], "s STRING");
+    expect(df.where(col("s").gt(9)).collect()).toEqual([["10"]]);
+  });
+
+  it("reaches into struct columns with a dotted name", () => {
+    const df = spark.createDataFrame([{ who: { name: "a", age: 1 } }, { who: null }]);
+    expect(df.select("who.name", col("who.age").plus(1)).collect()).toEqual([["a", 2], [null, null]]);
+  });
+});
+
+describe("groupBy and aggregates", () => {
+  it("computes count, sum, avg, min, max and countDistinct per group, groups first-seen, null a group of its own", () => {
+    const df = emp().groupBy("dept").agg(count("*"), count("age"), sum("salary"), avg("age"), min("name"), max("salary"), countDistinct("salary"));
+    expect(df.columns).toEqual(["dept", "count(1)", "count(age)", "sum(salary)", "avg(age)", "min(name)", "max(salary)", "count(DISTINCT salary)"]);
+    expect(df.collect()).toEqual([
+      ["eng", 2, 1, 180, 34, "Alice", 100, 2],
+      ["ops", 2, 2, 140, 45, "Carol", 70, 1],
+      [null, 1, 1, 50, 29, "Dan", 50, 1],
+    ]);
+  });
+
+  it("has the shortcuts: count(), sum(...), avg() over every numeric column", () => {
+    expect(emp().groupBy("dept").count().orderBy("dept").collect()).toEqual([[null, 1], ["eng", 2], ["ops", 2]]);
+    expect(emp().groupBy("dept").sum("salary").columns).toEqual(["dept", "sum(salary)"]);
+    expect(emp().groupBy().avg().columns).toEqual(["avg(salary)", "avg(age)"]);
+    expect(emp().groupBy().avg().first()).toEqual([74, 38.25]);
+    expect(emp().groupBy("dept").agg({ salary: "max", "*": "count" }).columns).toEqual(["dept", "max(salary)", "count(1)"]);
+  });
+
+  it("aggregates over nothing: count 0 and null sums in one row", () => {
+    const empty = emp().where(lit(false));
+    expect(empty.agg(count("*"), sum("salary"), avg("salary"), max("name")).collect()).toEqual([[0, null, null, null]]);
+    expect(empty.groupBy("dept").count().count()).toBe(0);
+  });
+
+  it("types sums as Spark does: a long for integers, a double for doubles", () => {
+    const df = spark.createDataFrame([[1, 1.5]], "i INT, d DOUBLE").agg(sum("i"), sum("d"), avg("i"));
+    expect(df.dtypes).toEqual([
+      ["sum(i)", "bigint"],
+      ["sum(d)", "double"],
+      ["avg(i)", "double"],
+    ]);
+  });
+
+  it("computes expressions of aggregates and grouping columns", () => {
+    const df = emp().groupBy("dept").agg(sum("salary").divide(count("*")).alias("mean"));
+    expect(df.orderBy("dept").collect()).toEqual([[null, 50], ["eng", 90], ["ops", 70]]);
+  });
+});
+
+describe("orderBy, limit, distinct", () => {
+  it("sorts ascending with nulls first, descending with nulls last, stably", () => {
+    expect(emp().orderBy("age").select("name").collect().flat()).toEqual(["Bob", "Dan", "Alice", "Carol", "Eve"]);
+    expect(emp().orderBy(desc("age")).select("name").collect().flat()).toEqual(["Carol", "Eve", "Alice", "Dan", "Bob"]);
+    expect(emp().sort(col("age").asc_nulls_last()).select("name").collect().flat()).toEqual(["Dan", "Alice", "Carol", "Eve", "Bob"]);
+    expect(emp().orderBy(col("salary").desc(), asc("name")).select("name").collect().flat()).toEqual(["Alice", "Bob", "Carol", "Eve", "Dan"]);
+  });
+
+  it("limits, and removes repeated rows", () => {
+    expect(emp().limit(2).count()).toBe(2);
+    expect(emp().select("dept").distinct().collect()).toEqual([["eng"], ["ops"], [null]]);
+    expect(emp().dropDuplicates(["salary"]).select("name").collect().flat()).toEqual(["Alice", "Bob", "Carol", "Dan"]);
+  });
+});
+
+describe("join", () => {
+  it("joins on a column name, which appears once, first", () => {
+    const df = emp().join(depts(), "dept");
+    expect(df.columns).toEqual(["dept", "name", "salary", "age", "floor"]);
+    expect(df.select("name", "floor").collect()).toEqual([["Alice", 3], ["Bob", 3], ["Carol", 1], ["Eve", 1]]);
+  });
+
+  it("keeps unmatched rows with nulls in left, right and full joins; null keys never match", () => {
+    const left = emp().select("name", "dept");
+    expect(left.join(depts(), ["dept"], "left").where(col("floor").isNull()).collect()).toEqual([[null, "Dan", null]]);
+    expect(left.join(depts(), "dept", "right").where(col("name").isNull()).collect()).toEqual([["hr", null, 2]]);
+    expect(left.join(depts(), "dept", "full_outer").where(col("name").isNull().or(col("floor").isNull())).collect()).toEqual([
+      [null, "Dan", null],
+      ["hr", null, 2],
+    ]);
+    expect(left.join(depts(), "dept", "left_semi").count()).toBe(4);
+    expect(left.join(depts(), "dept", "left_anti").collect()).toEqual([[null, "Dan"]]);
+  });
+
+  it("joins on an expression, keeping both sides' columns; df.col tells same-named columns apart", () => {
+    const e = emp();
+    const d = depts();
+    const df = e.join(d, e.col("dept").equalTo(d.col("dept")), "inner");
+    expect(df.columns).toEqual(["name", "dept", "salary", "age", "dept", "floor"]);
+    expect(df.select(e.col("name"), d.col("dept"), col("floor")).first()).toEqual(["Alice", "eng", 3]);
+    expect(() => df.select("dept")).toThrow(/\[AMBIGUOUS_REFERENCE\] Reference `dept` is ambiguous/);
+    // A non-equality condition compares every pair.
+    expect(e.join(d, col("salary").gt(col("floor").multiply(30))).count()).toBe(10);
+  });
+
+  it("crosses every pair without a condition", () => {
+    expect(emp().join(depts()).count()).toBe(15);
+  });
+});
+
+describe("union", () => {
+  it("appends rows by position, names from the first, types widened", () => {
+    const a = spark.createDataFrame([[1, "x"]], "n INT, s STRING");
+    const b = spark.createDataFrame([[3_000_000_000, "y"]], "m BIGINT, t STRING");
+    const u = a.union(b);
+    expect(u.dtypes).toEqual([
+      ["n", "bigint"],
+      ["s", "string"],
+    ]);
+    expect(u.collect()).toEqual([
+      [1, "x"],
+      [3_000_000_000, "y"],
+    ]);
+    expect(b.select("t", "m").toDF("s", "n").unionByName(a).collect()).toEqual([
+      ["y", 3_000_000_000],
+      ["x", 1],
+    ]);
+  });
+});
+
+describe("actions", () => {
+  it("collects, counts, takes, and writes rows as Spark's JSON (nulls left out, doubles as 55.0)", () => {
+    const df = spark.createDataFrame([["a", null, 55, [1, 2]]], "s STRING, n INT, d DOUBLE, arr ARRAY<INT>");
+    expect(df.count()).toBe(1);
+    expect(df.collect()).toEqual([["a", null, 55, [1, 2]]]);
+    expect(df.take(0)).toEqual([]);
+    expect(() => spark.createDataFrame([], "x INT").first()).toThrow(/empty DataFrame/);
+    const nested = spark.createDataFrame([{ s: "a", n: null, d: 55.5, arr: [1, null], st: { x: true } }]);
+    expect(nested.toJSON().collect()).toEqual(['{"s":"a","d":55.5,"arr":[1,null],"st":{"x":true}}']);
+    expect(spark.createDataFrame([[55]], "d DOUBLE").toJSON().collect()).toEqual(['{"d":55.0}']);
+  });
+});
+
+describe("errors a Spark user recognises", () => {
+  it("fails if a column does not exist, naming it and listing the columns there are", () => {
+    const err = (() => {
+      try {
+        emp().select("nme");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(AnalysisError);
+    expect((err as AnalysisError).message).toBe(
+      "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column or function parameter with name `nme` cannot be resolved. Did you mean one of the following? [`name`, `dept`, `salary`, `age`].",
+    );
+    expect((err as AnalysisError).details).toMatchObject({ column: "nme", available: ["name", "dept", "salary", "age"] });
+  });
+
+  it.each([
+    ["where", () => emp().where(col("agee").gt(1)), /`agee` cannot be resolved.*\[`name`, `dept`, `salary`, `age`\]/],
+    ["groupBy", () => emp().groupBy("dpt"), /`dpt` cannot be resolved/],
+    ["agg", () => emp().groupBy("dept").agg(sum("salry")), /`salry` cannot be resolved/],
+    ["orderBy", () => emp().orderBy("nam"), /`nam` cannot be resolved/],
+    ["withColumn", () => emp().withColumn("x", col("y")), /`y` cannot be resolved/],
+    ["join", () => emp().join(depts(), "floor"), /USING column `floor` cannot be resolved on the left side.*\[`name`, `dept`, `salary`, `age`\]/],
+  ])("fails if %s names a missing column", (_, run, message) => {
+    expect(run).toThrow(AnalysisError);
+    expect(run).toThrow(message);
+  });
+
+  it.each([
+    ["adding a string to a number", () => emp().select(col("name").plus(1)), /Cannot resolve "\(name \+ 1\)" due to data type mismatch: .*\("STRING" and "INT"\)/],
+    ["a non-boolean filter", () => emp().where(col("salary")), /Filter expression "salary" of type "INT" is not a boolean/],
+    ["summing strings", () => emp().agg(sum("name")), /requires the "NUMERIC" type, however "name" has the type "STRING"/],
+    ["a column neither grouped nor aggregated", () => emp().groupBy("dept").agg(col("name")), /\[MISSING_AGGREGATION\].*`name`/],
+    ["union of different widths", () => emp().union(depts()), /first input has 4 columns and the second input has 2/],
+    ["an aggregate outside agg", () => emp().select(sum("salary")), /only allowed in agg/],
+  ])("fails on a type mismatch: %s", (_, run, message) => {
+    expect(run).toThrow(AnalysisError);
+    expect(run).toThrow(message);
+  });
+});
