@@ -4,7 +4,7 @@
  * exports the handlers itself (`pipeline.entry`) is bundled as it is.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -43,6 +43,14 @@ export interface PipelineBundling {
    * @default - none
    */
   readonly define?: Record<string, string>;
+  /**
+   * Ship DuckDB (spark.sql's engine: its JavaScript in the bundle, its native library for the functions'
+   * architecture beside it, about 72 MB unzipped). `false` leaves it out even if the code calls `sql()`, which
+   * then fails with `SqlEngineMissing`.
+   *
+   * @default - when the pipeline's own code (outside node_modules) calls `.sql(` and can reach SparkSession
+   */
+  readonly sql?: boolean;
 }
 
 /** Makes `require` exist in the ESM bundle: esbuild turns a CommonJS dependency's `require("x")` of a Node
@@ -84,24 +92,57 @@ function lambdaArchitecture(architecture: lambda.Architecture): LambdaArchitectu
 }
 
 /**
- * Bundles the pipeline module into `outputDir` (`index.mjs`, its source map and, when the pipeline reaches the
- * SQL engine, DuckDB's native package under `node_modules/`). Returns whether DuckDB was shipped.
+ * Bundles the pipeline module into `outputDir` (`index.mjs`, its source map and, when the pipeline uses
+ * spark.sql, DuckDB's native package under `node_modules/`). Returns whether DuckDB was shipped.
+ *
+ * Whether the pipeline uses spark.sql cannot be read from the import graph alone: `SparkSession` (and with it
+ * `sql()`) is kept in every bundle that imports sparkless' index, since `rdd.toDF()` is added to RDD when it
+ * loads. So the first build leaves DuckDB out; if the bundle could reach it and the pipeline's own code calls
+ * `.sql(` (or `bundling.sql` says so), a second build puts DuckDB's JavaScript in and its native library beside.
  */
 export function bundlePipeline(entry: string, exposes: "pipeline" | "handlers", options: PipelineBundling, architecture: LambdaArchitecture, outputDir: string): { sql: boolean } {
   const input = exposes === "pipeline" ? shimInput(handlerShim(entry), entry) : { entryPoints: [entry] };
   const outfile = path.join(outputDir, BUNDLE_FILE);
-  const metafile = build({ ...bundleOptions(options, entry), ...input, outfile, metafile: true });
-  const imports = Object.values(metafile?.outputs ?? {}).flatMap((output) => output.imports);
-  if (imports.some((i) => i.external && i.path === SQL_ENGINE_PACKAGE)) {
+  const scratch = mkdtempSync(path.join(tmpdir(), "sparkless-bundle-"));
+  let withoutSql;
+  try {
+    withoutSql = build({ ...bundleOptions(options), ...withoutSqlEngine(scratch), ...input, outfile, metafile: true })!;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const reaches = Object.values(withoutSql.outputs).some((output) => Object.keys(output.inputs).some((file) => file.endsWith(ABSENT_ENGINE_FILE)));
+  if (!reaches || !(options.sql ?? callsSql(withoutSql))) return { sql: false };
+  if (!resolvable(SQL_ENGINE_PACKAGE)) {
     throw new ValidationError(
       "SqlEngineMissing",
       `the pipeline module ${entry} uses spark.sql, which runs on DuckDB: run \`npm install ${SQL_ENGINE_PACKAGE}\` in the project that synthesizes it`,
       { entry },
     );
   }
-  const duckDb = metafile && duckDbInBundle(metafile, process.cwd());
-  if (duckDb) shipDuckDbBinding(outputDir, architecture, duckDb.bindingsDir, bundlingCacheDir());
-  return { sql: duckDb !== undefined };
+  const withSql = build({ ...bundleOptions(options), ...input, outfile, metafile: true })!;
+  const duckDb = duckDbInBundle(withSql, process.cwd());
+  if (!duckDb) throw new SparklessError("DuckDbBindingNotFound", `the bundle of ${entry} does not require DuckDB's native binding, though it imports ${SQL_ENGINE_PACKAGE}`, { entry });
+  shipDuckDbBinding(outputDir, architecture, duckDb.bindingsDir, bundlingCacheDir());
+  return { sql: true };
+}
+
+/** sparkless' own sources (in this repository; an installed package is under node_modules). */
+const OWN_SOURCES = ["lib", "functions", "dist"].map((dir) => fileURLToPath(new URL(`../${dir}/`, import.meta.url)));
+
+/**
+ * Whether the pipeline's own code (the bundled modules outside sparkless and node_modules) calls `.sql(`, comments
+ * aside. A call made only inside a dependency is missed: `bundling.sql: true` says so then.
+ */
+function callsSql(metafile: import("esbuild").Metafile): boolean {
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const absolute = path.resolve(file);
+      if (bytesInOutput === 0 || /[/\\]node_modules[/\\]/.test(absolute) || OWN_SOURCES.some((dir) => absolute.startsWith(dir)) || !existsSync(absolute)) continue;
+      const code = readFileSync(absolute, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+      if (/\.sql\s*\(/.test(code)) return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -132,7 +173,7 @@ export function readPipelineSummary(entry: string): PipelineSummary {
   const dir = mkdtempSync(path.join(tmpdir(), "sparkless-summary-"));
   try {
     const outfile = path.join(dir, "summary.mjs");
-    build({ ...bundleOptions({ sourceMap: false }, entry), ...shimInput(summaryShim(entry), entry), outfile });
+    build({ ...bundleOptions({ sourceMap: false }), ...withoutSqlEngine(dir), ...shimInput(summaryShim(entry), entry), outfile });
     const child = spawnSync(process.execPath, [outfile], { encoding: "utf8" });
     const answer = parseAnswer(child.stdout);
     if (answer?.summary) return answer.summary;
@@ -188,7 +229,26 @@ function functionsModule(name: string): string {
   return existsSync(ts) ? ts : fileURLToPath(new URL(`../functions/${name}.js`, import.meta.url));
 }
 
-function bundleOptions(options: PipelineBundling, entry: string): BuildOptions {
+/** The module that stands for DuckDB in a bundle built without it. */
+const ABSENT_ENGINE_FILE = "sql-engine-absent.cjs";
+
+/**
+ * esbuild options that put, in place of DuckDB's JavaScript, a module that fails as a missing package does when
+ * `sql()` loads it (sql-engine-loader.ts turns that into `SqlEngineMissing`). Marking the package external would
+ * not do: esbuild hoists an external import to the top of the ESM bundle, and every cold start would fail on it.
+ * The module is written to `dir`, which must outlive the build only.
+ */
+function withoutSqlEngine(dir: string): BuildOptions {
+  const file = path.join(dir, ABSENT_ENGINE_FILE);
+  writeFileSync(
+    file,
+    `throw Object.assign(new Error("Cannot find package '${SQL_ENGINE_PACKAGE}': this bundle was built without spark.sql's engine"), { code: "ERR_MODULE_NOT_FOUND" });\n`,
+  );
+  return { alias: { [SQL_ENGINE_PACKAGE]: file } };
+}
+
+/** esbuild's options for the user's bundling options. */
+function bundleOptions(options: PipelineBundling): BuildOptions {
   return {
     bundle: true,
     platform: "node",
@@ -199,15 +259,16 @@ function bundleOptions(options: PipelineBundling, entry: string): BuildOptions {
     sourcemap: options.sourceMap ?? true,
     minify: options.minify ?? false,
     // DuckDB's native code ships beside the bundle (duckdb-binding.ts); its JavaScript is bundled when present.
-    external: [...(options.externalModules ?? []), DUCKDB_NATIVE_PACKAGES, ...(resolvable(SQL_ENGINE_PACKAGE, entry) ? [] : [SQL_ENGINE_PACKAGE])],
+    external: [...(options.externalModules ?? []), DUCKDB_NATIVE_PACKAGES],
     define: options.define ?? {},
     logLevel: "error",
   };
 }
 
-function resolvable(pkg: string, entry: string): boolean {
+/** Whether `pkg` resolves from sparkless' own modules, as esbuild resolves the SQL engine's import of it. */
+function resolvable(pkg: string): boolean {
   try {
-    createRequire(entry).resolve(pkg);
+    createRequire(import.meta.url).resolve(pkg);
     return true;
   } catch {
     return false;

@@ -26,7 +26,7 @@ function missingEngine(err: unknown): unknown {
   if (!/@duckdb\/node-(api|bindings)/.test(message)) return err;
   return new SqlError(
     "SqlEngineMissing",
-    `spark.sql runs on DuckDB, which could not be loaded (${message.split("\n")[0]}): run \`npm install @duckdb/node-api\` in the project that runs the pipeline`,
+    `spark.sql runs on DuckDB, which could not be loaded (${message.split("\n")[0]}): run \`npm install @duckdb/node-api\` in the project that runs the pipeline (in a Lambda function: SparklessPipeline ships DuckDB when the pipeline's own code calls \`.sql(\`; if the call is in a dependency, set \`bundling: { sql: true }\`)`,
     {},
     { cause: err },
   );

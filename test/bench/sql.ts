@@ -128,7 +128,7 @@ function coldStart(): string[] {
     const m = (pick: (s: (typeof samples)[number]) => number) => median(samples.map(pick)).toFixed(0);
     return [
       `sql: cold start (fresh node, x86_64 bundle, median of 3): bundle import ${m((s) => s.load)} ms (DuckDB not loaded);`,
-      `     first sql() ${m((s) => s.first)} ms (DuckDB's load, a new database, the first query); a later sql() ${m((s) => median(s.later))} ms (new database each: the fixture closes its engine)`,
+      `     first sql() ${m((s) => s.first)} ms (DuckDB's load, a new database, the first query); a later sql() ${m((s) => median(s.later))} ms`,
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -139,7 +139,7 @@ function coldStart(): string[] {
 function bundleSizes(): string[] {
   const dirs = { without: mkdtempSync(path.join(tmpdir(), "sparkless-bench-nosql-")), with: mkdtempSync(path.join(tmpdir(), "sparkless-bench-sql-")) };
   try {
-    bundlePipeline(fixture("unused-sql-pipeline.ts"), "pipeline", { sourceMap: false }, "x86_64", dirs.without);
+    bundlePipeline(fixture("dataframe-pipeline.ts"), "pipeline", { sourceMap: false }, "x86_64", dirs.without);
     bundlePipeline(fixture("sql-pipeline.ts"), "pipeline", { sourceMap: false }, "x86_64", dirs.with);
     const [without, withSql] = [sizes(dirs.without), sizes(dirs.with)];
     const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

@@ -78,11 +78,21 @@ describe("bundling a pipeline that uses spark.sql", SLOW, () => {
 describe("bundling a pipeline that does not use spark.sql", SLOW, () => {
   it.each([
     ["a pipeline with no SQL at all", "../word-count-pipeline.ts"],
-    ["a pipeline importing a library whose SQL function it does not call", "unused-sql-pipeline.ts"],
+    ["a pipeline that uses DataFrames (SparkSession, with its sql(), in the bundle)", "dataframe-pipeline.ts"],
   ])("ships none of DuckDB: %s", (_, entry) => {
     const asset = scratch();
     expect(bundlePipeline(fixture(entry), "pipeline", {}, "arm64", asset)).toEqual({ sql: false });
     expect(readdirSync(asset).sort()).toEqual(["index.mjs", "index.mjs.map"]);
-    expect(readFileSync(path.join(asset, "index.mjs"), "utf8")).not.toMatch(/@duckdb|DuckDBInstance/);
+    expect(readFileSync(path.join(asset, "index.mjs"), "utf8")).not.toMatch(/DuckDBInstance|node-bindings/);
+    // And the bundle loads, from the asset alone, as a cold start does.
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(pathToFileURL(path.join(asset, "index.mjs")).href)});`], { cwd: asset, encoding: "utf8", env: { PATH: process.env.PATH } });
+    expect(child.stderr).toBe("");
+    expect(child.status).toBe(0);
+  });
+
+  it("ships it anyway when bundling.sql says so (a dependency calls sql())", () => {
+    const asset = scratch();
+    expect(bundlePipeline(fixture("dataframe-pipeline.ts"), "pipeline", { sql: true }, "x86_64", asset)).toEqual({ sql: true });
+    expect(duckDbPackages(asset)).toEqual(["node-bindings-linux-x64"]);
   });
 });
