@@ -61,7 +61,7 @@ export function aggregate(
       let group: number | undefined;
       if (single) {
         const v = single(row);
-        const k = valueKey(v);
+        const k = typeof v === "string" ? v : valueKey(v);
         group = index.get(k);
         if (group === undefined) index.set(k, (group = newGroup([v ?? null])));
       } else {
@@ -70,7 +70,7 @@ export function aggregate(
         group = index.get(k);
         if (group === undefined) index.set(k, (group = newGroup(values)));
       }
-      for (const a of accumulators) a.update(group, row);
+      for (let a = 0; a < accumulators.length; a++) accumulators[a]!.update(group, row);
     }
   }
   const out: Row[] = groups.map((values, g) => {
@@ -163,7 +163,8 @@ class CountDistinct implements Accumulator {
   }
   update(g: number, row: Row) {
     const v = this.f(row);
-    if (v !== null && v !== undefined) this.seen[g]!.add(valueKey(v));
+    if (v === null || v === undefined) return;
+    this.seen[g]!.add(typeof v === "number" || typeof v === "string" ? v : valueKey(v));
   }
   result(g: number) {
     return this.seen[g]!.size;
@@ -185,7 +186,7 @@ class Sum implements Accumulator {
   update(g: number, row: Row) {
     const v = this.f(row);
     if (v === null || v === undefined) return;
-    this.sums[g]! += Number(v);
+    this.sums[g]! += typeof v === "number" ? v : Number(v);
     this.seen[g] = true;
   }
   result(g: number) {
@@ -206,7 +207,7 @@ class Avg implements Accumulator {
   update(g: number, row: Row) {
     const v = this.f(row);
     if (v === null || v === undefined) return;
-    this.sums[g]! += Number(v);
+    this.sums[g]! += typeof v === "number" ? v : Number(v);
     this.counts[g]!++;
   }
   result(g: number) {
@@ -229,7 +230,11 @@ class Extreme implements Accumulator {
     const v = this.f(row);
     if (v === null || v === undefined) return;
     const cur = this.values[g];
-    if (cur === null || compareNonNull(v, cur, this.type) * this.sign > 0) this.values[g] = v;
+    if (cur === null) this.values[g] = v;
+    // Numbers (not NaN) order with < and >, as compareNonNull orders them; anything else goes through it.
+    else if (typeof v === "number" && typeof cur === "number" && v === v && cur === cur) {
+      if (this.sign > 0 ? (v as number) > (cur as number) : (v as number) < (cur as number)) this.values[g] = v;
+    } else if (compareNonNull(v, cur, this.type) * this.sign > 0) this.values[g] = v;
   }
   result(g: number) {
     return this.values[g];

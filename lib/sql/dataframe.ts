@@ -37,8 +37,30 @@ export class DataFrame {
   constructor(
     readonly sparkSession: SparkSession,
     /** @internal */ readonly attrs: readonly Attribute[],
-    /** @internal */ readonly data: readonly Row[],
+    /**
+     * @internal The rows: positional arrays, or the source objects when the columns read them through
+     * `Attribute.get` (see `data` for arrays either way).
+     */
+    readonly source: readonly Row[],
   ) {}
+
+  private arrays: DataFrame | undefined;
+
+  /** @internal The same DataFrame with positional rows (the same column ids, no accessors). */
+  get plain(): DataFrame {
+    if (!this.attrs.some((a) => a.get)) return this;
+    if (!this.arrays) {
+      const gets = this.attrs.map((a, i) => a.get ?? ((row: Row) => row[i]));
+      const rows = this.source.map((o) => gets.map((g) => g(o)));
+      this.arrays = new DataFrame(this.sparkSession, this.attrs.map(({ get: _, ...a }) => a), rows);
+    }
+    return this.arrays;
+  }
+
+  /** @internal The rows as positional arrays. */
+  get data(): readonly Row[] {
+    return this.plain.source;
+  }
 
   private derive(attrs: readonly Attribute[], rows: readonly Row[]): DataFrame {
     return new DataFrame(this.sparkSession, attrs, rows);
@@ -93,7 +115,7 @@ export class DataFrame {
       );
     }
     const f = b.eval;
-    return this.derive(this.attrs, this.data.filter((row) => f(row) === true));
+    return this.derive(this.attrs, this.source.filter((row) => f(row) === true));
   }
 
   filter(condition: Column): DataFrame {
@@ -114,7 +136,7 @@ export class DataFrame {
   withColumnRenamed(existing: string, name: string): DataFrame {
     return this.derive(
       this.attrs.map((a) => (a.name.toLowerCase() === existing.toLowerCase() ? { ...a, name } : a)),
-      this.data,
+      this.source,
     );
   }
 
@@ -138,7 +160,7 @@ export class DataFrame {
         { errorClass: "COLUMN_COUNT_MISMATCH" },
       );
     }
-    return this.derive(this.attrs.map((a, i) => ({ ...a, name: names[i]! })), this.data);
+    return this.derive(this.attrs.map((a, i) => ({ ...a, name: names[i]! })), this.source);
   }
 
   /** Groups the rows by the columns given, for `agg`, `count`, `sum` … (Spark's `groupBy`). */
@@ -166,7 +188,7 @@ export class DataFrame {
       const b = resolve(order.child, { attrs: this.attrs });
       return { f: b.eval, type: b.dataType, sign: order.ascending ? 1 : -1, nullsFirst: order.nullsFirst };
     });
-    const keyed = this.data.map((row, i) => ({ row, i, keys: orders.map((o) => o.f(row)) }));
+    const keyed = this.source.map((row, i) => ({ row, i, keys: orders.map((o) => o.f(row)) }));
     keyed.sort((a, b) => {
       for (const [k, o] of orders.entries()) {
         const x = a.keys[k];
@@ -189,7 +211,7 @@ export class DataFrame {
   /** The first `n` rows. */
   limit(n: number): DataFrame {
     if (!Number.isInteger(n) || n < 0) throw new ValidationError("BadLimit", `limit(${n}): the limit must be a whole number, 0 or more`);
-    return this.derive(this.attrs, this.data.slice(0, n));
+    return this.derive(this.attrs, this.source.slice(0, n));
   }
 
   /** Rows without repeats (the first of equal rows is kept). */
@@ -199,6 +221,7 @@ export class DataFrame {
 
   /** The first row of each set of rows equal in the given columns (all of them when none are given). */
   dropDuplicates(cols?: string[]): DataFrame {
+    if (this.plain !== this) return this.plain.dropDuplicates(cols);
     const idx = cols ? cols.map((c) => this.indexOf(c)) : this.attrs.map((_, i) => i);
     const seen = new Set<unknown>();
     const rows = this.data.filter((row) => {
@@ -221,7 +244,7 @@ export class DataFrame {
    * `outer`, `full_outer` …), `left_semi` or `left_anti`. Null keys never match.
    */
   join(other: DataFrame, on?: string | string[] | Column, how: string = "inner"): DataFrame {
-    const joined = joinRows(this, other, on, parseJoinType(how));
+    const joined = joinRows(this.plain, other.plain, on, parseJoinType(how));
     return this.derive(joined.attrs, joined.rows);
   }
 
@@ -253,7 +276,7 @@ export class DataFrame {
       }
       return { ...a, dataType: t, nullable: a.nullable || b.nullable };
     });
-    return this.derive(attrs, this.data.concat(other.data));
+    return this.derive(attrs.map(({ get: _, ...a }) => a), this.data.concat(other.data));
   }
 
   unionAll(other: DataFrame): DataFrame {
@@ -273,17 +296,17 @@ export class DataFrame {
   }
 
   count(): number {
-    return this.data.length;
+    return this.source.length;
   }
 
   isEmpty(): boolean {
-    return this.data.length === 0;
+    return this.source.length === 0;
   }
 
   /** The first row; on an empty DataFrame a NoSuchElementError, as Spark's. */
   first(): Row {
-    if (this.data.length === 0) throw new NoSuchElementError("EmptyDataFrame", "first() on an empty DataFrame: it has no rows (Spark: NoSuchElementException: next on empty iterator)");
-    return this.data[0]!;
+    if (this.source.length === 0) throw new NoSuchElementError("EmptyDataFrame", "first() on an empty DataFrame: it has no rows (Spark: NoSuchElementException: next on empty iterator)");
+    return this.take(1)[0]!;
   }
 
   head(): Row;
@@ -293,7 +316,7 @@ export class DataFrame {
   }
 
   take(n: number): Row[] {
-    return this.data.slice(0, Math.max(0, n));
+    return this.limit(Math.max(0, n)).data.slice();
   }
 
   /** Each row as a JSON line, as Spark's `toJSON` (null fields left out, doubles as `55.0`). */
@@ -320,7 +343,7 @@ export class DataFrame {
   /** The text `show(numRows, truncate)` prints, without the final newline `println` adds. */
   showString(numRows = 20, truncate = 20): string {
     const n = Math.max(0, numRows);
-    return showString(this.schema, this.data.slice(0, n + 1), n, truncate);
+    return showString(this.schema, this.limit(n + 1).data, n, truncate);
   }
 
   /** Registers the DataFrame as a view that `spark.sql()` queries, replacing one of the same name. */
@@ -360,7 +383,7 @@ export class DataFrame {
 
   private reference(i: number): Bound {
     const a = this.attrs[i]!;
-    return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: (row) => row[i] };
+    return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: a.get ?? ((row) => row[i]) };
   }
 
   private indexOf(name: string): number {
@@ -378,11 +401,11 @@ export class DataFrame {
   private project(bound: readonly Bound[]): DataFrame {
     const attrs = bound.map((b) => ({ name: b.name, dataType: b.dataType, nullable: b.nullable, id: b.id ?? newId() }));
     // A projection of plain columns copies values by index; anything else evaluates per row.
-    const idx = bound.map((b) => (b.id === undefined ? -1 : this.attrs.findIndex((a) => a.id === b.id && a.name === b.name)));
+    const idx = bound.map((b) => (b.id === undefined ? -1 : this.attrs.findIndex((a) => a.id === b.id && a.name === b.name && !a.get)));
     const evals = bound.map((b) => b.eval);
     const rows = idx.every((i) => i >= 0)
-      ? this.data.map((row) => idx.map((i) => row[i]))
-      : this.data.map((row) => evals.map((f) => f(row)));
+      ? this.source.map((row) => idx.map((i) => row[i]))
+      : this.source.map((row) => evals.map((f) => f(row)));
     return this.derive(attrs, rows);
   }
 }

@@ -33,7 +33,7 @@ export class GroupedData {
             return new Column({ kind: "aggregate", fn: f, child: name === "*" ? "*" : toColumn(name).expr, distinct: false });
           }),
     );
-    const out = aggregate(this.df.attrs, this.df.data, this.keys, columns.map((c) => c.expr));
+    const out = aggregate(this.df.attrs, this.df.source, this.keys, columns.map((c) => c.expr));
     return new DataFrame(this.df.sparkSession, out.attrs, out.rows);
   }
 

@@ -17,6 +17,11 @@ import { ArrayType, BooleanType, DoubleType, IntegerType, LongType, MapType, Nul
  * reader infers it. Every inferred column is nullable.
  */
 export function inferSchema(values: readonly unknown[]): StructType {
+  return inferShape(values).schema;
+}
+
+/** The inferred schema, and the shape of the values (objects, tuples, plain values) it was inferred from. */
+export function inferShape(values: readonly unknown[]): { schema: StructType; shape: "object" | "tuple" | "value" | undefined } {
   // Top-level columns are tracked by name, so that a row whose types are the ones seen before (the usual
   // case) costs a lookup per column and allocates nothing.
   const types = new Map<string, DataType>();
@@ -37,14 +42,15 @@ export function inferSchema(values: readonly unknown[]): StructType {
     shape = s;
     if (s === "object") {
       const o = v as Record<string, unknown>;
-      for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) see(k, typeOf(o[k]));
+      // for-in without an own-property test: plain objects and class instances enumerate only their fields.
+      for (const k in o) see(k, typeOf(o[k]));
     } else if (s === "tuple") {
       (v as unknown[]).forEach((x, i) => see(`_${i + 1}`, typeOf(x)));
     } else {
       see("value", typeOf(v));
     }
   }
-  return structType([...types].map(([name, t]) => structField(name, resolveNulls(t), true)));
+  return { schema: structType([...types].map(([name, t]) => structField(name, resolveNulls(t), true))), shape };
 }
 
 function shapeOf(v: unknown): "object" | "tuple" | "value" {
@@ -62,6 +68,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** The type of one value; nulls are the null type, which a later merge or {@link resolveNulls} replaces. */
 export function typeOf(v: unknown): DataType {
   if (v === null || v === undefined) return NullType;
+  if (typeof v === "string") return StringType;
   switch (typeof v) {
     case "string":
       return StringType;
@@ -132,61 +139,87 @@ function resolveNulls(t: DataType): DataType {
 }
 
 /**
- * Converts one plain value to a row of `schema` (objects by field name, arrays by position, a plain value as
- * the one column), checking each value against its column's type as PySpark's `verifySchema` does: a wrong
- * type is an AnalysisError naming the field, never a quietly wrong row.
+ * A function converting one plain value to a row of `schema` (objects by field name, arrays by position, a
+ * plain value as the one column), checking each value against its column's type as PySpark's `verifySchema`
+ * does: a wrong type is an AnalysisError naming the field, never a quietly wrong row. Built once per schema,
+ * so that a million rows cost a property read and a type test per value.
  */
-export function toRow(v: unknown, schema: StructType): Row {
-  // A null element is a row of nulls (a null `value`, for an RDD of plain values).
-  if (v === null || v === undefined) return schema.fields.map((f) => convert(null, f.dataType, f.nullable, f.name));
-  if (shapeOf(v) === "value" && schema.fields.length === 1) return [convert(v, schema.fields[0]!.dataType, schema.fields[0]!.nullable, schema.fields[0]!.name)];
-  return convert(v, schema, false, "") as Row;
+export function rowConverter(schema: StructType): (v: unknown) => Row {
+  const names = schema.fields.map((f) => f.name);
+  const fields = schema.fields.map((f) => converter(f.dataType, f.nullable, f.name));
+  const n = fields.length;
+  const single = n === 1 ? fields[0]! : undefined;
+  return (v) => {
+    const out = new Array<unknown>(n);
+    if (v === null || v === undefined) {
+      // A null element is a row of nulls (a null `value`, for an RDD of plain values).
+      for (let i = 0; i < n; i++) out[i] = fields[i]!(null);
+    } else if (Array.isArray(v)) {
+      if (v.length !== n) throw notAccepted("", schema, v, `it has ${v.length} values for ${n} columns`);
+      for (let i = 0; i < n; i++) out[i] = fields[i]!(v[i]);
+    } else if (isPlainObject(v)) {
+      for (let i = 0; i < n; i++) out[i] = fields[i]!((v as Record<string, unknown>)[names[i]!]);
+    } else if (single) {
+      out[0] = single(v);
+    } else {
+      throw notAccepted("", schema, v);
+    }
+    return out;
+  };
 }
 
-function convert(v: unknown, t: DataType, nullable: boolean, path: string): unknown {
-  if (v === null || v === undefined) {
-    if (!nullable) throw notAccepted(path, t, v, "the field is not nullable");
-    return null;
-  }
-  const bad = () => notAccepted(path, t, v);
+/** One row of `schema` from one plain value (see {@link rowConverter}). */
+export function toRow(v: unknown, schema: StructType): Row {
+  return rowConverter(schema)(v);
+}
+
+type Convert = (v: unknown) => unknown;
+
+function converter(t: DataType, nullable: boolean, path: string): Convert {
+  const check = (ok: (v: unknown) => boolean, map?: (v: never) => unknown): Convert => (v) => {
+    if (v === null || v === undefined) {
+      if (!nullable) throw notAccepted(path, t, v, "the field is not nullable");
+      return null;
+    }
+    if (!ok(v)) throw notAccepted(path, t, v);
+    return map ? map(v as never) : v;
+  };
   switch (t.kind) {
     case "string":
-      if (typeof v !== "string") throw bad();
-      return v;
+      return check((v) => typeof v === "string");
     case "integer":
-      if (typeof v !== "number" || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw bad();
-      return v;
+      return check((v) => typeof v === "number" && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647);
     case "long":
-      if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-      if (typeof v !== "number" || !Number.isInteger(v)) throw bad();
-      return v;
+      return check(
+        (v) => typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v)),
+        (v: number | bigint) => (typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v),
+      );
     case "double":
-      if (typeof v !== "number") throw bad();
-      return v;
+      return check((v) => typeof v === "number");
     case "boolean":
-      if (typeof v !== "boolean") throw bad();
-      return v;
+      return check((v) => typeof v === "boolean");
     case "timestamp":
-      if (!(v instanceof Date)) throw bad();
-      return v;
+      return check((v) => v instanceof Date);
     case "date":
-      if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw bad();
-      return v;
-    case "array":
-      if (!Array.isArray(v)) throw bad();
-      return v.map((x, i) => convert(x, t.elementType, t.containsNull, `${path}[${i}]`));
-    case "map":
-      if (!(v instanceof Map)) throw bad();
-      return new Map([...v].map(([k, x]) => [convert(k, t.keyType, false, `${path}.key`), convert(x, t.valueType, t.valueContainsNull, `${path}.value`)]));
-    case "struct":
-      if (Array.isArray(v)) {
-        if (v.length !== t.fields.length) throw notAccepted(path, t, v, `it has ${v.length} values for ${t.fields.length} fields`);
-        return t.fields.map((f, i) => convert(v[i], f.dataType, f.nullable, join(path, f.name)));
-      }
-      if (!isPlainObject(v)) throw bad();
-      return t.fields.map((f) => convert((v as Record<string, unknown>)[f.name], f.dataType, f.nullable, join(path, f.name)));
+      return check((v) => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v));
+    case "array": {
+      const element = converter(t.elementType, t.containsNull, `${path}[]`);
+      return check((v) => Array.isArray(v), (v: unknown[]) => v.map(element));
+    }
+    case "map": {
+      const key = converter(t.keyType, false, `${path}.key`);
+      const value = converter(t.valueType, t.valueContainsNull, `${path}.value`);
+      return check((v) => v instanceof Map, (v: Map<unknown, unknown>) => new Map([...v].map(([k, x]) => [key(k), value(x)])));
+    }
+    case "struct": {
+      const fields = t.fields.map((f) => ({ name: f.name, convert: converter(f.dataType, f.nullable, join(path, f.name)) }));
+      return check(
+        (v) => Array.isArray(v) ? v.length === fields.length : isPlainObject(v),
+        (v: unknown[] | Record<string, unknown>) => (Array.isArray(v) ? fields.map((f, i) => f.convert(v[i])) : fields.map((f) => f.convert(v[f.name]))),
+      );
+    }
     default:
-      return v;
+      return (v) => v ?? null;
   }
 }
 

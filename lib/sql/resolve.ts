@@ -15,6 +15,12 @@ export interface Attribute {
   readonly dataType: DataType;
   readonly nullable: boolean;
   readonly id: number;
+  /**
+   * How to read the column from a row, when rows are not positional arrays: a DataFrame made from plain
+   * objects with flat columns reads their properties instead of copying every object into an array first.
+   * @default - `row[index]`
+   */
+  readonly get?: (row: Row) => unknown;
 }
 
 /** An expression resolved against an input: its output column and how to compute it from an input row. */
@@ -66,7 +72,7 @@ export function resolveName(name: string, attrs: readonly Attribute[]): Bound {
   }
   if (matches.length === 1) {
     const [a, i] = matches[0]!;
-    return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: (row) => row[i] };
+    return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: a.get ?? ((row) => row[i]) };
   }
   const dot = name.indexOf(".");
   if (dot > 0) {
@@ -110,7 +116,7 @@ export function resolve(e: Expr, scope: Scope): Bound {
         );
       }
       const a = scope.attrs[i]!;
-      return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: (row) => row[i] };
+      return { name: a.name, dataType: a.dataType, nullable: a.nullable, id: a.id, eval: a.get ?? ((row) => row[i]) };
     }
     case "literal": {
       const v = e.value;

@@ -2,7 +2,7 @@ import { AnalysisError } from "../core/errors.js";
 import { RDD } from "../core/rdd.js";
 import type { Row, StructType, Table } from "./data-types.js";
 import { DataFrame } from "./dataframe.js";
-import { inferSchema, toRow } from "./infer-schema.js";
+import { inferShape, rowConverter } from "./infer-schema.js";
 import { newId } from "./resolve.js";
 import type { SqlEngine } from "./sql-engine.js";
 import { parseDDL } from "./types.js";
@@ -55,12 +55,12 @@ export class SparkSession {
   createDataFrame<T>(data: RDD<T> | Iterable<T>, schema?: StructType | string | string[]): DataFrame {
     const values = data instanceof RDD ? data.collect() : Array.isArray(data) ? (data as T[]) : [...data];
     if (schema === undefined || Array.isArray(schema)) {
-      const inferred = inferSchema(values);
-      const df = this.fromTable({ schema: inferred, rows: values.map((v) => toRow(v, inferred)) });
+      const { schema: inferred, shape } = inferShape(values);
+      const df = readInPlace(this, inferred, shape, values) ?? this.fromTable({ schema: inferred, rows: values.map(rowConverter(inferred)) });
       return Array.isArray(schema) ? df.toDF(...schema) : df;
     }
     const struct = typeof schema === "string" ? parseDDL(schema) : schema;
-    return this.fromTable({ schema: struct, rows: values.map((v) => toRow(v, struct)) });
+    return this.fromTable({ schema: struct, rows: values.map(rowConverter(struct)) });
   }
 
   /** A DataFrame with no rows and no columns (Spark's `emptyDataFrame`). */
@@ -131,6 +131,42 @@ export class SparkSession {
     this.engine.catch(() => (this.engine = undefined));
     return this.engine;
   }
+}
+
+const FLAT = new Set(["string", "integer", "long", "double", "boolean", "timestamp"]);
+
+/**
+ * A DataFrame reading the values where they are, when inference says every column is a flat type: each column
+ * reads its property (or tuple slot) instead of every value being copied into a new array first, which for a
+ * large batch costs more than the query (`npm run bench -- dataframe`). Inferred types hold for every value by
+ * construction; nested values need converting (objects to positional structs) and take the general path.
+ */
+function readInPlace(spark: SparkSession, schema: StructType, shape: "object" | "tuple" | "value" | undefined, values: readonly unknown[]): DataFrame | undefined {
+  if (!shape || !schema.fields.every((f) => FLAT.has(f.dataType.kind))) return undefined;
+  // A bigint that fits is a number, as the general path makes it; a missing property is null.
+  const safe = (v: unknown) => (typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : (v ?? null));
+  const attrs = schema.fields.map((f, i) => {
+    const name = f.name;
+    // One closure per column, no nesting: the aggregation calls it for every row and every aggregate.
+    const get: (o: Row) => unknown =
+      f.dataType.kind === "long"
+        ? (o) => safe(o === null || o === undefined ? null : shape === "object" ? (o as unknown as Record<string, unknown>)[name] : shape === "tuple" ? o[i] : o)
+        : shape === "object"
+          ? (o) => {
+              if (o === null || o === undefined) return null;
+              const v = (o as unknown as Record<string, unknown>)[name];
+              return v === undefined ? null : v;
+            }
+          : shape === "tuple"
+            ? (o) => {
+                if (o === null || o === undefined) return null;
+                const v = o[i];
+                return v === undefined ? null : v;
+              }
+            : (o) => (o === undefined ? null : o);
+    return { name, dataType: f.dataType, nullable: f.nullable, id: newId(), get };
+  });
+  return new DataFrame(spark, attrs, values as Row[]);
 }
 
 /** Spark's `SparkSession.Builder`. */

@@ -15,9 +15,11 @@ import { localStackPush } from "./local-stack-push.js";
 import { serverless, type BenchmarkWithNotes } from "./serverless.js";
 import { sql } from "./sql.js";
 import { wordCount } from "./word-count.js";
+import { dataframe } from "./dataframe.js";
 
 const BENCHMARKS: Record<string, BenchmarkFactory> = {
   "word-count": wordCount,
+  dataframe,
   serverless,
   // The embedded stack: push throughput and start-up (cold, warm), each beside the previous design's figure.
   "local-stack-push": localStackPush,

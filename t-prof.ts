@@ -1,0 +1,14 @@
+import { inferSchema, rowConverter } from "./lib/sql/infer-schema.js";
+const rows = Array.from({ length: 1_000_000 }, (_, i) => ({ dept: `dept-${i % 100}`, salary: 1000 + (i % 9000), age: i % 20 === 0 ? null : 20 + (i % 45) }));
+let t = performance.now();
+const s = inferSchema(rows);
+console.log("infer", performance.now() - t);
+t = performance.now();
+const out = rows.map(rowConverter(s));
+console.log("convert", performance.now() - t, out.length);
+t = performance.now();
+const out2 = rows.map((r) => [r.dept, r.salary, r.age]);
+console.log("plain", performance.now() - t, out2.length);
+t = performance.now();
+const out3 = rows.map(rowConverter(s));
+console.log("convert again", performance.now() - t, out3.length);
