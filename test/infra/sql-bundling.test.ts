@@ -90,6 +90,15 @@ describe("bundling a pipeline that does not use spark.sql", SLOW, () => {
     expect(child.status).toBe(0);
   });
 
+  it("leaves it out when bundling.sql is false, and sql() then says what is missing", () => {
+    const asset = scratch();
+    expect(bundlePipeline(fixture("sql-handlers.ts"), "handlers", { sql: false }, "x86_64", asset)).toEqual({ sql: false });
+    expect(duckDbPackages(asset)).toEqual([]);
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(path.join(asset, "index.mjs")).href)}); await m.finalizerHandler({ words: ["a"] }).catch((e) => process.stdout.write(e.code + ": " + e.message));`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: asset, encoding: "utf8", env: { PATH: process.env.PATH } });
+    expect(child.stdout).toMatch(/^SqlEngineMissing: spark.sql runs on DuckDB, which could not be loaded .*set `bundling: \{ sql: true \}`/);
+  });
+
   it("ships it anyway when bundling.sql says so (a dependency calls sql())", () => {
     const asset = scratch();
     expect(bundlePipeline(fixture("dataframe-pipeline.ts"), "pipeline", { sql: true }, "x86_64", asset)).toEqual({ sql: true });
