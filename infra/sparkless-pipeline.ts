@@ -95,7 +95,7 @@ export class SparklessPipeline extends Construct {
     this.bucket = pipelineBucket(this, config, pipeline.name);
     const stores = { stream: this.stream, ...(kafka ? { kafka } : {}), table: this.table, bucket: this.bucket, ...(config.encryptionKey ? { encryptionKey: config.encryptionKey } : {}) };
 
-    const code = pipelineCode(pipeline.entry, pipeline.exposes, config.bundling);
+    const code = pipelineCode(pipeline.entry, pipeline.exposes, config.bundling, config.architecture);
     const environment = {
       ...config.environment,
       ...environmentVariables({

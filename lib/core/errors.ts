@@ -104,3 +104,14 @@ function describeElement(value: unknown): string {
   if (text.length > 60) text = `${text.slice(0, 57)}...`;
   return `${text} (${kind})`;
 }
+
+/**
+ * `spark.sql(...)` could not run the query: a syntax error (`SqlSyntaxError`), an unknown table, column or
+ * function or a type mismatch (`SqlAnalysisError`), a value that does not fit at run time (`SqlExecutionError`),
+ * a view's row that does not match its schema (`SqlViewInvalid`), or no SQL engine installed (`SqlEngineMissing`).
+ * The message quotes the query with a caret at the position and lists the views and their columns; `details`
+ * holds `query`, `line` and `column` (1-based, when the engine reports them) and `views`. Thrown inside a batch's
+ * job, it fails that job like any error a user function throws: the batch's dead letter records it, and later
+ * batches run.
+ */
+export class SqlError extends SparklessError {}

@@ -14,6 +14,7 @@ import { localStackStartup } from "./local-stack-startup.js";
 import { localStackPush } from "./local-stack-push.js";
 import { kafkaShard } from "./kafka-shard.js";
 import { serverless, type BenchmarkWithNotes } from "./serverless.js";
+import { sql } from "./sql.js";
 import { wordCount } from "./word-count.js";
 import { dataframe } from "./dataframe.js";
 
@@ -25,6 +26,8 @@ const BENCHMARKS: Record<string, BenchmarkFactory> = {
   // The embedded stack: push throughput and start-up (cold, warm), each beside the previous design's figure.
   "local-stack-push": localStackPush,
   "local-stack-startup": localStackStartup,
+  // spark.sql on DuckDB: per-batch overhead once loaded; load time and Lambda asset size in its notes.
+  sql,
 };
 
 const USAGE = `usage: npm run bench -- [name ...] [--runs N] [--scale X]; benchmarks: ${Object.keys(BENCHMARKS).join(", ")}`;

@@ -1,0 +1,89 @@
+/**
+ * The same question asked of random tables twice, through spark.sql and through the DataFrame API, gives the
+ * same rows and the same column types: grouping with aggregates, filters, inner and left joins, HAVING with
+ * ORDER BY and LIMIT.
+ */
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import type { DataFrame } from "../../lib/sql/dataframe.js";
+import { asc, avg, col, count, desc, lit, max, min, sum } from "../../lib/sql/functions.js";
+import { SparkSession } from "../../lib/sql/spark-session.js";
+
+type Fact = { id: number; k: string | null; v: number | null };
+type Dim = { k: string; w: number };
+
+const key = fc.constantFrom("a", "b", "c", "d", "B");
+const facts = fc
+  .array(fc.record({ k: fc.option(key, { freq: 5 }), v: fc.option(fc.integer({ min: -1000, max: 1000 }), { freq: 5 }) }), { maxLength: 40 })
+  .map((rows) => rows.map((r, id) => ({ id, ...r })));
+const dims = fc.uniqueArray(fc.record({ k: key, w: fc.integer({ min: 0, max: 9 }) }), { selector: (d) => d.k, maxLength: 5 });
+
+const spark = SparkSession.builder().getOrCreate();
+afterAll(() => spark.stop());
+
+/** The two tables as views `t` and `u`, and as DataFrames. */
+function register(rows: Fact[], ds: Dim[] = []): { t: DataFrame; u: DataFrame } {
+  const t = spark.createDataFrame(rows.map((r) => [r.id, r.k, r.v]), "id INT, k STRING, v INT");
+  const u = spark.createDataFrame(ds.map((d) => [d.k, d.w]), "k STRING, w INT");
+  t.createOrReplaceTempView("t");
+  u.createOrReplaceTempView("u");
+  return { t, u };
+}
+
+/** Rows and column names and types (nullability aside: DuckDB does not say which result columns cannot be null). */
+const answer = (df: DataFrame) => ({ columns: df.schema.fields.map((f) => [f.name, f.dataType]), rows: df.collect() });
+
+async function same(query: string, api: DataFrame): Promise<void> {
+  expect(answer(await spark.sql(query))).toEqual(answer(api));
+}
+
+const RUNS = { numRuns: 40 };
+
+describe("spark.sql and the DataFrame API agree on random tables", () => {
+  it("groupBy with count, sum, min, max and avg", async () => {
+    await fc.assert(
+      fc.asyncProperty(facts, async (rows) => {
+        const { t } = register(rows);
+        await same(
+          "SELECT k, count(*) AS c, count(v) AS cv, sum(v) AS s, min(v) AS mn, max(v) AS mx, avg(v) AS a FROM t GROUP BY k ORDER BY k",
+          t.groupBy("k").agg(count("*").alias("c"), count("v").alias("cv"), sum("v").alias("s"), min("v").alias("mn"), max("v").alias("mx"), avg("v").alias("a")).orderBy("k"),
+        );
+      }),
+      RUNS,
+    );
+  });
+
+  it("where with a comparison and a NULL that is not true", async () => {
+    await fc.assert(
+      fc.asyncProperty(facts, fc.integer({ min: -1000, max: 1000 }), async (rows, threshold) => {
+        const { t } = register(rows);
+        await same(`SELECT id, k, v FROM t WHERE v > ${threshold} AND k <> 'a' ORDER BY id`, t.where(col("v").gt(threshold).and(col("k").notEqual("a"))).orderBy("id"));
+      }),
+      RUNS,
+    );
+  });
+
+  it("inner and left joins on a key", async () => {
+    await fc.assert(
+      fc.asyncProperty(facts, dims, async (rows, ds) => {
+        const { t, u } = register(rows, ds);
+        await same("SELECT t.id, t.k, u.w FROM t JOIN u ON t.k = u.k ORDER BY t.id", t.join(u, "k").select("id", "k", "w").orderBy("id"));
+        await same("SELECT t.id, t.k, u.w FROM t LEFT JOIN u ON t.k = u.k ORDER BY t.id", t.join(u, "k", "left").select("id", "k", "w").orderBy("id"));
+      }),
+      RUNS,
+    );
+  });
+
+  it("HAVING, ORDER BY a descending aggregate and LIMIT", async () => {
+    await fc.assert(
+      fc.asyncProperty(facts, fc.integer({ min: 0, max: 4 }), async (rows, limit) => {
+        const { t } = register(rows);
+        await same(
+          `SELECT k, sum(v) AS s FROM t GROUP BY k HAVING count(*) >= 2 ORDER BY s DESC, k LIMIT ${limit}`,
+          t.groupBy("k").agg(sum("v").alias("s"), count(lit(1)).alias("n")).where(col("n").geq(2)).orderBy(desc("s"), asc("k")).limit(limit).select("k", "s"),
+        );
+      }),
+      RUNS,
+    );
+  });
+});
