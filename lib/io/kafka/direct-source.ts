@@ -92,7 +92,8 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
  *   checkpoint) the offsets it ended at are committed to `groupId`.
  * - On start, the stream fetches what the partitions held at that moment before the first batch runs (up to
  *   `maxBufferedRecords`), so the batches that recovery re-runs find their records.
- * - Partitions added while running are picked up (the group rebalances) and read from their earliest offset.
+ * - Partitions added while running are found every `partitionSyncIntervalMs`, read from their earliest offset,
+ *   and assigned by rejoining the group.
  * - Bad input never stops the stream: a decoder that throws dead-letters the record. Broker failures are retried
  *   by the client and reported (`lastError`, `onError`); a consumer that gives up fails the stream: `take` throws
  *   the SourceError once everything fetched has been handed over.
@@ -114,6 +115,7 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
   private readonly keyDecoder: KafkaDecoder<K>;
   private readonly valueDecoder: KafkaDecoder<V>;
 
+  private client: Kafka | undefined;
   private admin: Admin | undefined;
   private consumer: Consumer | undefined;
   private context: SourceContext | undefined;
@@ -205,7 +207,7 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
       if (this.restored) this.replayCuts = this.journal.load();
       else this.journal.keepAfter(undefined);
     }
-    const client = kafkaClient(this.options);
+    const client = (this.client = kafkaClient(this.options));
     try {
       this.admin = client.admin();
       await this.admin.connect();
@@ -214,7 +216,13 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
       for (const info of infos) this.place(info, startingOffset(info, { ...(this.restored ? { restored: this.restored.offsets } : {}), starting: this.starting, ...(committed ? { committed } : {}) }));
       await this.startConsumer(client);
       this._status = "connected";
-      this.syncTimer = setInterval(() => void this.syncPartitions(), this.settings.partitionSyncIntervalMs);
+        // One look at a time: a rejoin for new partitions may take longer than the interval.
+      let syncing = false;
+      this.syncTimer = setInterval(() => {
+        if (syncing) return;
+        syncing = true;
+        void this.syncPartitions().finally(() => (syncing = false));
+      }, this.settings.partitionSyncIntervalMs);
       this.syncTimer.unref();
       await this.fetchedUpTo(infos);
     } catch (err) {
@@ -312,15 +320,33 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     return Object.fromEntries(groups.map((g) => [g.topic, Object.fromEntries(g.partitions.filter((p) => BigInt(p.offset) >= 0n).map((p) => [String(p.partition), p.offset]))]));
   }
 
-  /** Looks for partitions added to the topics; the group rebalances onto them on its own metadata refresh. */
-  private async syncPartitions(): Promise<void> {
+  /**
+   * Looks for partitions added to the topics and places them at their earliest offset. Unless the group already
+   * gave them to us (`assigned`), the consumer then rejoins the group, which assigns them: kafkajs notices new
+   * partitions only at its own metadata refresh, and not reliably.
+   */
+  private async syncPartitions(fromAssignment = false): Promise<void> {
     if (this.stopping || !this.admin) return;
+    let added = false;
     try {
       for (const info of await listTopicPartitions(this.admin, this.topics)) {
-        if (!this.partitions.has(keyOf(info.topic, info.partition))) this.place(info, { offset: BigInt(info.earliestOffset), from: "earliest" });
+        if (this.partitions.has(keyOf(info.topic, info.partition))) continue;
+        this.place(info, { offset: BigInt(info.earliestOffset), from: "earliest" });
+        added = true;
       }
     } catch (err) {
       this.report("KafkaCallFailed", `listing the partitions of ${this.topics.join(",")} failed: ${(err as Error).message}; retrying`, err);
+      return;
+    }
+    if (added && !fromAssignment && this.client && this.consumer && !this.stopping) {
+      const old = this.consumer;
+      this.consumer = undefined;
+      try {
+        await old.disconnect();
+        if (!this.stopping) await this.startConsumer(this.client);
+      } catch (err) {
+        this.fail(new SourceError("KafkaConsumerFailed", `the Kafka consumer of ${this.topics.join(",")} could not rejoin its group for new partitions: ${(err as Error).message}`, { topics: this.topics }, { cause: err }));
+      }
     }
   }
 
@@ -367,7 +393,7 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     if (this.placing.has(key)) return;
     this.placing.add(key);
     try {
-      await this.syncPartitions();
+      await this.syncPartitions(true);
       const p = this.partitions.get(key);
       if (p) this.seek(p, p.next);
     } finally {
