@@ -121,6 +121,8 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
   private context: SourceContext | undefined;
   private restored: KafkaPosition | undefined;
   private readonly partitions = new Map<string, PartitionState>();
+  /** The partitions the group gave this stream at its latest join; undefined before the first. */
+  private assignment: Set<string> | undefined;
   /** Partitions the group assigned that we have not placed yet (their earliest offset is being looked up). */
   private readonly placing = new Set<string>();
   private bufferedRecords = 0;
@@ -341,6 +343,8 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     if (added && !fromAssignment && this.client && this.consumer && !this.stopping) {
       const old = this.consumer;
       this.consumer = undefined;
+      // Until the new join says what is ours, caughtUp waits.
+      this.assignment = undefined;
       try {
         await old.disconnect();
         if (!this.stopping) await this.startConsumer(this.client);
@@ -379,6 +383,16 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
    * their earliest offset first.
    */
   private assigned(assignment: Record<string, number[]>): void {
+    // A join can only widen what caughtUp waits for: check again once seeks are in place.
+    queueMicrotask(() => this.checkWaiters());
+    this.assignment = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => keyOf(topic, p))));
+    const elsewhere = [...this.partitions.values()].filter((p) => !this.assignment!.has(keyOf(p.topic, p.partition)));
+    if (elsewhere.length > 0) {
+      this.report(
+        "KafkaPartitionsElsewhere",
+        `another member of group ${this.options.groupId} holds ${elsewhere.map((p) => `${p.topic}/${p.partition}`).join(", ")}: this stream does not read them (give each pipeline its own groupId)`,
+      );
+    }
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         const p = this.partitions.get(keyOf(topic, partition));
@@ -455,12 +469,15 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
 
   /** Waits until each listed partition is fetched to its high watermark, or fetching is paused. */
   private fetchedUpTo(infos: readonly TopicPartitionInfo[]): Promise<void> {
+    // Only the partitions the group gave us can be fetched (another member may hold some).
     const check = () =>
       this.paused ||
-      infos.every((i) => {
-        const p = this.partitions.get(keyOf(i.topic, i.partition));
-        return p !== undefined && p.next >= BigInt(i.highWatermark);
-      });
+      (this.assignment !== undefined &&
+        infos.every((i) => {
+          const key = keyOf(i.topic, i.partition);
+          const p = this.partitions.get(key);
+          return !this.assignment!.has(key) || (p !== undefined && p.next >= BigInt(i.highWatermark));
+        }));
     if (this.failure) return Promise.reject(this.failure);
     if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.add({ check, resolve, reject }));
