@@ -31,7 +31,7 @@ function blocks(text: string): Array<[number, string[]]> {
   return [...text.matchAll(re)].map((m) => [Number(m[1]), m[2]!.split("\n").filter((l) => l !== "")]);
 }
 
-describe("npm start -- --kafka", () => {
+describe("npm start -- --kafka", { timeout: 120_000 }, () => {
   it("runs the example on the local engine", () => {
     expect(startArgv(["--kafka", "lines", "--bootstrap", "127.0.0.1:9092"])).toEqual([
       "run",
@@ -66,7 +66,7 @@ describe("npm start -- --kafka", () => {
       [0, "1"],
       [1, "1"],
     ]);
-  }, 60_000);
+  });
 
   it("fails if no bootstrap server is given, saying how to give one", async () => {
     const t = testIo({ cwd: dir });

@@ -46,7 +46,9 @@ async function committed(groupId: string, t: string): Promise<Record<string, str
   }
 }
 
-describe("kafkaStream", () => {
+// Joining a consumer group waits out the broker's rebalance delay (3 s), a restart the dead member's session:
+// broker time, not CPU time, so the tests get room.
+describe("kafkaStream", { timeout: 120_000 }, () => {
   it("puts each record in the batch its timestamp falls in, one RDD partition per Kafka partition, with its metadata", async () => {
     const t = await topic(3);
     const clock = new ManualClock();
@@ -105,5 +107,109 @@ describe("kafkaStream", () => {
       { 0: "3", 1: "2" },
       { 0: "4", 1: "2" },
     ]);
+  });
+
+  it("starts at the latest offset by default, and after a crash resumes where it started, skipping nothing that arrived meanwhile", async () => {
+    const t = await topic(2);
+    await send(t, [{ value: "before the start", partition: 0, timestamp: 100 }]);
+    const clock = new ManualClock();
+    const dir = join(root, t);
+    const seen: string[] = [];
+    const factory = () => {
+      const ssc = new StreamingContext({ batchInterval: Seconds(1), clock });
+      ssc.checkpoint(dir);
+      ssc.kafkaStream(t, { bootstrapServers: kafka.bootstrapServers, groupId: `${t}-g`, sessionTimeoutMs: 6000 }).foreachRDD((rdd) => {
+        seen.push(...rdd.collect().map((r) => r.value!));
+      });
+      return ssc;
+    };
+    const first = StreamingContext.getOrCreate(dir, factory);
+    await first.start();
+    await clock.setTime(1000);
+    await first.stop({ simulateCrash: true });
+    await send(t, [{ value: "while down", partition: 1, timestamp: 1500 }]);
+    await clock.setTime(2000);
+    const second = StreamingContext.getOrCreate(dir, factory);
+    await second.start();
+    await clock.setTime(3000);
+    await second.stop();
+    expect(seen).toEqual(["while down"]);
+  });
+
+  it("starts a stream without a checkpoint at the group's committed offsets", async () => {
+    const t = await topic(1);
+    await send(t, ["a", "b", "c"].map((value) => ({ value, timestamp: 100 })));
+    // Another member of the group read "a" and "b" and committed (the mock has no admin API for group offsets).
+    const other = new Kafka({ brokers: [...kafka.brokers], logLevel: logLevel.NOTHING }).consumer({ groupId: `${t}-g`, sessionTimeout: 6000 });
+    const joined = new Promise((resolve) => other.on(other.events.GROUP_JOIN, resolve));
+    await other.connect();
+    await other.subscribe({ topics: [t] });
+    await other.run({ autoCommit: false, eachBatch: async () => {} });
+    await joined;
+    await other.commitOffsets([{ topic: t, partition: 0, offset: "2" }]);
+    await other.disconnect();
+    const clock = new ManualClock();
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock });
+    const seen: string[] = [];
+    ssc.kafkaStream(t, { bootstrapServers: kafka.bootstrapServers, groupId: `${t}-g`, startingOffsets: "earliest", sessionTimeoutMs: 6000 }).foreachRDD((rdd) => {
+      seen.push(...rdd.collect().map((r) => r.value!));
+    });
+    await ssc.start();
+    await clock.setTime(1000);
+    await ssc.stop();
+    expect(seen).toEqual(["c"]);
+  });
+
+  it("starts at the offsets given per partition", async () => {
+    const t = await topic(2);
+    await send(t, [0, 1, 2].flatMap((i) => [{ value: `p0-${i}`, partition: 0, timestamp: 100 }, { value: `p1-${i}`, partition: 1, timestamp: 100 }]));
+    const clock = new ManualClock();
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock });
+    const seen: string[] = [];
+    ssc.kafkaStream(t, { bootstrapServers: kafka.bootstrapServers, groupId: `${t}-g`, startingOffsets: { [t]: { 0: 1, 1: 2 } } }).foreachRDD((rdd) => {
+      seen.push(...rdd.collect().map((r) => r.value!));
+    });
+    await ssc.start();
+    await clock.setTime(1000);
+    await ssc.stop();
+    expect(seen).toEqual(["p0-1", "p0-2", "p1-2"]);
+  });
+
+  it("dead-letters a record its decoder cannot read, with where it was, and goes on; a tombstone is a null value", async () => {
+    const t = await topic(1);
+    await send(t, [
+      { key: "k1", value: '{"n":1}', timestamp: 100 },
+      { key: "k2", value: "not json", timestamp: 200 },
+      { key: "k3", value: null, timestamp: 300 },
+      { key: "k4", value: '{"n":4}', timestamp: 400 },
+    ]);
+    const clock = new ManualClock();
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, onDeadLetter: () => {} });
+    const seen: Array<[string | null, unknown]> = [];
+    ssc
+      .kafkaStream(t, {
+        bootstrapServers: kafka.bootstrapServers,
+        groupId: `${t}-g`,
+        startingOffsets: "earliest",
+        valueDecoder: (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as { n: number },
+      })
+      .foreachRDD((rdd) => {
+        seen.push(...rdd.collect().map((r) => [r.key, r.value] as [string | null, unknown]));
+      });
+    await ssc.start();
+    await clock.setTime(1000);
+    await ssc.stop();
+    expect(seen).toEqual([["k1", { n: 1 }], ["k3", null], ["k4", { n: 4 }]]);
+    const [dead] = ssc.deadLetterEntries();
+    expect(dead).toMatchObject({ source: `kafka ${t}`, position: { topic: t, partition: 0, offset: "1", timestamp: 200, key: Buffer.from("k2").toString("base64") }, raw: Buffer.from("not json").toString("base64") });
+    expect(dead!.reason).toMatch(/^the valueDecoder threw: .*JSON/);
+  });
+
+  it("fails if it has no group id, or offsets for a topic it does not read", () => {
+    const ssc = new StreamingContext({ batchInterval: Seconds(1) });
+    expect(() => ssc.kafkaStream("a", { bootstrapServers: "127.0.0.1:9092" } as never)).toThrow(/kafkaStream needs a groupId \(Spark's group.id\)/);
+    expect(() => ssc.kafkaStream("a", { bootstrapServers: "127.0.0.1:9092", groupId: "g", startingOffsets: { b: { 0: 1 } } })).toThrow(
+      "startingOffsets names topic b, which the stream does not subscribe to (a)",
+    );
   });
 });

@@ -127,9 +127,13 @@ const scenario = fc
     const earliest = s.kill === "torn-write" ? 2 * s.interval : s.interval;
     let killAt = earliest + Math.floor((s.killPercent * (HORIZON - 1 - earliest)) / 100);
     if (s.kill === "torn-write") killAt -= killAt % s.interval;
-    // The first batch holds no late record: there is no batch before it.
-    const batches = s.batches.map((b, i) => (i === 0 ? b.map((r) => ({ ...r, late: false })) : b));
-    return { ...s, batches, killAt, downtime: Math.min(s.downtime, HORIZON - killAt) };
+    const downtime = Math.min(s.downtime, HORIZON - killAt);
+    // The first batch holds no late record: there is no batch before it. Nor do the batches produced while the
+    // program is down: a late record is one that arrives after its batch ran, and when nothing runs, whether it
+    // would have arrived before or after is not in the log (the record is still counted once, in an earlier batch).
+    const down = (i: number) => i + 1 > killAt && i + 1 <= killAt + downtime;
+    const batches = s.batches.map((b, i) => (i === 0 || down(i) ? b.map((r) => ({ ...r, late: false })) : b));
+    return { ...s, batches, killAt, downtime };
   });
 
 const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));

@@ -92,7 +92,8 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
  *   checkpoint) the offsets it ended at are committed to `groupId`.
  * - On start, the stream fetches what the partitions held at that moment before the first batch runs (up to
  *   `maxBufferedRecords`), so the batches that recovery re-runs find their records.
- * - Partitions added while running are picked up (the group rebalances) and read from their earliest offset.
+ * - Partitions added while running are found every `partitionSyncIntervalMs`, read from their earliest offset,
+ *   and assigned by rejoining the group.
  * - Bad input never stops the stream: a decoder that throws dead-letters the record. Broker failures are retried
  *   by the client and reported (`lastError`, `onError`); a consumer that gives up fails the stream: `take` throws
  *   the SourceError once everything fetched has been handed over.
@@ -114,11 +115,14 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
   private readonly keyDecoder: KafkaDecoder<K>;
   private readonly valueDecoder: KafkaDecoder<V>;
 
+  private client: Kafka | undefined;
   private admin: Admin | undefined;
   private consumer: Consumer | undefined;
   private context: SourceContext | undefined;
   private restored: KafkaPosition | undefined;
   private readonly partitions = new Map<string, PartitionState>();
+  /** The partitions the group gave this stream at its latest join; undefined before the first. */
+  private assignment: Set<string> | undefined;
   /** Partitions the group assigned that we have not placed yet (their earliest offset is being looked up). */
   private readonly placing = new Set<string>();
   private bufferedRecords = 0;
@@ -205,7 +209,7 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
       if (this.restored) this.replayCuts = this.journal.load();
       else this.journal.keepAfter(undefined);
     }
-    const client = kafkaClient(this.options);
+    const client = (this.client = kafkaClient(this.options));
     try {
       this.admin = client.admin();
       await this.admin.connect();
@@ -214,7 +218,13 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
       for (const info of infos) this.place(info, startingOffset(info, { ...(this.restored ? { restored: this.restored.offsets } : {}), starting: this.starting, ...(committed ? { committed } : {}) }));
       await this.startConsumer(client);
       this._status = "connected";
-      this.syncTimer = setInterval(() => void this.syncPartitions(), this.settings.partitionSyncIntervalMs);
+        // One look at a time: a rejoin for new partitions may take longer than the interval.
+      let syncing = false;
+      this.syncTimer = setInterval(() => {
+        if (syncing) return;
+        syncing = true;
+        void this.syncPartitions().finally(() => (syncing = false));
+      }, this.settings.partitionSyncIntervalMs);
       this.syncTimer.unref();
       await this.fetchedUpTo(infos);
     } catch (err) {
@@ -312,15 +322,35 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     return Object.fromEntries(groups.map((g) => [g.topic, Object.fromEntries(g.partitions.filter((p) => BigInt(p.offset) >= 0n).map((p) => [String(p.partition), p.offset]))]));
   }
 
-  /** Looks for partitions added to the topics; the group rebalances onto them on its own metadata refresh. */
-  private async syncPartitions(): Promise<void> {
+  /**
+   * Looks for partitions added to the topics and places them at their earliest offset. Unless the group already
+   * gave them to us (`assigned`), the consumer then rejoins the group, which assigns them: kafkajs notices new
+   * partitions only at its own metadata refresh, and not reliably.
+   */
+  private async syncPartitions(fromAssignment = false): Promise<void> {
     if (this.stopping || !this.admin) return;
+    let added = false;
     try {
       for (const info of await listTopicPartitions(this.admin, this.topics)) {
-        if (!this.partitions.has(keyOf(info.topic, info.partition))) this.place(info, { offset: BigInt(info.earliestOffset), from: "earliest" });
+        if (this.partitions.has(keyOf(info.topic, info.partition))) continue;
+        this.place(info, { offset: BigInt(info.earliestOffset), from: "earliest" });
+        added = true;
       }
     } catch (err) {
       this.report("KafkaCallFailed", `listing the partitions of ${this.topics.join(",")} failed: ${(err as Error).message}; retrying`, err);
+      return;
+    }
+    if (added && !fromAssignment && this.client && this.consumer && !this.stopping) {
+      const old = this.consumer;
+      this.consumer = undefined;
+      // Until the new join says what is ours, caughtUp waits.
+      this.assignment = undefined;
+      try {
+        await old.disconnect();
+        if (!this.stopping) await this.startConsumer(this.client);
+      } catch (err) {
+        this.fail(new SourceError("KafkaConsumerFailed", `the Kafka consumer of ${this.topics.join(",")} could not rejoin its group for new partitions: ${(err as Error).message}`, { topics: this.topics }, { cause: err }));
+      }
     }
   }
 
@@ -353,6 +383,16 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
    * their earliest offset first.
    */
   private assigned(assignment: Record<string, number[]>): void {
+    // A join can only widen what caughtUp waits for: check again once seeks are in place.
+    queueMicrotask(() => this.checkWaiters());
+    this.assignment = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => keyOf(topic, p))));
+    const elsewhere = [...this.partitions.values()].filter((p) => !this.assignment!.has(keyOf(p.topic, p.partition)));
+    if (elsewhere.length > 0) {
+      this.report(
+        "KafkaPartitionsElsewhere",
+        `another member of group ${this.options.groupId} holds ${elsewhere.map((p) => `${p.topic}/${p.partition}`).join(", ")}: this stream does not read them (give each pipeline its own groupId)`,
+      );
+    }
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         const p = this.partitions.get(keyOf(topic, partition));
@@ -367,7 +407,7 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
     if (this.placing.has(key)) return;
     this.placing.add(key);
     try {
-      await this.syncPartitions();
+      await this.syncPartitions(true);
       const p = this.partitions.get(key);
       if (p) this.seek(p, p.next);
     } finally {
@@ -429,12 +469,15 @@ export class KafkaDirectSource<K = string, V = string> implements Source<KafkaRe
 
   /** Waits until each listed partition is fetched to its high watermark, or fetching is paused. */
   private fetchedUpTo(infos: readonly TopicPartitionInfo[]): Promise<void> {
+    // Only the partitions the group gave us can be fetched (another member may hold some).
     const check = () =>
       this.paused ||
-      infos.every((i) => {
-        const p = this.partitions.get(keyOf(i.topic, i.partition));
-        return p !== undefined && p.next >= BigInt(i.highWatermark);
-      });
+      (this.assignment !== undefined &&
+        infos.every((i) => {
+          const key = keyOf(i.topic, i.partition);
+          const p = this.partitions.get(key);
+          return !this.assignment!.has(key) || (p !== undefined && p.next >= BigInt(i.highWatermark));
+        }));
     if (this.failure) return Promise.reject(this.failure);
     if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.add({ check, resolve, reject }));
