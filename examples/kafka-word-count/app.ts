@@ -12,6 +12,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { SparklessPipeline } from "../../infra/sparkless-pipeline.js";
 
 const app = new App();
@@ -19,7 +20,6 @@ const stack = new Stack(app, "SparklessKafkaWordCount", {
   description: "sparkless: the word-count example pipeline on a Kafka topic (Kafka -> Lambda -> DynamoDB/S3)",
 });
 
-// A variable, not an inline literal: the props are checked against the construct's own type where it is used.
 const props = {
   // The pipeline module: the same word count as the Kinesis example; it reads lines whatever the log.
   entry: fileURLToPath(new URL("../../functions/word-count.ts", import.meta.url)),
@@ -27,6 +27,9 @@ const props = {
     topic: "words",
     bootstrapServers: (app.node.tryGetContext("bootstrapServers") as string | undefined)?.split(",") ?? ["kafka-1.example.com:9092", "kafka-2.example.com:9092"],
     consumerGroupId: "sparkless-word-count",
+    // Lambda reaches a cluster outside a VPC only with credentials: SASL/SCRAM's user and password in this secret.
+    // Locally the broker needs none, and the functions are pointed at it without it.
+    secret: secretsmanager.Secret.fromSecretNameV2(stack, "KafkaCredentials", "sparkless/kafka-word-count"),
   },
   batchSize: 500,
   maxBatchingWindow: Duration.seconds(1),

@@ -6,6 +6,7 @@
  * to an S3 on-failure destination as Lambda writes them.
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { KAFKA_ENV } from "../../lib/contract/index.js";
 import { ValidationError } from "../../lib/core/errors.js";
 import { KafkaEsmPoller, type KafkaFailureRecord, type StartingPosition } from "../esm-poller/index.js";
 import { startMockKafka, type MockKafka } from "../kafka/mock-broker.js";
@@ -97,8 +98,41 @@ function findFunction(functions: readonly DeployedFunction[], ref: string): Depl
   );
 }
 
+/** The local broker every Kafka mapping of the stack reads, with each mapping's topic created on it. */
+export interface KafkaBroker {
+  readonly broker: MockKafka;
+  readonly topics: ReadonlyArray<{ readonly name: string; readonly partitions: number }>;
+  readonly partitions: number;
+}
+
+/**
+ * Starts the local broker and creates the mappings' topics. The stack starts it before the functions, so that
+ * their environment names it instead of the template's cluster (the ticker and finalizer read partitions and
+ * offsets from it, as they do from the real cluster on AWS).
+ */
+export async function startKafkaBroker(mappings: readonly KafkaMapping[], partitions = DEFAULT_KAFKA_PARTITIONS): Promise<KafkaBroker> {
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new ValidationError("KafkaPartitionCountInvalid", `Kafka partitions must be a whole number of at least 1, got ${partitions}`, { partitions });
+  }
+  const topics = [...new Set(mappings.map((m) => m.topic))].map((name) => ({ name, partitions }));
+  const broker = await startMockKafka({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions })) });
+  return { broker, topics, partitions };
+}
+
+/**
+ * A function's environment pointed at the local broker: the template's cluster (bootstrap servers or MSK ARN) and
+ * its credentials are replaced by the local broker, which needs none.
+ */
+export function localKafkaEnvironment(environment: Readonly<Record<string, string>>, bootstrapServers: string): Record<string, string> {
+  if (environment[KAFKA_ENV.topic] === undefined) return { ...environment };
+  const { [KAFKA_ENV.clusterArn]: _arn, [KAFKA_ENV.secretArn]: _secret, [KAFKA_ENV.authentication]: _auth, ...rest } = environment;
+  return { ...rest, [KAFKA_ENV.bootstrapServers]: bootstrapServers };
+}
+
 export interface KafkaRuntimeOptions {
   readonly mappings: readonly KafkaMapping[];
+  /** The broker started earlier with {@link startKafkaBroker}; the runtime stops it. @default - started here */
+  readonly broker?: KafkaBroker;
   /** The function host of each function name. */
   readonly hosts: ReadonlyMap<string, { readonly host: FunctionHost; readonly fn: DeployedFunction }>;
   readonly s3: S3Client;
@@ -127,12 +161,7 @@ const int = (v: unknown): number | undefined => (v === undefined || v === null ?
  * broker lives as long as the stack: its topics and the consumer groups' offsets start empty on each start.
  */
 export async function startKafkaRuntime(o: KafkaRuntimeOptions): Promise<KafkaRuntime> {
-  const partitions = o.partitions ?? DEFAULT_KAFKA_PARTITIONS;
-  if (!Number.isInteger(partitions) || partitions < 1) {
-    throw new ValidationError("KafkaPartitionCountInvalid", `Kafka partitions must be a whole number of at least 1, got ${partitions}`, { partitions });
-  }
-  const topics = [...new Set(o.mappings.map((m) => m.topic))].map((name) => ({ name, partitions }));
-  const broker: MockKafka = await startMockKafka({ topics: topics.map((t) => ({ name: t.name, partitions: t.partitions })) });
+  const { broker, topics, partitions } = o.broker ?? (await startKafkaBroker(o.mappings, o.partitions));
   const pollers: Array<{ mapping: KafkaMapping; poller: KafkaEsmPoller }> = [];
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -20,7 +20,7 @@ import { readAssembly } from "./assembly.js";
 import { errorText, printBlockParser, printEvent, type LocalStackEvent } from "./events.js";
 import { FunctionHost, FunctionTimeoutError, type FunctionHostStats, type FunctionLogLine } from "./function-host.js";
 import { mappingPoller, unappliedSettings } from "./mapping-runner.js";
-import { kafkaMappingsOf, startKafkaRuntime, type KafkaMapping, type KafkaRuntime } from "./kafka-mappings.js";
+import { kafkaMappingsOf, localKafkaEnvironment, startKafkaBroker, startKafkaRuntime, type KafkaBroker, type KafkaMapping, type KafkaRuntime } from "./kafka-mappings.js";
 import { KafkaProgressRecorder } from "./kafka-progress.js";
 import { LOCAL_ACCOUNT_ID } from "./physical-names.js";
 import { InvocationRecorder } from "./invocation-metrics.js";
@@ -110,6 +110,7 @@ interface Running {
   clients?: { kinesis: KinesisClient; dynamodb: DynamoDBClient; s3: S3Client };
   hosts: Map<string, { host: FunctionHost; fn: DeployedFunction }>;
   pollers: Array<{ logicalId: string; uuid: string; functionName: string; poller: EsmPoller }>;
+  kafkaBroker?: KafkaBroker;
   kafka?: KafkaRuntime;
   kafkaProgress?: KafkaProgressRecorder;
   schedules?: ScheduleRunner;
@@ -235,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => running.schedules?.stop());
     await step(() => Promise.all(running.pollers.map((p) => p.poller.stop())).then(() => {}));
     await step(() => running.kafka?.stop());
+    await step(() => running.kafkaBroker?.broker.stop());
     await step(() => running.kafkaProgress?.stop());
     await step(() => running.watcher?.stop());
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
@@ -321,6 +323,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const functionEndpoints = running.iam?.proxy.endpoints ?? endpoints;
 
+    // Kafka: one local broker stands in for every cluster the templates name, started before the functions so
+    // that their environment names it (the ticker reads the topic's partitions and offsets from it).
+    const kafkaMappings: KafkaMapping[] = [];
+    deployed.forEach((d, i) => {
+      const found = kafkaMappingsOf(assembly.stacks[i]!.template, d);
+      kafkaMappings.push(...found.mappings);
+      for (const n of found.notes) notice(`sparkless:   note: ${n}`);
+    });
+    if (kafkaMappings.length > 0) running.kafkaBroker = await startKafkaBroker(kafkaMappings, options.kafkaPartitions);
+    const kafkaBootstrap = running.kafkaBroker?.broker.bootstrapServers;
+
     // 4. Functions, each in its own sandboxes.
     for (const d of deployed) {
       for (const fn of d.functions) {
@@ -333,7 +346,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             arn: fn.arn,
             codeDirectory,
             handler: fn.handler,
-            environment: sandboxEnvironment(fn, region, functionEndpoints, codeDirectory, running.iam?.accessKeyId(d.stackName, fn.logicalId) ?? LOCAL_CREDENTIALS.accessKeyId),
+            environment: sandboxEnvironment(
+              kafkaBootstrap ? { ...fn, environment: localKafkaEnvironment(fn.environment, kafkaBootstrap) } : fn,
+              region,
+              functionEndpoints,
+              codeDirectory,
+              running.iam?.accessKeyId(d.stackName, fn.logicalId) ?? LOCAL_CREDENTIALS.accessKeyId,
+            ),
             timeoutMs: fn.timeoutMs,
             memoryMb: fn.memoryMb,
             ...(fn.reservedConcurrency ? { maxConcurrency: fn.reservedConcurrency } : {}),
@@ -403,16 +422,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         notice(`sparkless:   mapping ${m.logicalId}: ${m.streamName} -> ${m.functionName} (uuid ${m.uuid})`);
       }
     }
-    // 5b. Kafka event source mappings: a local broker for the templates' clusters, a poller per mapping.
-    const kafkaMappings: KafkaMapping[] = [];
-    deployed.forEach((d, i) => {
-      const found = kafkaMappingsOf(assembly.stacks[i]!.template, d);
-      kafkaMappings.push(...found.mappings);
-      for (const n of found.notes) notice(`sparkless:   note: ${n}`);
-    });
-    if (kafkaMappings.length > 0) {
+    // 5b. Kafka event source mappings: a poller per mapping, on the local broker.
+    if (running.kafkaBroker) {
       running.kafka = await startKafkaRuntime({
         mappings: kafkaMappings,
+        broker: running.kafkaBroker,
         hosts: running.hosts,
         s3: clients.s3,
         region,
