@@ -26,7 +26,7 @@ const pipeline = new SparklessPipeline(stack, "WordCount", {
   removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
 });
 
-new CfnOutput(stack, "StreamName", { description: "Put records here (aws kinesis put-record ...)", value: pipeline.stream!.streamName });
+new CfnOutput(stack, "StreamName", { description: "Put records here (aws kinesis put-record ...)", value: pipeline.stream.streamName });
 new CfnOutput(stack, "BucketName", { description: "Outputs under output/, dead letters under dead-letter/", value: pipeline.bucket.bucketName });
 new CfnOutput(stack, "TableName", { value: pipeline.table.tableName });
 new CfnOutput(stack, "ShardLogGroup", {

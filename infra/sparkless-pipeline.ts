@@ -48,8 +48,8 @@ export const METRIC_NAMESPACE = METRICS.namespace;
  * pipeline.iteratorAgeAlarm.addAlarmAction(new SnsAction(topic));
  */
 export class SparklessPipeline extends Construct {
-  /** The stream the pipeline reads (created, or the one given); undefined when it reads a Kafka topic. */
-  readonly stream: kinesis.IStream | undefined;
+  /** The Kinesis stream, or undefined when the pipeline reads a Kafka topic. */
+  private readonly kinesisStream: kinesis.IStream | undefined;
   /** Progress, partials, window panes, keyed state, leases and batch status (pk, sk, ttl). */
   readonly table: dynamodb.ITable;
   /** Outputs, checkpoints, spills, dead letters, late records (see {@link BUCKET_PREFIXES}). */
@@ -90,10 +90,10 @@ export class SparklessPipeline extends Construct {
     this.pipelineName = pipeline.name;
 
     const kafka = config.kafka;
-    this.stream = kafka ? undefined : pipelineStream(this, config);
+    this.kinesisStream = kafka ? undefined : pipelineStream(this, config);
     this.table = pipelineTable(this, config);
     this.bucket = pipelineBucket(this, config, pipeline.name);
-    const stores = { stream: this.stream, ...(kafka ? { kafka } : {}), table: this.table, bucket: this.bucket, ...(config.encryptionKey ? { encryptionKey: config.encryptionKey } : {}) };
+    const stores = { stream: this.kinesisStream, ...(kafka ? { kafka } : {}), table: this.table, bucket: this.bucket, ...(config.encryptionKey ? { encryptionKey: config.encryptionKey } : {}) };
 
     const code = pipelineCode(pipeline.entry, pipeline.exposes, config.bundling, config.architecture);
     const environment = {
@@ -112,7 +112,7 @@ export class SparklessPipeline extends Construct {
                 ...(kafka.secret ? { secretArn: kafka.secret.secretArn, authentication: kafka.authenticationMethod! } : {}),
               },
             }
-          : { streamName: this.stream!.streamName, streamArn: this.stream!.streamArn }),
+          : { streamName: this.stream.streamName, streamArn: this.stream.streamArn }),
       }),
     };
     const fn = (kind: "shard" | "ticker" | "finalizer") => pipelineFunction(this, { kind, pipelineName: pipeline.name, code, environment, stores, config });
@@ -126,7 +126,7 @@ export class SparklessPipeline extends Construct {
       this.acknowledgeKafkaNetwork(kafka);
     } else {
       this.kafkaEventSource = undefined;
-      this.eventSource = shardEventSource(this.stream!, this.bucket, config);
+      this.eventSource = shardEventSource(this.stream, this.bucket, config);
       this.shardFunction.addEventSource(this.eventSource);
     }
     this.tickerRule = new events.Rule(this, "TickerSchedule", {
@@ -138,7 +138,7 @@ export class SparklessPipeline extends Construct {
 
     const monitored = {
       pipelineName: pipeline.name,
-      stream: this.stream,
+      stream: this.kinesisStream,
       shardFunction: this.shardFunction,
       functions: [["shard", this.shardFunction], ["ticker", this.tickerFunction], ["finalizer", this.finalizerFunction]] as Array<[string, lambda.IFunction]>,
       iteratorAgeAlarmThreshold: config.iteratorAgeAlarmThreshold,
@@ -152,12 +152,25 @@ export class SparklessPipeline extends Construct {
     this.dashboard = pipelineDashboard(this, monitored);
   }
 
+  /** The stream the pipeline reads (created, or the one given). A pipeline on a Kafka topic has none: asking throws. */
+  get stream(): kinesis.IStream {
+    if (!this.kinesisStream) {
+      throw new ValidationError("NoStreamOnKafka", `pipeline "${this.pipelineName}" reads a Kafka topic, not a Kinesis stream: it has no stream (its topic is in the kafka prop)`);
+    }
+    return this.kinesisStream;
+  }
+
+  /** Whether the pipeline reads a Kinesis stream (else a Kafka topic). */
+  get readsKinesis(): boolean {
+    return this.kinesisStream !== undefined;
+  }
+
   /** Lets `grantee` put records into the pipeline's stream (a producer). A Kafka topic's producers are granted on the cluster. */
   grantPutRecords(grantee: iam.IGrantable): iam.Grant {
-    if (!this.stream) {
+    if (!this.kinesisStream) {
       throw new ValidationError("GrantPutRecordsOnKafka", `pipeline "${this.pipelineName}" reads a Kafka topic, not a stream: grant producers on the Kafka cluster (kafka-cluster:WriteData for MSK IAM, or its ACLs)`);
     }
-    return this.stream.grantWrite(grantee);
+    return this.kinesisStream.grantWrite(grantee);
   }
 
   /** Lets `grantee` list the bucket and read what the pipeline's sinks wrote under `output/`. */

@@ -108,7 +108,8 @@ describe("on Amazon MSK with IAM access control", SYNTH, () => {
   });
 
   it("creates no stream and tells the functions the topic and the cluster instead", () => {
-    expect(pipeline.stream).toBeUndefined();
+    expect(pipeline.readsKinesis).toBe(false);
+    expect(() => pipeline.stream).toThrow(/reads a Kafka topic, not a Kinesis stream/);
     expect(Object.values(template.Resources as Record<string, Json>).some((r) => r.Type === "AWS::Kinesis::Stream")).toBe(false);
     const env = (template.Resources[stack.getLogicalId(pipeline.tickerFunction.node.defaultChild as lambda.CfnFunction)] as Json).Properties.Environment.Variables;
     expect(env).toMatchObject({ SPARKLESS_KAFKA_TOPIC: "orders.v1", SPARKLESS_KAFKA_CLUSTER_ARN: CLUSTER });
