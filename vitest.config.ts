@@ -9,6 +9,9 @@ export default defineConfig({
     typecheck: { enabled: true, include: ["test/types/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // Vitest's default on a 2-core machine is one worker (cores - 1). Most of the slow files wait, not compute
+    // (Kafka group joins, emulators, child processes such as cdk synth), so two run side by side.
+    maxWorkers: 2,
     // The AWS SDK asks Node 20 users to move to 22 on every client: Lambda runs 22, the tests run on 20.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
