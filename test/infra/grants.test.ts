@@ -6,10 +6,10 @@
 import { fileURLToPath } from "node:url";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import type * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
+import { granted } from "../support/template-grants.js";
 import { BUCKET_PREFIXES, FUNCTION_KINDS, FUNCTIONS, type FunctionContract, type FunctionKind } from "../../lib/contract/index.js";
 import { KEY_ACTIONS } from "../../infra/grants.js";
 import { SparklessPipeline, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
@@ -22,7 +22,6 @@ const SYNTH = { timeout: 600_000 };
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/pipeline.ts", import.meta.url));
 
-type Json = Record<string, any>;
 
 function synth(props: Partial<SparklessPipelineProps> = {}) {
   const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Test");
@@ -31,29 +30,6 @@ function synth(props: Partial<SparklessPipelineProps> = {}) {
     ...props,
   });
   return { stack, pipeline, template: Template.fromStack(stack).toJSON() };
-}
-
-/** A resource of a policy statement as text: `<logicalId>.Arn`, `<logicalId>.Arn/<prefix>*`, or literal. */
-function resourceText(resource: unknown): string {
-  const r = resource as Json;
-  if (typeof r === "string") return r;
-  if (r["Fn::GetAtt"]) return `${r["Fn::GetAtt"][0]}.${r["Fn::GetAtt"][1]}`;
-  if (r["Fn::Join"]) return (r["Fn::Join"][1] as unknown[]).map((part) => (typeof part === "string" ? part : resourceText(part))).join("");
-  return JSON.stringify(r);
-}
-
-/** Every (action, resource) the role of `fn` is allowed, as "action on resource". */
-function granted(stack: Stack, template: Json, fn: lambda.Function): string[] {
-  const roleId = stack.getLogicalId(fn.role!.node.defaultChild as iam.CfnRole);
-  const out = new Set<string>();
-  for (const resource of Object.values(template.Resources as Record<string, Json>)) {
-    if (resource.Type !== "AWS::IAM::Policy" || !(resource.Properties.Roles as Json[]).some((role) => role.Ref === roleId)) continue;
-    for (const statement of resource.Properties.PolicyDocument.Statement as Json[]) {
-      expect(statement.Effect).toBe("Allow");
-      for (const action of [statement.Action].flat()) for (const r of [statement.Resource].flat()) out.add(`${action} on ${resourceText(r)}`);
-    }
-  }
-  return [...out].sort();
 }
 
 /** What the contract says `kind` may do, in the same form. */

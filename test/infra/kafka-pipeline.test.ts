@@ -9,13 +9,13 @@ import { fileURLToPath } from "node:url";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
-import type * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { AuthenticationMethod } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 // cdk-nag is CommonJS whose exports Node's ESM loader cannot list by name: take the module object.
 import cdkNag from "cdk-nag";
 import { describe, expect, it } from "vitest";
+import { granted, resourceText } from "../support/template-grants.js";
 import { BUCKET_PREFIXES, FUNCTION_KINDS, FUNCTIONS, type FunctionContract, type FunctionKind, KAFKA_CODE_ACTIONS, KAFKA_MAPPING_ACTIONS, KAFKA_SECRET_ACTIONS } from "../../lib/contract/index.js";
 import { SparklessPipeline, type KafkaSourceProps, type SparklessPipelineProps } from "../../infra/sparkless-pipeline.js";
 
@@ -36,28 +36,6 @@ function synth(kafka: (stack: Stack) => KafkaSourceProps, props: Partial<Sparkle
     ...props,
   });
   return { stack, pipeline, template: Template.fromStack(stack).toJSON() as Json };
-}
-
-function resourceText(resource: unknown): string {
-  const r = resource as Json;
-  if (typeof r === "string") return r;
-  if (r.Ref) return `${r.Ref}`;
-  if (r["Fn::GetAtt"]) return `${r["Fn::GetAtt"][0]}.${r["Fn::GetAtt"][1]}`;
-  if (r["Fn::Join"]) return (r["Fn::Join"][1] as unknown[]).map((part) => (typeof part === "string" ? part : resourceText(part))).join("");
-  return JSON.stringify(r);
-}
-
-/** Every "action on resource" the role of `fn` is allowed. */
-function granted(stack: Stack, template: Json, fn: lambda.Function): string[] {
-  const roleId = stack.getLogicalId(fn.role!.node.defaultChild as iam.CfnRole);
-  const out = new Set<string>();
-  for (const resource of Object.values(template.Resources as Record<string, Json>)) {
-    if (resource.Type !== "AWS::IAM::Policy" || !(resource.Properties.Roles as Json[]).some((role) => role.Ref === roleId)) continue;
-    for (const statement of resource.Properties.PolicyDocument.Statement as Json[]) {
-      for (const action of [statement.Action].flat()) for (const r of [statement.Resource].flat()) out.add(`${action} on ${resourceText(r)}`);
-    }
-  }
-  return [...out].sort();
 }
 
 const functionOf = (p: SparklessPipeline, kind: FunctionKind) => ({ shard: p.shardFunction, ticker: p.tickerFunction, finalizer: p.finalizerFunction })[kind];
