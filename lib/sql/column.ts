@@ -17,7 +17,8 @@ export type Expr =
   | { readonly kind: "in"; readonly child: Expr; readonly values: readonly Expr[] }
   | { readonly kind: "alias"; readonly child: Expr; readonly name: string }
   | { readonly kind: "cast"; readonly child: Expr; readonly to: DataType }
-  | { readonly kind: "aggregate"; readonly fn: AggregateName; readonly child: Expr | "*"; readonly distinct: boolean }
+  /** `more`: the further columns of `count(DISTINCT a, b, …)`. */
+  | { readonly kind: "aggregate"; readonly fn: AggregateName; readonly child: Expr | "*"; readonly distinct: boolean; readonly more?: readonly Expr[] }
   | { readonly kind: "sortOrder"; readonly child: Expr; readonly ascending: boolean; readonly nullsFirst: boolean };
 
 export type AggregateName = "count" | "sum" | "avg" | "min" | "max";
@@ -200,7 +201,7 @@ export function exprString(e: Expr): string {
         ? exprString(e.child)
         : `CAST(${exprString(e.child)} AS ${castName(e.to)})`;
     case "aggregate":
-      return `${e.fn}(${e.distinct ? "DISTINCT " : ""}${e.child === "*" ? "1" : exprString(e.child)})`;
+      return `${e.fn}(${e.distinct ? "DISTINCT " : ""}${[e.child === "*" ? "1" : exprString(e.child), ...(e.more ?? []).map(exprString)].join(", ")})`;
     case "sortOrder":
       return `${exprString(e.child)} ${e.ascending ? "ASC" : "DESC"} NULLS ${e.nullsFirst ? "FIRST" : "LAST"}`;
   }

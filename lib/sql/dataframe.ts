@@ -11,7 +11,7 @@ import { showString } from "./show-string.js";
 import type { SparkSession } from "./spark-session.js";
 import { rowToJson } from "./text-formats.js";
 import { StructField, StructType as structType, commonType, simpleString, sqlTypeName, treeString } from "./types.js";
-import { compareNullable, valueKey } from "./values.js";
+import { compareNullable, tupleKey, valueKey } from "./values.js";
 
 /**
  * A batch's rows with a schema (Spark's DataFrame), built by `spark.createDataFrame(rdd)` or `rdd.toDF()`
@@ -225,7 +225,7 @@ export class DataFrame {
     const idx = cols ? cols.map((c) => this.indexOf(c)) : this.attrs.map((_, i) => i);
     const seen = new Set<unknown>();
     const rows = this.data.filter((row) => {
-      const key = idx.length === 1 ? valueKey(row[idx[0]!]) : idx.map((i) => { const v = row[i]; return String(valueKey(v)) + (v === null || v === undefined ? "\u0002" : typeof v); }).join("\u0001");
+      const key = idx.length === 1 ? valueKey(row[idx[0]!]) : tupleKey(idx.map((i) => row[i]));
       if (seen.has(key)) return false;
       seen.add(key);
       return true;

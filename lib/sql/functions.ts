@@ -1,4 +1,4 @@
-import { Column, toColumn, toExpr, type AggregateName, type ColumnLike } from "./column.js";
+import { Column, toColumn, toExpr, type AggregateName, type ColumnLike, type Expr } from "./column.js";
 
 // Spark's `org.apache.spark.sql.functions` that a first DataFrame program reaches for.
 
@@ -23,10 +23,14 @@ export function count(c: ColumnLike): Column {
   return aggregate("count", c);
 }
 
-/** The number of distinct non-null values (of all the columns together, when given several). */
+/**
+ * The number of distinct non-null values; given several columns, of distinct tuples of them, a row with any
+ * of them null not counted (Spark's `countDistinct(a, b)`, SQL's `count(DISTINCT a, b)`).
+ */
 export function countDistinct(c: ColumnLike, ...more: ColumnLike[]): Column {
-  if (more.length > 0) throw new TypeError("countDistinct over several columns is not supported here: count the distinct values of one column, or of a struct of them");
-  return aggregate("count", c, true);
+  const first = aggregate("count", c, true);
+  if (more.length === 0) return first;
+  return new Column({ ...(first.expr as Extract<Expr, { kind: "aggregate" }>), more: more.map((m) => toColumn(m).expr) });
 }
 
 /** The sum of a numeric column: a long for integer columns, a double for doubles; null when there are no values. */

@@ -26,6 +26,8 @@ export function inferShape(values: readonly unknown[]): { schema: StructType; sh
   // case) costs a lookup per column and allocates nothing.
   const types = new Map<string, DataType>();
   let shape: "object" | "tuple" | "value" | undefined;
+  const slotNames: string[] = [];
+  const slotTypes: DataType[] = [];
   const see = (name: string, t: DataType) => {
     const cur = types.get(name);
     if (cur === undefined) types.set(name, t);
@@ -43,7 +45,18 @@ export function inferShape(values: readonly unknown[]): { schema: StructType; sh
     if (s === "object") {
       const o = v as Record<string, unknown>;
       // for-in without an own-property test: plain objects and class instances enumerate only their fields.
-      for (const k in o) see(k, typeOf(o[k]));
+      // Objects built alike enumerate their keys in one order: a key in the slot it had in the row before, with
+      // a value its type already admits, needs neither a lookup nor a merge.
+      let j = 0;
+      for (const k in o) {
+        const x = o[k];
+        if (slotNames[j] !== k || !admits(slotTypes[j]!, x)) {
+          see(k, typeOf(x));
+          slotNames[j] = k;
+          slotTypes[j] = types.get(k)!;
+        }
+        j++;
+      }
     } else if (s === "tuple") {
       (v as unknown[]).forEach((x, i) => see(`_${i + 1}`, typeOf(x)));
     } else {
@@ -51,6 +64,25 @@ export function inferShape(values: readonly unknown[]): { schema: StructType; sh
     }
   }
   return { schema: structType([...types].map(([name, t]) => structField(name, resolveNulls(t), true))), shape };
+}
+
+/** Whether `v` leaves an inferred flat type as it is (merging its type into `t` would give `t`). */
+function admits(t: DataType, v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  switch (t.kind) {
+    case "string":
+      return typeof v === "string";
+    case "integer":
+      return typeof v === "number" && (v | 0) === v;
+    case "long":
+      return typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v));
+    case "double":
+      return typeof v === "number";
+    case "boolean":
+      return typeof v === "boolean";
+    default:
+      return false;
+  }
 }
 
 function shapeOf(v: unknown): "object" | "tuple" | "value" {

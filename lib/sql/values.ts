@@ -82,3 +82,8 @@ export function valueKey(v: unknown): unknown {
   if (t === "bigint") return `\u0000${v}n`;
   return `\u0000${canonicalKey(v)}`;
 }
+
+/** The key a tuple of values (several grouping columns, countDistinct of several) meets equal tuples under. */
+export function tupleKey(values: readonly unknown[]): string {
+  return values.map((v) => String(valueKey(v)) + (v === null || v === undefined ? "\u0002" : typeof v)).join("\u0001");
+}

@@ -83,6 +83,36 @@ describe("groupBy and aggregates", () => {
     ]);
   });
 
+  it("aggregates a batch larger than one chunk of rows as it does a small one", () => {
+    // Rows are aggregated in chunks of a few thousand: groups and values must carry across chunk boundaries.
+    const rows = Array.from({ length: 10_001 }, (_, i) => ({ g: i % 3 === 0 ? null : `g${i % 3}`, v: i % 7 === 0 ? null : i, s: `s${i % 5}` }));
+    const df = spark.createDataFrame(rows).groupBy("g").agg(count("*"), count("v"), sum("v"), avg("v"), min("v"), max("s"), countDistinct("s"), countDistinct("v", "s"));
+    const expected = [null, "g1", "g2"].map((g) => {
+      const own = rows.filter((r) => r.g === g);
+      const vs = own.map((r) => r.v).filter((v): v is number => v !== null);
+      const sum = vs.reduce((a, b) => a + b, 0);
+      const pairs = new Set(own.filter((r) => r.v !== null).map((r) => `${r.v}/${r.s}`));
+      return [g, own.length, vs.length, sum, sum / vs.length, Math.min(...vs), "s4", new Set(own.map((r) => r.s)).size, pairs.size];
+    });
+    expect(df.collect()).toEqual(expected);
+    expect(spark.createDataFrame(rows).agg(count("*"), max("v")).collect()).toEqual([[10_001, 10_000]]);
+  });
+
+  it("counts distinct tuples over several columns, leaving out rows with any of them null (Spark's countDistinct(a, b))", () => {
+    const df = spark.createDataFrame([
+      { a: 1, b: "x" },
+      { a: 1, b: "x" },
+      { a: 1, b: "y" },
+      { a: 2, b: null },
+      { a: null, b: "x" },
+      { a: 2, b: "x" },
+    ]);
+    const out = df.agg(countDistinct("a", "b"), countDistinct(col("b"), col("a")), countDistinct("a"));
+    expect(out.columns).toEqual(["count(DISTINCT a, b)", "count(DISTINCT b, a)", "count(DISTINCT a)"]);
+    expect(out.collect()).toEqual([[3, 3, 2]]);
+    expect(out.schema.fields.map((f) => [f.dataType.kind, f.nullable])).toEqual([["long", false], ["long", false], ["long", false]]);
+  });
+
   it("has the shortcuts: count(), sum(...), avg() over every numeric column", () => {
     expect(emp().groupBy("dept").count().orderBy("dept").collect()).toEqual([[null, 1], ["eng", 2], ["ops", 2]]);
     expect(emp().groupBy("dept").sum("salary").columns).toEqual(["dept", "sum(salary)"]);

@@ -20,6 +20,17 @@ describe("schema inference", () => {
     expect(spark.createDataFrame(values as unknown[]).dtypes).toEqual(dtypes);
   });
 
+  it("reads every row, not a sample: a value late in a large batch still widens its column or adds one", () => {
+    // Inference skips work for rows shaped like the one before; these rows break the pattern only at the end.
+    const rows = (last: Record<string, unknown>) => [...Array.from({ length: 5000 }, (_, i) => ({ k: `k${i}`, n: i })), last];
+    expect(spark.createDataFrame(rows({ k: "x", n: 2 ** 40 })).dtypes).toEqual([["k", "string"], ["n", "bigint"]]);
+    expect(spark.createDataFrame(rows({ k: "x", n: 0.5 })).dtypes).toEqual([["k", "string"], ["n", "double"]]);
+    expect(spark.createDataFrame(rows({ n: 1, k: "x" })).dtypes).toEqual([["k", "string"], ["n", "int"]]);
+    expect(spark.createDataFrame(rows({ k: "x", extra: true })).dtypes).toEqual([["k", "string"], ["n", "int"], ["extra", "boolean"]]);
+    expect(() => spark.createDataFrame(rows({ k: "x", n: "1" }))).toThrow(/field n: cannot merge type integer and string/);
+    expect(() => spark.createDataFrame(rows({ n: 1, k: 2 }))).toThrow(/field k: cannot merge type string and integer/);
+  });
+
   it("makes every inferred column nullable, and a missing key null", () => {
     const df = spark.createDataFrame([{ a: 1 }, { b: 2 }]);
     expect(df.schema.fields.every((f) => f.nullable)).toBe(true);
