@@ -6,11 +6,11 @@
  *
  * Where DuckDB's SQL differs from Spark's in ways users hit first, see duckdb-dialect.ts.
  */
-import { DuckDBInstance, StatementType, type DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBDataChunk, DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import type { Row, Table } from "./data-types.js";
 import { sqlError, sqlErrorOf } from "./duckdb-error.js";
 import { SPARK_FUNCTIONS } from "./duckdb-dialect.js";
-import { duckDbTypeOf, resultSchema, valueAppender, valueReader } from "./duckdb-types.js";
+import { columnValue, duckDbTypeOf, resultSchema, valueReader } from "./duckdb-types.js";
 import type { SqlEngine } from "./sql-engine.js";
 
 /**
@@ -53,18 +53,14 @@ export class DuckDbEngine implements SqlEngine {
   private async run(query: string, views: ReadonlyMap<string, Table>): Promise<Table> {
     const connection = await this.open();
     await this.load(connection, query, views);
-    let statements;
-    try {
-      statements = await connection.extractStatements(query);
-    } catch (err) {
-      throw sqlErrorOf(err, query, views);
-    }
-    if (statements.count !== 1) {
-      throw sqlError("SqlSyntaxError", `spark.sql runs one statement, and the query has ${statements.count}`, query, views);
-    }
     let reader;
     try {
-      const prepared = await statements.prepare(0);
+      // Prepared directly: counting the statements first would cost every query another trip to DuckDB's thread.
+      const prepared = await connection.prepare(query).catch(async (err: unknown) => {
+        if (!/multiple statements/i.test(String((err as Error)?.message))) throw err;
+        const statements = await connection.extractStatements(query);
+        throw sqlError("SqlSyntaxError", `spark.sql runs one statement, and the query has ${statements.count}`, query, views);
+      });
       if (prepared.statementType !== StatementType.SELECT) {
         prepared.destroySync();
         throw sqlError("SqlAnalysisError", "spark.sql runs queries (SELECT, WITH … SELECT, VALUES) over the batch's views; register data with df.createOrReplaceTempView(name)", query, views);
@@ -113,24 +109,40 @@ export class DuckDbEngine implements SqlEngine {
   }
 }
 
+/**
+ * Rows per data chunk: DuckDB's vector size (STANDARD_VECTOR_SIZE), the most one chunk holds. A view is appended
+ * a chunk at a time, column by column, rather than a native call per value and row: a 10,000-row view of three
+ * columns loads in about half the time (`npm run bench -- sql`).
+ */
+const CHUNK_ROWS = 2048;
+
 async function loadTable(connection: DuckDBConnection, name: string, table: Table, query: string, views: ReadonlyMap<string, Table>): Promise<void> {
   const fields = table.schema.fields;
-  const columns = fields.map((f) => `${identifier(f.name)} ${duckDbTypeOf(f.dataType).toString()}`);
+  const types = fields.map((f) => duckDbTypeOf(f.dataType));
+  const columns = fields.map((f, c) => `${identifier(f.name)} ${types[c]!.toString()}`);
   await connection.run(`CREATE OR REPLACE TABLE ${identifier(name)} (${columns.join(", ")})`);
   const appender = await connection.createAppender(name);
-  const appenders = fields.map((f) => valueAppender(f.dataType));
+  const converters = fields.map((f) => columnValue(f.dataType));
   try {
-    for (const [r, row] of table.rows.entries()) {
-      for (let c = 0; c < appenders.length; c++) {
-        try {
-          appenders[c]!(appender, row[c]);
-        } catch (err) {
-          const field = fields[c]!;
-          const reason = `view ${name}, row ${r}, column ${field.name} (${field.dataType.kind}): ${(err as Error).message}`;
-          throw sqlError("SqlViewInvalid", reason, query, views, undefined, err);
+    const rows = table.rows;
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const end = Math.min(rows.length, start + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create(types, end - start);
+      for (let c = 0; c < converters.length; c++) {
+        const convert = converters[c]!;
+        const values: DuckDBValue[] = [];
+        for (let r = start; r < end; r++) {
+          try {
+            values.push(convert(rows[r]![c]));
+          } catch (err) {
+            const field = fields[c]!;
+            const reason = `view ${name}, row ${r}, column ${field.name} (${field.dataType.kind}): ${(err as Error).message}`;
+            throw sqlError("SqlViewInvalid", reason, query, views, undefined, err);
+          }
         }
+        chunk.setColumnValues(c, values);
       }
-      appender.endRow();
+      appender.appendDataChunk(chunk);
     }
     appender.closeSync();
   } catch (err) {
