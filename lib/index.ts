@@ -33,7 +33,7 @@ export { DataFrame } from "./sql/dataframe.js";
 export { GroupedData } from "./sql/grouped-data.js";
 export { DataFrameWriter, type SaveMode } from "./sql/dataframe-writer.js";
 export { Column, type ColumnLike } from "./sql/column.js";
-export { col, column, lit, count, countDistinct, sum, avg, mean, min, max, asc, desc, not } from "./sql/functions.js";
+export { col, column, lit, expr, count, countDistinct, sum, avg, mean, min, max, asc, desc, not, when, upper, lower, length, trim, abs, coalesce, concat } from "./sql/functions.js";
 export {
   StringType,
   IntegerType,

@@ -1,9 +1,10 @@
 import { NoSuchElementError, ValidationError, AnalysisError } from "../core/errors.js";
 import { RDD } from "../core/rdd.js";
 import { currentBatch } from "./batch-scope.js";
-import { Column, toColumn, type ColumnLike } from "./column.js";
+import { Column, toColumn, type ColumnLike, type Expr } from "./column.js";
 import type { Row, StructType, Table } from "./data-types.js";
 import { DataFrameWriter } from "./dataframe-writer.js";
+import { expr } from "./functions.js";
 import { GroupedData } from "./grouped-data.js";
 import { joinRows, type JoinType } from "./join.js";
 import { newId, resolve, resolveName, type Attribute, type Bound } from "./resolve.js";
@@ -95,17 +96,28 @@ export class DataFrame {
 
   // ---- transformations ----
 
-  /** The columns or expressions given, by name (`"*"` is every column) or as Columns. */
+  /**
+   * The columns or expressions given, by name (`"*"` is every column) or as Columns. Aggregates without a
+   * groupBy (`select(count("*"), max("age"))`) aggregate every row into one, as Spark's select does.
+   */
   select(...cols: Array<ColumnLike | ColumnLike[]>): DataFrame {
-    const bound = this.bindAll(cols.flat());
-    return this.project(bound);
+    const flat = cols.flat();
+    if (flat.some((c) => c !== "*" && hasAggregate(toColumn(c).expr))) return this.agg(...flat.map(toColumn));
+    return this.project(this.bindAll(flat));
   }
 
-  /** Rows for which `condition` is true (null counts as false). */
-  where(condition: Column): DataFrame {
-    if (typeof condition === "string") {
-      throw new ValidationError("SqlExpressionString", `where("${condition}"): SQL expression strings are not parsed here: pass a Column, as where(col("age").gt(21)), or query a temp view with spark.sql()`);
-    }
+  /**
+   * The SQL expressions given (Spark's `selectExpr`): `selectExpr("name", "age + 1 AS next", "upper(name)")`.
+   * The syntax is Spark SQL's for expressions (see expression-parser.ts); a name that is not a column is an
+   * AnalysisError listing the columns there are, a syntax error one pointing at the position.
+   */
+  selectExpr(...exprs: Array<string | string[]>): DataFrame {
+    return this.select(...exprs.flat().map((text) => (text.trim() === "*" ? "*" : expr(text))));
+  }
+
+  /** Rows for which `condition` is true (null counts as false): a Column, or a SQL expression (`"age > 21"`). */
+  where(condition: Column | string): DataFrame {
+    if (typeof condition === "string") condition = expr(condition);
     const b = resolve(condition.expr, { attrs: this.attrs });
     if (b.dataType.kind !== "boolean" && b.dataType.kind !== "null") {
       throw new AnalysisError(
@@ -118,7 +130,7 @@ export class DataFrame {
     return this.derive(this.attrs, this.source.filter((row) => f(row) === true));
   }
 
-  filter(condition: Column): DataFrame {
+  filter(condition: Column | string): DataFrame {
     return this.where(condition);
   }
 
@@ -407,6 +419,32 @@ export class DataFrame {
       ? this.source.map((row) => idx.map((i) => row[i]))
       : this.source.map((row) => evals.map((f) => f(row)));
     return this.derive(attrs, rows);
+  }
+}
+
+function hasAggregate(e: Expr): boolean {
+  switch (e.kind) {
+    case "aggregate":
+      return true;
+    case "arithmetic":
+    case "compare":
+    case "logic":
+      return hasAggregate(e.left) || hasAggregate(e.right);
+    case "negate":
+    case "not":
+    case "isNull":
+    case "alias":
+    case "cast":
+    case "sortOrder":
+      return hasAggregate(e.child);
+    case "in":
+      return hasAggregate(e.child) || e.values.some(hasAggregate);
+    case "caseWhen":
+      return e.branches.some((b) => hasAggregate(b.condition) || hasAggregate(b.value)) || (e.otherwise !== undefined && hasAggregate(e.otherwise));
+    case "call":
+      return e.args.some(hasAggregate);
+    default:
+      return false;
   }
 }
 

@@ -1,3 +1,4 @@
+import { parseExpression } from "./expression-parser.js";
 import { Column, toColumn, toExpr, type AggregateName, type ColumnLike, type Expr } from "./column.js";
 
 // Spark's `org.apache.spark.sql.functions` that a first DataFrame program reaches for.
@@ -8,6 +9,14 @@ export function col(name: string): Column {
 }
 
 export const column = col;
+
+/**
+ * A SQL expression as a column (Spark's `expr`): `expr("age + 1")`, `expr("upper(name) AS shout")`,
+ * `expr("count(DISTINCT dept)")`. See expression-parser.ts for the syntax.
+ */
+export function expr(text: string): Column {
+  return new Column(parseExpression(text));
+}
 
 /** A literal value as a column: `lit(1)`, `lit("a")`, `lit(null)`. */
 export function lit(value: unknown): Column {
@@ -64,4 +73,48 @@ export function desc(name: string): Column {
 /** Spark's `not(e)` (Scala's `!e`). */
 export function not(c: Column): Column {
   return new Column({ kind: "not", child: c.expr });
+}
+
+/**
+ * The first of a chain of conditions (Spark's `when`): `when(col("age").lt(13), "child").when(col("age").lt(20),
+ * "teen").otherwise("adult")`. A row no condition holds for gets the `otherwise` value, or null without one.
+ */
+export function when(condition: Column, value: unknown): Column {
+  return new Column({ kind: "caseWhen", branches: [{ condition: condition.expr, value: toExpr(value) }] });
+}
+
+function call(fn: string, args: readonly ColumnLike[]): Column {
+  return new Column({ kind: "call", fn, args: args.map((a) => toColumn(a).expr) });
+}
+
+export function upper(c: ColumnLike): Column {
+  return call("upper", [c]);
+}
+
+export function lower(c: ColumnLike): Column {
+  return call("lower", [c]);
+}
+
+/** Characters in a string (code points, as Spark counts them), as an integer. */
+export function length(c: ColumnLike): Column {
+  return call("length", [c]);
+}
+
+/** The string without leading and trailing spaces (the space character only, as Spark's). */
+export function trim(c: ColumnLike): Column {
+  return call("trim", [c]);
+}
+
+export function abs(c: ColumnLike): Column {
+  return call("abs", [c]);
+}
+
+/** The first argument that is not null. */
+export function coalesce(...cols: ColumnLike[]): Column {
+  return call("coalesce", cols);
+}
+
+/** The arguments as strings, joined; null if any is null. */
+export function concat(...cols: ColumnLike[]): Column {
+  return call("concat", cols);
 }

@@ -3,7 +3,8 @@ import { caster } from "./cast.js";
 import { exprString, type Expr } from "./column.js";
 import type { DataType, Row } from "./data-types.js";
 import { typeOf } from "./infer-schema.js";
-import { BooleanType, DoubleType, StringType, isNumeric, simpleString, sqlTypeName, widerNumeric } from "./types.js";
+import { resolveCall } from "./scalar-functions.js";
+import { BooleanType, DoubleType, StringType, commonType, isNumeric, simpleString, sqlTypeName, widerNumeric } from "./types.js";
 import { compareNonNull } from "./values.js";
 
 /**
@@ -120,7 +121,7 @@ export function resolve(e: Expr, scope: Scope): Bound {
     }
     case "literal": {
       const v = e.value;
-      return { name: exprString(e), dataType: typeOf(v), nullable: v === null, eval: () => v };
+      return { name: exprString(e), dataType: e.dataType ?? typeOf(v), nullable: v === null, eval: () => v };
     }
     case "alias": {
       const child = resolve(e.child, scope);
@@ -196,9 +197,35 @@ export function resolve(e: Expr, scope: Scope): Bound {
         });
       }
       return scope.aggregate(e);
+    case "caseWhen":
+      return caseWhen(e, scope);
+    case "call":
+      return resolveCall(e, e.args.map((a) => resolve(a, scope)));
     case "sortOrder":
       throw new AnalysisError("SortOrderNotAllowed", `${exprString(e)} orders rows: use it in orderBy() or sort(), not as a value`, {});
   }
+}
+
+/**
+ * Spark's CaseWhen: conditions must be boolean, values share a type (numbers widen, a null gives way); null when
+ * no condition is true and there is no `otherwise`, so nullable then, or when any value is.
+ */
+function caseWhen(e: Extract<Expr, { kind: "caseWhen" }>, scope: Scope): Bound {
+  const branches = e.branches.map((b) => ({ condition: requireBoolean(e, resolve(b.condition, scope)), value: resolve(b.value, scope) }));
+  const otherwise = e.otherwise && resolve(e.otherwise, scope);
+  const values = [...branches.map((b) => b.value), ...(otherwise ? [otherwise] : [])];
+  let type: DataType | undefined = values[0]!.dataType;
+  for (const v of values) type = type && commonType(type, v.dataType);
+  if (!type) {
+    throw mismatch(e, `THEN and ELSE expressions should all be same type or coercible to a common type, got CASE WHEN ... THEN ${values.map((v) => sqlTypeName(v.dataType)).join(" ... ")} END`);
+  }
+  const tests = branches.map((b) => b.condition.eval);
+  const results = branches.map((b) => b.value.eval);
+  const otherwiseEval = otherwise?.eval;
+  return { name: exprString(e), dataType: type, nullable: !otherwise || values.some((v) => v.nullable), eval: (row) => {
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(row) === true) return results[i]!(row) ?? null;
+    return otherwiseEval ? (otherwiseEval(row) ?? null) : null;
+  } };
 }
 
 function requireBoolean(e: Expr, b: Bound): Bound {

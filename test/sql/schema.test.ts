@@ -89,9 +89,10 @@ describe("Java's Double.toString, as Spark prints doubles", () => {
 });
 
 describe("types a TypeScript user gets", () => {
-  it("toDF exists on every RDD once sparkless is imported, and where() takes a Column, not a SQL string", () => {
-    const df = RDD.of([{ a: 1 }]).toDF();
-    // @ts-expect-error where() takes a Column: SQL expression strings are not parsed (use spark.sql over a view)
-    expect(() => df.where("a > 1")).toThrow(/SQL expression strings are not parsed here/);
+  it("toDF exists on every RDD once sparkless is imported, and where() takes a Column or a SQL expression", () => {
+    const df = RDD.of([{ a: 1 }, { a: 2 }]).toDF();
+    expect(df.where("a > 1").collect()).toEqual([[2]]);
+    // @ts-expect-error where() takes a Column or a string, not a function
+    expect(() => df.where((row: unknown) => row !== null)).toThrow();
   });
 });
