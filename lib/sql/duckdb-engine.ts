@@ -6,11 +6,12 @@
  *
  * Where DuckDB's SQL differs from Spark's in ways users hit first, see duckdb-dialect.ts.
  */
-import { DuckDBDataChunk, DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
-import type { Row, Table } from "./data-types.js";
+import { DuckDBInstance, StatementType, type DuckDBConnection } from "@duckdb/node-api";
+import type { Row, StructType, Table } from "./data-types.js";
 import { sqlError, sqlErrorOf } from "./duckdb-error.js";
 import { SPARK_FUNCTIONS } from "./duckdb-dialect.js";
-import { columnValue, duckDbTypeOf, resultSchema, valueReader } from "./duckdb-types.js";
+import { resultFacts } from "./duckdb-result-facts.js";
+import { duckDbTypeOf, resultSchema, valueAppender, valueReader } from "./duckdb-types.js";
 import type { SqlEngine } from "./sql-engine.js";
 
 /**
@@ -30,6 +31,7 @@ export class DuckDbEngine implements SqlEngine {
   private connection: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   /** The table each loaded view holds now: a view given the same Table again is not loaded again. */
   private readonly loaded = new Map<string, Table>();
+  private readonly parsed = new Map<string, unknown>();
   /** Queries run one at a time: loading views and querying them must not interleave. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -70,16 +72,41 @@ export class DuckDbEngine implements SqlEngine {
     } catch (err) {
       throw err instanceof Error && err.name === "SqlError" ? err : sqlErrorOf(err, query, views);
     }
-    const schema = resultSchema(reader.columnNames().map(sparkColumnName), reader.columnTypes());
-    if ("unsupported" in schema) {
-      const { name, type } = schema.unsupported;
+    const read = resultSchema(reader.columnNames().map(sparkColumnName), reader.columnTypes());
+    if ("unsupported" in read) {
+      const { name, type } = read.unsupported;
       throw sqlError("SqlAnalysisError", `column ${name} is of DuckDB type ${type}, which has no Spark type here: cast it (to string, say)`, query, views);
     }
+    const facts = resultFacts(await this.parse(connection, query), views);
+    const schema: StructType =
+      facts?.length === read.fields.length
+        ? { kind: "struct", fields: read.fields.map((f, i) => ({ ...f, nullable: facts[i]!.nullable, dataType: facts[i]!.dataType ?? f.dataType })) }
+        : read;
     const columns = reader.getColumns();
-    const readers = schema.fields.map((f) => valueReader(f.dataType));
+    // Values are read as DuckDB typed them (a ranking function's BIGINT is a bigint to convert to a number).
+    const readers = read.fields.map((f) => valueReader(f.dataType));
     const converted = columns.map((values, c) => (readers[c] ? values.map(readers[c]) : values));
     const rows: Row[] = Array.from({ length: reader.currentRowCount }, (_, r) => converted.map((column) => column[r]));
     return { schema, rows };
+  }
+
+  /**
+   * DuckDB's parse tree of a query (json_serialize_sql), kept per query text: a streaming job asks the same
+   * question of every batch, so after the first batch this costs nothing. Undefined if DuckDB cannot say.
+   */
+  private async parse(connection: DuckDBConnection, query: string): Promise<unknown> {
+    if (!this.parsed.has(query)) {
+      let tree: unknown;
+      try {
+        const reader = await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [query]);
+        tree = JSON.parse(String(reader.getRows()[0]?.[0]));
+      } catch {
+        tree = undefined;
+      }
+      if (this.parsed.size >= 256) this.parsed.clear();
+      this.parsed.set(query, tree);
+    }
+    return this.parsed.get(query);
   }
 
   private async open(): Promise<DuckDBConnection> {
@@ -109,40 +136,24 @@ export class DuckDbEngine implements SqlEngine {
   }
 }
 
-/**
- * Rows per data chunk: DuckDB's vector size (STANDARD_VECTOR_SIZE), the most one chunk holds. A view is appended
- * a chunk at a time, column by column, rather than a native call per value and row: a 10,000-row view of three
- * columns loads in about half the time (`npm run bench -- sql`).
- */
-const CHUNK_ROWS = 2048;
-
 async function loadTable(connection: DuckDBConnection, name: string, table: Table, query: string, views: ReadonlyMap<string, Table>): Promise<void> {
   const fields = table.schema.fields;
-  const types = fields.map((f) => duckDbTypeOf(f.dataType));
-  const columns = fields.map((f, c) => `${identifier(f.name)} ${types[c]!.toString()}`);
+  const columns = fields.map((f) => `${identifier(f.name)} ${duckDbTypeOf(f.dataType).toString()}`);
   await connection.run(`CREATE OR REPLACE TABLE ${identifier(name)} (${columns.join(", ")})`);
   const appender = await connection.createAppender(name);
-  const converters = fields.map((f) => columnValue(f.dataType));
+  const appenders = fields.map((f) => valueAppender(f.dataType));
   try {
-    const rows = table.rows;
-    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-      const end = Math.min(rows.length, start + CHUNK_ROWS);
-      const chunk = DuckDBDataChunk.create(types, end - start);
-      for (let c = 0; c < converters.length; c++) {
-        const convert = converters[c]!;
-        const values: DuckDBValue[] = [];
-        for (let r = start; r < end; r++) {
-          try {
-            values.push(convert(rows[r]![c]));
-          } catch (err) {
-            const field = fields[c]!;
-            const reason = `view ${name}, row ${r}, column ${field.name} (${field.dataType.kind}): ${(err as Error).message}`;
-            throw sqlError("SqlViewInvalid", reason, query, views, undefined, err);
-          }
+    for (const [r, row] of table.rows.entries()) {
+      for (let c = 0; c < appenders.length; c++) {
+        try {
+          appenders[c]!(appender, row[c]);
+        } catch (err) {
+          const field = fields[c]!;
+          const reason = `view ${name}, row ${r}, column ${field.name} (${field.dataType.kind}): ${(err as Error).message}`;
+          throw sqlError("SqlViewInvalid", reason, query, views, undefined, err);
         }
-        chunk.setColumnValues(c, values);
       }
-      appender.appendDataChunk(chunk);
+      appender.endRow();
     }
     appender.closeSync();
   } catch (err) {

@@ -22,6 +22,7 @@ import {
   STRUCT,
   TIMESTAMP,
   VARCHAR,
+  type DuckDBAppender,
   type DuckDBType,
   type DuckDBValue,
 } from "@duckdb/node-api";
@@ -178,17 +179,40 @@ function longValue(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/**
- * Converts a value of a column of Spark type `type` into the DuckDB value a data chunk's vector takes; throws a
- * TypeError naming what it expected.
- */
-export function columnValue(type: DataType): (v: unknown) => DuckDBValue {
+/** Appends one value of a column of Spark type `type`; throws a TypeError naming what it expected. */
+export type ValueAppender = (appender: DuckDBAppender, value: unknown) => void;
+
+/** The appender of a column: the typed append call for flat types, one DuckDB value for nested ones. */
+export function valueAppender(type: DataType): ValueAppender {
+  const withNull = (append: ValueAppender): ValueAppender => (a, v) => (v === null || v === undefined ? a.appendNull() : append(a, v));
+  switch (type.kind) {
+    case "string":
+      return withNull((a, v) => a.appendVarchar(expect(v, typeof v === "string", "a string")));
+    case "integer":
+      return withNull((a, v) => a.appendInteger(expect(v, Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31, "an integer")));
+    case "long":
+      return withNull((a, v) => a.appendBigInt(typeof v === "bigint" ? v : BigInt(expect(v, Number.isInteger(v), "a long (an integer number or a bigint)") as number)));
+    case "double":
+      return withNull((a, v) => a.appendDouble(expect(v, typeof v === "number", "a number")));
+    case "boolean":
+      return withNull((a, v) => a.appendBoolean(expect(v, typeof v === "boolean", "a boolean")));
+    case "null":
+      return withNull((_, v) => expect(v, false, "null"));
+    default: {
+      const duckType = duckDbTypeOf(type);
+      const convert = duckDbValue(type);
+      return withNull((a, v) => a.appendValue(convert(v), duckType));
+    }
+  }
+}
+
+/** Converts a non-null value of `type` into a DuckDB value (for nested and temporal types). */
+function duckDbValue(type: DataType): (v: unknown) => DuckDBValue {
   const nullable = (convert: (v: unknown) => DuckDBValue) => (v: unknown) => (v === null || v === undefined ? null : convert(v));
   switch (type.kind) {
     case "string":
       return nullable((v) => expect(v, typeof v === "string", "a string"));
     case "integer":
-      return nullable((v) => expect(v, Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31, "an integer"));
     case "double":
       return nullable((v) => expect(v, typeof v === "number", "a number"));
     case "long":
@@ -207,16 +231,16 @@ export function columnValue(type: DataType): (v: unknown) => DuckDBValue {
     case "decimal":
       return nullable((v) => new DuckDBDecimalValue(decimalDigits(v, type.scale), type.precision, type.scale));
     case "array": {
-      const element = columnValue(type.elementType);
+      const element = duckDbValue(type.elementType);
       return nullable((v) => new DuckDBListValue(expect<unknown[]>(v, Array.isArray(v), "an array").map(element)));
     }
     case "map": {
-      const key = columnValue(type.keyType);
-      const value = columnValue(type.valueType);
+      const key = duckDbValue(type.keyType);
+      const value = duckDbValue(type.valueType);
       return nullable((v) => new DuckDBMapValue([...expect<Map<unknown, unknown>>(v, v instanceof Map, "a Map")].map(([k, x]) => ({ key: key(k), value: value(x) }))));
     }
     case "struct": {
-      const fields = type.fields.map((f) => [f.name, columnValue(f.dataType)] as const);
+      const fields = type.fields.map((f) => [f.name, duckDbValue(f.dataType)] as const);
       return nullable((v) => {
         const row = expect<unknown[]>(v, Array.isArray(v) && v.length === fields.length, `a row of ${fields.length} values`);
         return new DuckDBStructValue(Object.fromEntries(fields.map(([name, convert], i) => [name, convert(row[i])])));

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SqlError } from "../../lib/core/errors.js";
 import type { DataType, StructField, Table } from "../../lib/sql/data-types.js";
 import type { SqlEngine } from "../../lib/sql/sql-engine.js";
+import { treeString } from "../../lib/sql/types.js";
 import { loadSqlEngine } from "../../lib/sql/sql-engine-loader.js";
 
 const t = {
@@ -56,7 +57,8 @@ describe("spark.sql on DuckDB", () => {
     const result = await sql(
       "SELECT dept, count(*), sum(age) AS total, avg(salary) AS mean, max(name) AS last FROM people GROUP BY dept HAVING count(*) > 1 ORDER BY dept",
     );
-    expect(result.schema.fields).toEqual([field("dept", t.string), field("count(1)", t.long), field("total", t.long), field("mean", t.double), field("last", t.string)]);
+    // count is never null in Spark (Count.nullable = false).
+    expect(result.schema.fields).toEqual([field("dept", t.string), { ...field("count(1)", t.long), nullable: false }, field("total", t.long), field("mean", t.double), field("last", t.string)]);
     expect(result.rows).toEqual([["eng", 2, 62, 109.75, "bob"], ["ops", 2, 45, 75, "dee"]]);
   });
 
@@ -87,7 +89,62 @@ describe("spark.sql on DuckDB", () => {
       ["cid", "ops", 80, 1, 150, "bob"],
       ["dee", "ops", 70, 2, 150, "cid"],
     ]);
-    expect(result.schema.fields.map((f) => f.dataType.kind)).toEqual(["string", "string", "double", "long", "double", "string"]);
+    // Spark's RowNumber is IntegerType and never null; DuckDB's row_number is a BIGINT.
+    expect(result.schema.fields.map((f) => [f.dataType.kind, f.nullable])).toEqual([
+      ["string", true],
+      ["string", true],
+      ["double", true],
+      ["integer", false],
+      ["double", true],
+      ["string", true],
+    ]);
+  });
+
+  it("types and marks nullable as Spark's analyzer does: ranking functions, count, literals, a view's columns", async () => {
+    const strict = table([{ name: "name", dataType: t.string, nullable: false }, field("age", t.int)], [["ann", 34], ["bob", 28], ["cid", 28]]);
+    const v = new Map([["strict", strict], ["depts", depts]]);
+    const ranked = await sql(
+      `SELECT name, age, row_number() OVER w AS rn, rank() OVER w AS r, dense_rank() OVER w AS dr, ntile(2) OVER w AS nt,
+         percent_rank() OVER w AS pr, cume_dist() OVER w AS cd, 1 AS one, 'x' AS s, NULL AS nothing, age / 2 AS x
+       FROM strict WINDOW w AS (ORDER BY age) ORDER BY name`,
+      v,
+    );
+    // Spark: name string not null (the view's), age int nullable, row_number/rank/dense_rank/ntile int and
+    // percent_rank/cume_dist double, all not null; literals not null, NULL is void and nullable; arithmetic nullable.
+    expect(treeString(ranked.schema)).toBe(
+      [
+        "root",
+        " |-- name: string (nullable = false)",
+        " |-- age: integer (nullable = true)",
+        " |-- rn: integer (nullable = false)",
+        " |-- r: integer (nullable = false)",
+        " |-- dr: integer (nullable = false)",
+        " |-- nt: integer (nullable = false)",
+        " |-- pr: double (nullable = false)",
+        " |-- cd: double (nullable = false)",
+        " |-- one: integer (nullable = false)",
+        " |-- s: string (nullable = false)",
+        " |-- nothing: void (nullable = true)",
+        " |-- x: double (nullable = true)",
+        "",
+      ].join("\n"),
+    );
+    expect(ranked.rows.map((r) => r.slice(2, 8))).toEqual([
+      [3, 3, 2, 2, 1, 1],
+      [1, 1, 1, 1, 0, 2 / 3],
+      [2, 1, 1, 1, 0, 2 / 3],
+    ]);
+    const grouped = await sql("SELECT name, count(*), count(age) AS c, sum(age) AS s FROM strict GROUP BY name ORDER BY name", v);
+    // A grouping key keeps its column's nullability; count is never null, sum may be.
+    expect(grouped.schema.fields.map((f) => [f.name, f.dataType.kind, f.nullable])).toEqual([
+      ["name", "string", false],
+      ["count(1)", "long", false],
+      ["c", "long", false],
+      ["s", "long", true],
+    ]);
+    // Through an outer join a column can be null whatever its view says.
+    const joined = await sql("SELECT s.name FROM depts d LEFT JOIN strict s ON d.dept = s.name", v);
+    expect(joined.schema.fields[0]!.nullable).toBe(true);
   });
 
   it("gives Spark's int where DuckDB says bigint: length, instr, year, month, day", async () => {
