@@ -8,30 +8,23 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { DataFrame } from "../../lib/sql/dataframe.js";
 import { asc, avg, col, count, desc, lit, max, min, sum } from "../../lib/sql/functions.js";
 import { SparkSession } from "../../lib/sql/spark-session.js";
-
-type Fact = { id: number; k: string | null; v: number | null };
-type Dim = { k: string; w: number };
-
-const key = fc.constantFrom("a", "b", "c", "d", "B");
-const facts = fc
-  .array(fc.record({ k: fc.option(key, { freq: 5 }), v: fc.option(fc.integer({ min: -1000, max: 1000 }), { freq: 5 }) }), { maxLength: 40 })
-  .map((rows) => rows.map((r, id) => ({ id, ...r })));
-const dims = fc.uniqueArray(fc.record({ k: key, w: fc.integer({ min: 0, max: 9 }) }), { selector: (d) => d.k, maxLength: 5 });
+import { dims, dimTable, facts, factTable, type Dim, type Fact } from "./random-tables.js";
 
 const spark = SparkSession.builder().getOrCreate();
 afterAll(() => spark.stop());
 
 /** The two tables as views `t` and `u`, and as DataFrames. */
 function register(rows: Fact[], ds: Dim[] = []): { t: DataFrame; u: DataFrame } {
-  const t = spark.createDataFrame(rows.map((r) => [r.id, r.k, r.v]), "id INT, k STRING, v INT");
-  const u = spark.createDataFrame(ds.map((d) => [d.k, d.w]), "k STRING, w INT");
+  const [facts, dimensions] = [factTable(rows), dimTable(ds)];
+  const t = spark.createDataFrame(facts.rows, facts.schema);
+  const u = spark.createDataFrame(dimensions.rows, dimensions.schema);
   t.createOrReplaceTempView("t");
   u.createOrReplaceTempView("u");
   return { t, u };
 }
 
-/** Rows and column names and types (nullability aside: DuckDB does not say which result columns cannot be null). */
-const answer = (df: DataFrame) => ({ columns: df.schema.fields.map((f) => [f.name, f.dataType]), rows: df.collect() });
+/** Rows, and column names, types and nullability (printSchema's whole tree). */
+const answer = (df: DataFrame) => ({ columns: df.schema.fields.map((f) => [f.name, f.dataType, f.nullable]), rows: df.collect() });
 
 async function same(query: string, api: DataFrame): Promise<void> {
   expect(answer(await spark.sql(query))).toEqual(answer(api));

@@ -5,22 +5,10 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Row, Table } from "../../lib/sql/data-types.js";
+import type { Row } from "../../lib/sql/data-types.js";
 import type { SqlEngine } from "../../lib/sql/sql-engine.js";
 import { loadSqlEngine } from "../../lib/sql/sql-engine-loader.js";
-
-type Fact = { id: number; k: string | null; v: number | null };
-type Dim = { k: string; w: number };
-
-const key = fc.constantFrom("a", "b", "c", "d", "B");
-const facts = fc
-  .array(fc.record({ k: fc.option(key, { freq: 5 }), v: fc.option(fc.integer({ min: -1000, max: 1000 }), { freq: 5 }) }), { maxLength: 40 })
-  .map((rows) => rows.map((r, id) => ({ id, ...r })));
-const dims = fc.uniqueArray(fc.record({ k: key, w: fc.integer({ min: 0, max: 9 }) }), { selector: (d) => d.k, maxLength: 5 });
-
-const column = (name: string, kind: "string" | "integer") => ({ name, dataType: { kind }, nullable: true });
-const factTable = (rows: Fact[]): Table => ({ schema: { kind: "struct", fields: [column("id", "integer"), column("k", "string"), column("v", "integer")] }, rows: rows.map((r) => [r.id, r.k, r.v]) });
-const dimTable = (rows: Dim[]): Table => ({ schema: { kind: "struct", fields: [column("k", "string"), column("w", "integer")] }, rows: rows.map((r) => [r.k, r.w]) });
+import { dims, dimTable, facts, factTable, type Dim, type Fact } from "./random-tables.js";
 
 let engine: SqlEngine;
 async function sql(query: string, f: Fact[], d: Dim[] = []): Promise<readonly Row[]> {
