@@ -5,7 +5,8 @@
  *
  * Same in both (with the macros below): `/` on integers gives a double (7 / 2 = 3.5); `count(*)` is a long (named `count(1)`, as Spark names it); `avg` a double; `sum` of
  * ints or longs a long (DuckDB computes HUGEINT, read back as long); integer overflow fails the query (Spark's
- * ANSI mode, the default since Spark 4); identifiers and view names match case-insensitively; window functions,
+ * ANSI mode, the default since Spark 4); `row_number()`, `rank()`, `dense_rank()`, `ntile()` are ints in the result's schema
+ * (duckdb-result-facts.ts); identifiers and view names match case-insensitively; window functions,
  * CASE, subqueries, joins; `substring`/`substr`, `lower`/`lcase`, `upper`/`ucase`, `instr`, `length`, `trim`,
  * `concat_ws`, `coalesce`, `ifnull`, `if`, `round`, `abs`, `floor`, `ceil`, `array_contains`, `split`,
  * `regexp_replace`, `date_add`, `year`/`month`/`day`.
@@ -18,7 +19,6 @@
  * - `explode(...)` is `unnest(...)`; `named_struct('a', 1)` is `{'a': 1}`; `date_format(d, fmt)` is
  *   `strftime(d, fmt)` with C-style patterns.
  * - `datediff(end, start)` is `datediff('day', start, end)`.
- * - `row_number()`, `rank()`, `dense_rank()` are longs (Spark: int).
  * - Result columns DuckDB names for an expression without an alias are named DuckDB's way (`(7 / 2)`,
  *   `lower('A')`; Spark: `(7 / 2)`, `lower(A)`): give the columns a program reads an alias.
  */
