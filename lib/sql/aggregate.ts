@@ -155,7 +155,7 @@ function accumulator(call: Extract<Expr, { kind: "aggregate" }>, input: readonly
       return new Sum(child, isIntegral(t) ? LongType : DoubleType);
     case "avg":
       requireNumeric();
-      return new Avg(child);
+      return new Sum(child, DoubleType, true);
     case "min":
       return new Extreme(child, -1);
     case "max":
@@ -240,40 +240,16 @@ class CountDistinct implements Accumulator {
   }
 }
 
+/** `sum` and `avg`: the sum and count of the non-null values (a group without any is null). */
 class Sum implements Accumulator {
   readonly nullable = true;
   private readonly sums: number[] = [];
-  private readonly seen: number[] = [];
+  private readonly counts: number[] = [];
   constructor(
     private readonly child: Bound,
     readonly type: DataType,
+    private readonly mean = false,
   ) {}
-  grow(groupCount: number) {
-    grown(this.sums, groupCount);
-    grown(this.seen, groupCount);
-  }
-  run(groups: Int32Array, length: number, values: (b: Bound) => readonly unknown[]) {
-    const { sums, seen } = this;
-    const vs = values(this.child);
-    for (let i = 0; i < length; i++) {
-      const v = vs[i];
-      if (v === null || v === undefined) continue;
-      const g = groups[i]!;
-      sums[g]! += typeof v === "number" ? v : Number(v);
-      seen[g] = 1;
-    }
-  }
-  result(g: number) {
-    return this.seen[g] ? this.sums[g] : null;
-  }
-}
-
-class Avg implements Accumulator {
-  readonly type = DoubleType;
-  readonly nullable = true;
-  private readonly sums: number[] = [];
-  private readonly counts: number[] = [];
-  constructor(private readonly child: Bound) {}
   grow(groupCount: number) {
     grown(this.sums, groupCount);
     grown(this.counts, groupCount);
@@ -290,7 +266,8 @@ class Avg implements Accumulator {
     }
   }
   result(g: number) {
-    return this.counts[g] ? this.sums[g]! / this.counts[g]! : null;
+    if (!this.counts[g]) return null;
+    return this.mean ? this.sums[g]! / this.counts[g]! : this.sums[g];
   }
 }
 
