@@ -5,7 +5,7 @@
  * `printSchema` (`println(treeString)`) does.
  */
 import { describe, expect, it } from "vitest";
-import { avg, count, max, RDD, SparkSession, sum } from "../../lib/index.js";
+import { avg, col, count, lit, max, RDD, SparkSession, sum, upper, when } from "../../lib/index.js";
 import { printed } from "./support.js";
 
 const spark = SparkSession.builder().getOrCreate();
@@ -233,6 +233,36 @@ describe("printSchema()", () => {
  |-- sum(n): long (nullable = true)
  |-- avg(n): double (nullable = true)
  |-- max(n): integer (nullable = true)
+
+`);
+  });
+
+  it("marks literals, IS NULL and count non-null, CASE WHEN without ELSE nullable, as Spark's expressions do", () => {
+    const df = spark.createDataFrame([["a", 1]], "name STRING NOT NULL, n INT");
+    const out = df.select(
+      lit(1).alias("one"),
+      lit(null).alias("nothing"),
+      col("n").isNull().alias("missing"),
+      when(col("n").gt(0), "pos").alias("sign"),
+      when(col("n").gt(0), "pos").otherwise("neg").alias("sign2"),
+      upper("name").alias("shout"),
+      col("n").divide(2).alias("half"),
+    );
+    // Literal.nullable is value == null (and null is NullType, "void"); IsNull is never null; CaseWhen is
+    // nullable without an ELSE; Upper keeps its child's nullability; Divide is nullable (division by zero).
+    expect(printed(() => out.printSchema())).toBe(`root
+ |-- one: integer (nullable = false)
+ |-- nothing: void (nullable = true)
+ |-- missing: boolean (nullable = false)
+ |-- sign: string (nullable = true)
+ |-- sign2: string (nullable = false)
+ |-- shout: string (nullable = false)
+ |-- half: double (nullable = true)
+
+`);
+    expect(printed(() => df.selectExpr("count(DISTINCT name, n)", "count(*) AS c").printSchema())).toBe(`root
+ |-- count(DISTINCT name, n): long (nullable = false)
+ |-- c: long (nullable = false)
 
 `);
   });
