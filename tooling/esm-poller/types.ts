@@ -61,12 +61,11 @@ export type KinesisHandler = (
 export type FailureCondition = "RetryAttemptsExhausted" | "RecordAgeExceeded";
 
 /**
- * What Lambda sends to an on-failure destination for a Kinesis event source mapping when it discards records
- * ("Retain discarded batch records for a Kinesis Data Streams event source"). Metadata only: the records stay in
- * the stream (until retention ends) and can be re-read with the sequence numbers. For S3 destinations Lambda adds
- * the invocation record (`payload`).
+ * The envelope of what Lambda sends an on-failure destination when it discards records, the same for Kinesis and
+ * Kafka mappings; each adds its own batch info (`KinesisBatchInfo`, `KafkaBatchInfo`). For S3 destinations Lambda
+ * adds the invocation record (`payload`).
  */
-export interface KinesisFailureRecord {
+export interface FailureEnvelope {
   requestContext: {
     requestId: string;
     functionArn: string;
@@ -83,6 +82,16 @@ export interface KinesisFailureRecord {
   version: "1.0";
   /** ISO-8601 time of the discard. */
   timestamp: string;
+  /** The event of the discarded records, JSON (what an S3 destination receives besides the metadata). */
+  payload?: string;
+}
+
+/**
+ * What Lambda sends to an on-failure destination for a Kinesis event source mapping ("Retain discarded batch
+ * records for a Kinesis Data Streams event source"). Metadata only: the records stay in the stream (until
+ * retention ends) and can be re-read with the sequence numbers.
+ */
+export interface KinesisFailureRecord extends FailureEnvelope {
   KinesisBatchInfo: {
     shardId: string;
     startSequenceNumber: string;
@@ -94,6 +103,4 @@ export interface KinesisFailureRecord {
     batchSize: number;
     streamArn: string;
   };
-  /** The event of the discarded records, JSON (what an S3 destination receives besides the metadata). */
-  payload?: string;
 }

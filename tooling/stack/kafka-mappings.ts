@@ -79,7 +79,7 @@ export function kafkaMappingsOf(template: CfnTemplate, deployed: DeployedStack):
       enabled: p.Enabled !== false && p.Enabled !== "false",
       properties: p,
     });
-    for (const key of ["FilterCriteria", "BisectBatchOnFunctionError", "ProvisionedPollerConfig", "SchemaRegistryConfig", "KMSKeyArn", "MetricsConfig"]) {
+    for (const key of ["FilterCriteria", "ProvisionedPollerConfig", "SchemaRegistryConfig", "KMSKeyArn", "MetricsConfig"]) {
       if (p[key] !== undefined) notes.push(`${where}: ${key} is not applied locally`);
     }
     if (p.SourceAccessConfigurations !== undefined) {
@@ -232,6 +232,7 @@ function kafkaMappingPoller(m: KafkaMapping, broker: MockKafka, o: KafkaRuntimeO
     maximumRetryAttempts: int(p.MaximumRetryAttempts) ?? -1,
     maximumRecordAgeSeconds: int(p.MaximumRecordAgeInSeconds) ?? -1,
     reportBatchItemFailures: ((p.FunctionResponseTypes as unknown[] | undefined) ?? []).includes("ReportBatchItemFailures"),
+    bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true || p.BisectBatchOnFunctionError === "true",
     functionTimeoutMs: host.spec.timeoutMs + host.spec.initTimeoutMs + 1_000,
     ...(onFailure ? { onFailure } : {}),
     functionName: entry.fn.name,
