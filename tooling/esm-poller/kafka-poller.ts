@@ -8,7 +8,7 @@ import { envelopeBytes, eventOf, toKafkaRecord, type BufferedKafkaRecord } from 
 import { resolveKafkaOptions, type KafkaEsmPollerOptions, type ResolvedKafkaOptions } from "./kafka-options.js";
 import { KafkaReader } from "./kafka-reader.js";
 import type { KafkaFailureRecord } from "./kafka-types.js";
-import type { FailureCondition } from "./types.js";
+import type { FailureCondition, PollerCounts } from "./types.js";
 import { TypedEvents } from "./typed-events.js";
 import { sleep, untilDone, Wakeup } from "./wait.js";
 
@@ -24,19 +24,9 @@ export interface KafkaPartitionStats {
   readonly bufferedRecords: number;
 }
 
-export interface KafkaEsmPollerStats {
-  readonly state: "new" | "starting" | "running" | "stopping" | "stopped";
+export interface KafkaEsmPollerStats extends PollerCounts {
   readonly topic: string;
   readonly consumerGroupId: string;
-  readonly recordsRead: number;
-  readonly recordsDelivered: number;
-  readonly recordsDiscarded: number;
-  readonly invocations: number;
-  readonly functionErrors: number;
-  readonly timeouts: number;
-  /** Invocations that returned batchItemFailures. */
-  readonly partialFailures: number;
-  readonly inFlight: number;
   readonly partitions: readonly KafkaPartitionStats[];
 }
 

@@ -6,7 +6,7 @@ import type { ShardCheckpoint } from "./checkpoint-store.js";
 import type { EventSource, FunctionIdentity } from "./invoke.js";
 import { resolveOptions, type EsmPollerOptions, type ResolvedOptions } from "./options.js";
 import { ShardWorker, type InitialPosition, type ShardWorkerHooks } from "./shard-worker.js";
-import type { KinesisFailureRecord } from "./types.js";
+import type { KinesisFailureRecord, PollerCounts } from "./types.js";
 import { TypedEvents } from "./typed-events.js";
 import { sleep } from "./wait.js";
 
@@ -35,20 +35,7 @@ export interface ShardStats {
   readonly checkpoint: string | undefined;
 }
 
-export interface EsmPollerStats {
-  readonly state: "new" | "starting" | "running" | "stopping" | "stopped";
-  readonly recordsRead: number;
-  /** Records the function processed successfully. */
-  readonly recordsDelivered: number;
-  /** Records given up on (on-failure destination). */
-  readonly recordsDiscarded: number;
-  readonly invocations: number;
-  /** Invocations that failed: thrown errors, timeouts, invalid partial responses. */
-  readonly functionErrors: number;
-  readonly timeouts: number;
-  /** Invocations that returned batchItemFailures. */
-  readonly partialFailures: number;
-  readonly inFlight: number;
+export interface EsmPollerStats extends PollerCounts {
   readonly shards: readonly ShardStats[];
 }
 

@@ -57,6 +57,23 @@ export type KinesisHandler = (
   context: LambdaContextLike,
 ) => Promise<StreamsEventResponseLike | void | null | undefined>;
 
+/** What both pollers count (their `stats()`). */
+export interface PollerCounts {
+  readonly state: "new" | "starting" | "running" | "stopping" | "stopped";
+  readonly recordsRead: number;
+  /** Records the function processed successfully. */
+  readonly recordsDelivered: number;
+  /** Records given up on (on-failure destination). */
+  readonly recordsDiscarded: number;
+  readonly invocations: number;
+  /** Invocations that failed: thrown errors, timeouts, invalid partial responses. */
+  readonly functionErrors: number;
+  readonly timeouts: number;
+  /** Invocations that returned batchItemFailures. */
+  readonly partialFailures: number;
+  readonly inFlight: number;
+}
+
 /** Why records were discarded, as Lambda names it in `requestContext.condition`. */
 export type FailureCondition = "RetryAttemptsExhausted" | "RecordAgeExceeded";
 
