@@ -14,9 +14,8 @@
  * The connection settings are worked out once per container (a failure is retried on the next call); the IAM
  * token is signed afresh whenever kafkajs authenticates a connection.
  */
-import { GetBootstrapBrokersCommand, type GetBootstrapBrokersCommandOutput, KafkaClient } from "@aws-sdk/client-kafka";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
+import type { GetBootstrapBrokersCommandOutput, KafkaClient } from "@aws-sdk/client-kafka";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { KafkaEnvironment } from "../lib/contract/index.js";
 import { SourceError, ValidationError } from "../lib/core/errors.js";
 import type { KafkaClientConfig } from "../lib/io/kafka/client.js";
@@ -40,14 +39,25 @@ const SASL: Record<string, "plain" | "scram-sha-256" | "scram-sha-512"> = {
 };
 const MTLS = "CLIENT_CERTIFICATE_TLS_AUTH";
 
-/** The SDK's clients, made on first use (one per container). */
+/**
+ * The SDK's clients, made on first use (one per container). Loaded then too: a Kinesis pipeline's functions carry
+ * this module in their bundle but never evaluate MSK's client or the signer at cold start.
+ */
 export function awsKafkaAccess(): KafkaAccess {
-  let msk: KafkaClient | undefined;
-  let secrets: SecretsManagerClient | undefined;
+  let msk: Promise<{ client: KafkaClient; command: typeof import("@aws-sdk/client-kafka").GetBootstrapBrokersCommand }> | undefined;
+  let secrets: Promise<{ client: SecretsManagerClient; command: typeof import("@aws-sdk/client-secrets-manager").GetSecretValueCommand }> | undefined;
   return {
-    bootstrapBrokers: (clusterArn) => (msk ??= new KafkaClient({ region: regionOf(clusterArn) })).send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn })),
-    secretString: async (secretArn) => (await (secrets ??= new SecretsManagerClient({})).send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString,
-    iamToken: (region) => generateAuthToken({ region }),
+    bootstrapBrokers: async (clusterArn) => {
+      msk ??= import("@aws-sdk/client-kafka").then((m) => ({ client: new m.KafkaClient({ region: regionOf(clusterArn) }), command: m.GetBootstrapBrokersCommand }));
+      const { client, command } = await msk;
+      return client.send(new command({ ClusterArn: clusterArn }));
+    },
+    secretString: async (secretArn) => {
+      secrets ??= import("@aws-sdk/client-secrets-manager").then((m) => ({ client: new m.SecretsManagerClient({}), command: m.GetSecretValueCommand }));
+      const { client, command } = await secrets;
+      return (await client.send(new command({ SecretId: secretArn }))).SecretString;
+    },
+    iamToken: async (region) => (await import("aws-msk-iam-sasl-signer-js")).generateAuthToken({ region }),
   };
 }
 
