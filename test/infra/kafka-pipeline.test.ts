@@ -126,6 +126,33 @@ describe("on Amazon MSK with IAM access control", SYNTH, () => {
   });
 });
 
+describe("on Amazon MSK with mutual TLS", SYNTH, () => {
+  const { stack, pipeline, template } = synth((s) => {
+    const secret = new secretsmanager.Secret(s, "ClientCertificate");
+    Validations.of(secret).acknowledge({ id: "AwsSolutions-SMG4", reason: "a client certificate is rotated by its CA's operators, outside this stack" });
+    return { clusterArn: CLUSTER, topic: "orders.v1", secret, authenticationMethod: AuthenticationMethod.CLIENT_CERTIFICATE_TLS_AUTH };
+  });
+  const secretId = () => stack.getLogicalId(stack.node.findChild("ClientCertificate").node.defaultChild as never);
+
+  it.each(FUNCTION_KINDS)("grants the %s function the cluster's brokers and the certificate's secret, and no IAM access-control action", (kind) => {
+    const code = [...KAFKA_CODE_ACTIONS.msk.map((a) => `${a} on ${CLUSTER}`), ...KAFKA_SECRET_ACTIONS.map((a) => `${a} on ${secretId()}`)];
+    const poller = kind !== "shard" ? [] : [...KAFKA_MAPPING_ACTIONS.msk.map((a) => `${a} on ${CLUSTER}`), ...KAFKA_MAPPING_ACTIONS.network.map((a) => `${a} on *`)];
+    const grants = granted(stack, template, functionOf(pipeline, kind));
+    expect(grants).toEqual([...new Set([...storeGrants(stack, pipeline, kind), ...code, ...poller])].sort());
+    expect(grants.some((g) => g.startsWith("kafka-cluster:"))).toBe(false);
+  });
+
+  it("tells the functions the method, so they connect with the certificate as the poller does", () => {
+    const env = (template.Resources[stack.getLogicalId(pipeline.tickerFunction.node.defaultChild as lambda.CfnFunction)] as Json).Properties.Environment.Variables;
+    expect(env).toMatchObject({ SPARKLESS_KAFKA_CLUSTER_ARN: CLUSTER, SPARKLESS_KAFKA_AUTHENTICATION: "CLIENT_CERTIFICATE_TLS_AUTH" });
+    expect(resourceText(env.SPARKLESS_KAFKA_SECRET_ARN)).toBe(secretId());
+  });
+
+  it("passes cdk-nag's AwsSolutions checks", () => {
+    expect(nagViolations(stack)).toEqual([]);
+  });
+});
+
 describe("on self-managed Kafka in a VPC, with SASL/SCRAM", SYNTH, () => {
   const { stack, pipeline, template } = synth((s) => {
     const vpc = new ec2.Vpc(s, "Vpc", { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: "brokers", subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
