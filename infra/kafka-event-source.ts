@@ -19,6 +19,7 @@ export function kafkaEventSource(fn: lambda.Function, bucket: s3.IBucket, config
   const kafka = config.kafka;
   const access: lambda.SourceAccessConfiguration[] = [];
   if (kafka.secret) access.push({ type: lambda.SourceAccessConfigurationType.of(kafka.authenticationMethod!), uri: kafka.secret.secretArn });
+  if (kafka.rootCaCertificate) access.push({ type: lambda.SourceAccessConfigurationType.SERVER_ROOT_CA_CERTIFICATE, uri: kafka.rootCaCertificate.secretArn });
   if (kafka.bootstrapServers && kafka.vpc) {
     // A self-managed cluster in a VPC: the poller connects from these subnets and security groups (MSK's are the
     // cluster's own).

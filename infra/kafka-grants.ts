@@ -25,14 +25,14 @@ export function usesMskIam(kafka: ResolvedKafka): boolean {
 export function grantKafkaCode(grantee: iam.IGrantable, kafka: ResolvedKafka): void {
   const add = (actions: readonly string[], resource: string) => iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [resource] });
   if (kafka.clusterArn !== undefined) {
-    // The brokers' addresses come from the cluster, as the poller finds them.
-    add(["kafka:GetBootstrapBrokers"], kafka.clusterArn);
+    add(KAFKA_CODE_ACTIONS.msk, kafka.clusterArn);
     if (usesMskIam(kafka)) {
       add(KAFKA_CODE_ACTIONS.cluster, kafka.clusterArn);
       add(KAFKA_CODE_ACTIONS.topic, mskResourceArn(kafka.clusterArn, "topic", kafka.topic));
     }
   }
   kafka.secret?.grantRead(grantee);
+  kafka.rootCaCertificate?.grantRead(grantee);
 }
 
 /** What Lambda's Kafka poller needs, with the shard function's role. */
@@ -49,4 +49,5 @@ export function grantKafkaMapping(grantee: iam.IGrantable, kafka: ResolvedKafka)
   // MSK brokers are always in a VPC; a self-managed cluster when `vpc` is given.
   if (kafka.clusterArn !== undefined || kafka.vpc) add(KAFKA_MAPPING_ACTIONS.network, "*");
   kafka.secret?.grantRead(grantee);
+  kafka.rootCaCertificate?.grantRead(grantee);
 }

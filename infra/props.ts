@@ -102,6 +102,13 @@ export interface KafkaSourceProps {
    */
   readonly authenticationMethod?: AuthenticationMethod;
   /**
+   * The secret with the CA certificate (`certificate`, PEM) the brokers of a self-managed cluster are signed by,
+   * when that CA is a private one (Lambda's `SERVER_ROOT_CA_CERTIFICATE`). Lambda's poller and the functions trust it.
+   *
+   * @default - the brokers' certificates are signed by a public CA (always so on MSK)
+   */
+  readonly rootCaCertificate?: secretsmanager.ISecret;
+  /**
    * The VPC the brokers are reachable in. The three functions run in it (they read the topic's offsets), and for
    * self-managed Kafka Lambda's poller connects from its subnets and security groups. The subnets need a route to
    * DynamoDB and S3 (gateway endpoints or NAT).
@@ -399,6 +406,7 @@ export interface ResolvedKafka {
   readonly secret: secretsmanager.ISecret | undefined;
   /** Set exactly when `secret` is. */
   readonly authenticationMethod: AuthenticationMethod | undefined;
+  readonly rootCaCertificate: secretsmanager.ISecret | undefined;
   readonly vpc: ec2.IVpc | undefined;
   readonly vpcSubnets: ec2.SubnetSelection | undefined;
   readonly securityGroups: ec2.ISecurityGroup[];
@@ -417,6 +425,7 @@ function resolveKafka(kafka: KafkaSourceProps, pipelineName: string): ResolvedKa
     startingPosition: kafka.startingPosition ?? DEFAULTS.kafkaStartingPosition,
     secret: kafka.secret,
     authenticationMethod: kafka.secret ? (kafka.authenticationMethod ?? DEFAULTS.kafkaAuthenticationMethod) : undefined,
+    rootCaCertificate: kafka.rootCaCertificate,
     vpc: kafka.vpc,
     vpcSubnets: kafka.vpcSubnets,
     securityGroups: kafka.securityGroups ?? [],

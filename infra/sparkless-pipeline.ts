@@ -110,6 +110,7 @@ export class SparklessPipeline extends Construct {
                 ...(kafka.bootstrapServers ? { bootstrapServers: kafka.bootstrapServers } : {}),
                 ...(kafka.clusterArn !== undefined ? { clusterArn: kafka.clusterArn } : {}),
                 ...(kafka.secret ? { secretArn: kafka.secret.secretArn, authentication: kafka.authenticationMethod! } : {}),
+                ...(kafka.rootCaCertificate ? { rootCaSecretArn: kafka.rootCaCertificate.secretArn } : {}),
               },
             }
           : { streamName: this.stream.streamName, streamArn: this.stream.streamArn }),

@@ -219,6 +219,9 @@ export function validateKafka(config: Resolved, props: SparklessPipelineProps): 
       authenticationMethod: kafka.authenticationMethod,
     });
   }
+  if (msk && kafka.rootCaCertificate) {
+    throw new ValidationError("KafkaRootCaOnMsk", "kafka.rootCaCertificate is for a self-managed cluster whose brokers a private CA signed; Amazon MSK's brokers have public certificates: leave it out");
+  }
   if (!kafka.vpc && (kafka.vpcSubnets || kafka.securityGroups.length)) {
     throw new ValidationError("KafkaNetworkWithoutVpc", "kafka.vpcSubnets and kafka.securityGroups place the functions and the poller in kafka.vpc, which is not given");
   }

@@ -27,6 +27,8 @@ export const KAFKA_ENV = {
   /** The authentication secret's ARN, and the method it is for (a Lambda SourceAccessConfiguration type). */
   secretArn: "SPARKLESS_KAFKA_SECRET_ARN",
   authentication: "SPARKLESS_KAFKA_AUTHENTICATION",
+  /** The secret with the CA certificate of a self-managed cluster's brokers (Lambda's SERVER_ROOT_CA_CERTIFICATE). */
+  rootCaSecretArn: "SPARKLESS_KAFKA_ROOT_CA_SECRET_ARN",
 } as const;
 
 /** Names a user's `environment` prop may not set: the construct's own, and `NODE_OPTIONS` (source maps). */
@@ -44,6 +46,8 @@ export interface KafkaEnvironment {
   readonly secretArn?: string;
   /** `SASL_SCRAM_512_AUTH`, `SASL_SCRAM_256_AUTH`, `BASIC_AUTH`, `CLIENT_CERTIFICATE_TLS_AUTH`; absent: MSK IAM or none. */
   readonly authentication?: string;
+  /** The brokers' CA certificate (self-managed Kafka with a private CA). */
+  readonly rootCaSecretArn?: string;
 }
 
 /** What a deployed function is told about its pipeline and stores: a Kinesis stream or a Kafka topic. */
@@ -68,6 +72,7 @@ export function environmentVariables(values: DistributeOmit<FunctionEnvironment,
         ...(k.clusterArn ? { [KAFKA_ENV.clusterArn]: k.clusterArn } : {}),
         ...(k.secretArn ? { [KAFKA_ENV.secretArn]: k.secretArn } : {}),
         ...(k.authentication ? { [KAFKA_ENV.authentication]: k.authentication } : {}),
+        ...(k.rootCaSecretArn ? { [KAFKA_ENV.rootCaSecretArn]: k.rootCaSecretArn } : {}),
       }
     : { [ENV.streamName]: values.streamName!, [ENV.streamArn]: values.streamArn! };
   return {
@@ -128,8 +133,9 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
   }
   const secretArn = optional(KAFKA_ENV.secretArn);
   const authentication = optional(KAFKA_ENV.authentication);
+  const rootCaSecretArn = optional(KAFKA_ENV.rootCaSecretArn);
   return {
     ...common,
-    kafka: { topic, ...(servers?.length ? { bootstrapServers: servers } : {}), ...(clusterArn ? { clusterArn } : {}), ...(secretArn ? { secretArn } : {}), ...(authentication ? { authentication } : {}) },
+    kafka: { topic, ...(servers?.length ? { bootstrapServers: servers } : {}), ...(clusterArn ? { clusterArn } : {}), ...(secretArn ? { secretArn } : {}), ...(authentication ? { authentication } : {}), ...(rootCaSecretArn ? { rootCaSecretArn } : {}) },
   };
 }

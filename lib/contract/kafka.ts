@@ -11,8 +11,11 @@
 
 /** MSK IAM access-control actions of the functions' code, by the resource they name. */
 export const KAFKA_CODE_ACTIONS = {
+  /** Amazon MSK (any authentication): the brokers' addresses for the cluster, as Lambda's poller finds them. */
+  msk: ["kafka:GetBootstrapBrokers"],
+  /** IAM access control: the connection (its SASL sign-in). */
   cluster: ["kafka-cluster:Connect"],
-  /** Metadata and ListOffsets. */
+  /** IAM access control: Metadata and ListOffsets on the topic. No group, no ReadData: the code reads no records. */
   topic: ["kafka-cluster:DescribeTopic"],
 } as const;
 
@@ -40,7 +43,7 @@ export const KAFKA_MAPPING_ACTIONS = {
   ],
 } as const;
 
-/** Reading the authentication secret (SASL/SCRAM, SASL/PLAIN or mTLS), by the poller and the functions' code. */
+/** Reading the authentication secret (SASL/SCRAM, SASL/PLAIN or mTLS) and the brokers' root CA secret, by the poller and the functions' code. */
 export const KAFKA_SECRET_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"] as const;
 
 /** The consumer group Lambda's poller joins unless the construct is told another: one per pipeline. */

@@ -96,7 +96,7 @@ describe("on Amazon MSK with IAM access control", SYNTH, () => {
 
   it.each(FUNCTION_KINDS)("grants the %s function exactly the contract: its stores, and the topic's offsets on the cluster", (kind) => {
     const code = [
-      `kafka:GetBootstrapBrokers on ${CLUSTER}`,
+      ...KAFKA_CODE_ACTIONS.msk.map((a) => `${a} on ${CLUSTER}`),
       ...KAFKA_CODE_ACTIONS.cluster.map((a) => `${a} on ${CLUSTER}`),
       ...KAFKA_CODE_ACTIONS.topic.map((a) => `${a} on ${TOPIC_ARN}`),
     ];
@@ -126,18 +126,47 @@ describe("on Amazon MSK with IAM access control", SYNTH, () => {
   });
 });
 
+describe("on Amazon MSK with mutual TLS", SYNTH, () => {
+  const { stack, pipeline, template } = synth((s) => {
+    const secret = new secretsmanager.Secret(s, "ClientCertificate");
+    Validations.of(secret).acknowledge({ id: "AwsSolutions-SMG4", reason: "a client certificate is rotated by its CA's operators, outside this stack" });
+    return { clusterArn: CLUSTER, topic: "orders.v1", secret, authenticationMethod: AuthenticationMethod.CLIENT_CERTIFICATE_TLS_AUTH };
+  });
+  const secretId = () => stack.getLogicalId(stack.node.findChild("ClientCertificate").node.defaultChild as never);
+
+  it.each(FUNCTION_KINDS)("grants the %s function the cluster's brokers and the certificate's secret, and no IAM access-control action", (kind) => {
+    const code = [...KAFKA_CODE_ACTIONS.msk.map((a) => `${a} on ${CLUSTER}`), ...KAFKA_SECRET_ACTIONS.map((a) => `${a} on ${secretId()}`)];
+    const poller = kind !== "shard" ? [] : [...KAFKA_MAPPING_ACTIONS.msk.map((a) => `${a} on ${CLUSTER}`), ...KAFKA_MAPPING_ACTIONS.network.map((a) => `${a} on *`)];
+    const grants = granted(stack, template, functionOf(pipeline, kind));
+    expect(grants).toEqual([...new Set([...storeGrants(stack, pipeline, kind), ...code, ...poller])].sort());
+    expect(grants.some((g) => g.startsWith("kafka-cluster:"))).toBe(false);
+  });
+
+  it("tells the functions the method, so they connect with the certificate as the poller does", () => {
+    const env = (template.Resources[stack.getLogicalId(pipeline.tickerFunction.node.defaultChild as lambda.CfnFunction)] as Json).Properties.Environment.Variables;
+    expect(env).toMatchObject({ SPARKLESS_KAFKA_CLUSTER_ARN: CLUSTER, SPARKLESS_KAFKA_AUTHENTICATION: "CLIENT_CERTIFICATE_TLS_AUTH" });
+    expect(resourceText(env.SPARKLESS_KAFKA_SECRET_ARN)).toBe(secretId());
+  });
+
+  it("passes cdk-nag's AwsSolutions checks", () => {
+    expect(nagViolations(stack)).toEqual([]);
+  });
+});
+
 describe("on self-managed Kafka in a VPC, with SASL/SCRAM", SYNTH, () => {
   const { stack, pipeline, template } = synth((s) => {
     const vpc = new ec2.Vpc(s, "Vpc", { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: "brokers", subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     new ec2.FlowLog(s, "VpcFlowLog", { resourceType: ec2.FlowLogResourceType.fromVpc(vpc) });
     const securityGroup = new ec2.SecurityGroup(s, "KafkaClients", { vpc, description: "reaches the brokers" });
     const secret = new secretsmanager.Secret(s, "KafkaCredentials");
-    Validations.of(secret).acknowledge({ id: "AwsSolutions-SMG4", reason: "the test's broker credentials are rotated by the brokers' operators, outside this stack" });
+    const rootCa = new secretsmanager.Secret(s, "KafkaRootCa");
+    for (const sc of [secret, rootCa]) Validations.of(sc).acknowledge({ id: "AwsSolutions-SMG4", reason: "the test's broker credentials are rotated by the brokers' operators, outside this stack" });
     return {
       bootstrapServers: ["b-1.kafka.internal:9096", "b-2.kafka.internal:9096"],
       topic: "clicks",
       secret,
       authenticationMethod: AuthenticationMethod.SASL_SCRAM_256_AUTH,
+      rootCaCertificate: rootCa,
       vpc,
       securityGroups: [securityGroup],
       startingPosition: lambda.StartingPosition.LATEST,
@@ -146,7 +175,7 @@ describe("on self-managed Kafka in a VPC, with SASL/SCRAM", SYNTH, () => {
     };
   }, { batchSize: 500, retryAttempts: 3 });
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
-  const secretId = () => stack.getLogicalId(stack.node.findChild("KafkaCredentials").node.defaultChild as never);
+  const secretId = (name = "KafkaCredentials") => stack.getLogicalId(stack.node.findChild(name).node.defaultChild as never);
 
   it("maps the brokers' topic with the secret, the subnets and the security group", () => {
     const props = mapping(template)[0]!.Properties;
@@ -163,6 +192,7 @@ describe("on self-managed Kafka in a VPC, with SASL/SCRAM", SYNTH, () => {
     });
     const access = (props.SourceAccessConfigurations as Json[]).map((a) => [a.Type, resourceText(a.URI)]);
     expect(access[0]).toEqual(["SASL_SCRAM_256_AUTH", secretId()]);
+    expect(access[1]).toEqual(["SERVER_ROOT_CA_CERTIFICATE", secretId("KafkaRootCa")]);
     expect(access.filter(([type]) => type === "VPC_SUBNET")).toHaveLength(2);
     expect(access.filter(([type]) => type === "VPC_SECURITY_GROUP")).toHaveLength(1);
   });
@@ -171,8 +201,14 @@ describe("on self-managed Kafka in a VPC, with SASL/SCRAM", SYNTH, () => {
     for (const kind of FUNCTION_KINDS) expect((template.Resources[id(functionOf(pipeline, kind))] as Json).Properties.VpcConfig.SubnetIds).toHaveLength(2);
   });
 
-  it.each(FUNCTION_KINDS)("grants the %s function its stores, the secret, and network interfaces for the poller only", (kind) => {
-    const secret = KAFKA_SECRET_ACTIONS.map((a) => `${a} on ${secretId()}`);
+  it("tells the functions the secrets, for the offsets reader to connect as the poller does", () => {
+    const env = (template.Resources[id(pipeline.tickerFunction)] as Json).Properties.Environment.Variables;
+    expect(resourceText(env.SPARKLESS_KAFKA_SECRET_ARN)).toBe(secretId());
+    expect(resourceText(env.SPARKLESS_KAFKA_ROOT_CA_SECRET_ARN)).toBe(secretId("KafkaRootCa"));
+  });
+
+  it.each(FUNCTION_KINDS)("grants the %s function its stores, the secrets, and network interfaces for the poller only", (kind) => {
+    const secret = KAFKA_SECRET_ACTIONS.flatMap((a) => [`${a} on ${secretId()}`, `${a} on ${secretId("KafkaRootCa")}`]);
     const poller = kind === "shard" ? KAFKA_MAPPING_ACTIONS.network.map((a) => `${a} on *`) : [];
     expect(granted(stack, template, functionOf(pipeline, kind))).toEqual([...new Set([...storeGrants(stack, pipeline, kind), ...secret, ...poller])].sort());
   });
@@ -195,6 +231,7 @@ describe("a Kafka source", SYNTH, () => {
     ["fails if self-managed brokers over the internet have no secret", () => ({ bootstrapServers: ["b:9092"], topic: "t" }), {}, "KafkaUnauthenticatedOverInternet"],
     ["fails if an authentication method comes without a secret", () => ({ clusterArn: CLUSTER, topic: "t", authenticationMethod: AuthenticationMethod.SASL_SCRAM_512_AUTH }), {}, "KafkaAuthenticationWithoutSecret"],
     ["fails if MSK is given SASL/PLAIN", (s: Stack) => ({ clusterArn: CLUSTER, topic: "t", secret: secretOf(s), authenticationMethod: AuthenticationMethod.BASIC_AUTH }), {}, "KafkaAuthenticationNotForMsk"],
+    ["fails if MSK is given a root CA", (s: Stack) => ({ clusterArn: CLUSTER, topic: "t", rootCaCertificate: secretOf(s) }), {}, "KafkaRootCaOnMsk"],
     ["fails if it starts at a timestamp", () => ({ clusterArn: CLUSTER, topic: "t", startingPosition: lambda.StartingPosition.AT_TIMESTAMP }), {}, "InvalidKafkaStartingPosition"],
     ["fails if the pollers' minimum exceeds their maximum", () => ({ clusterArn: CLUSTER, topic: "t", provisionedPollers: { minimum: 5, maximum: 2 } }), {}, "InvalidKafkaPollers"],
   ] as const)("%s", (_name, kafka, props, code) => {

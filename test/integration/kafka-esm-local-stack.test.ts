@@ -146,7 +146,7 @@ describe("the embedded stack with Kafka event source mappings", () => {
     const text = logs.join("\n");
     expect(text).toContain(`kafka broker up — bootstrap servers ${kafka.bootstrapServers}; topics words (3 partitions), clicks (3 partitions)`);
     expect(text).toContain("mapping WordsMapping: kafka topic words (group word-count) -> Kafka-Words (template: kafka-1.example.com:9092,kafka-2.example.com:9092; locally the broker above)");
-    expect(text).toContain("WordsMapping: SourceAccessConfigurations (SASL/mTLS secret, VPC) are not applied");
+    expect(text).toContain("WordsMapping: SourceAccessConfigurations (SASL/mTLS secret, root CA, VPC) are not applied");
     // The Kinesis deployer leaves Kafka mappings to the broker: no "only Kinesis streams" note for them.
     expect(text).not.toContain("only Kinesis streams are polled locally");
     expect(stack.limitations.some((l) => l.startsWith("Kafka: one consumer per mapping"))).toBe(true);

@@ -238,6 +238,41 @@ describe("KafkaEsmPoller", () => {
     await until("next delivered", () => calls.some((c) => c.records.some((r) => decode(r) === "fine")));
   });
 
+  it("bisects a failing batch until only the poison record is discarded, splitting without spending retries", async () => {
+    const topic = await newTopic();
+    const failures: KafkaFailureRecord[] = [];
+    const { calls, handler } = recorder((c) => c.records.some((r) => decode(r) === "poison"));
+    await produce(topic, 0, ["r0", "r1", "r2", "r3", "r4", "poison", "r6", "r7"]);
+    const poller = await poll(topic, handler, { batchSize: 8, maximumBatchingWindowMs: 5_000, bisectBatchOnFunctionError: true, maximumRetryAttempts: 0, onFailure: async (f) => void failures.push(f) });
+    await until("committed past every record", async () => (await committed(topic))[0] === 8);
+    // Halves are retried at once, each as its own batch; with no retries allowed, only a single record is discarded.
+    expect(calls.map((c) => c.records.map(decode).join())).toEqual([
+      "r0,r1,r2,r3,r4,poison,r6,r7",
+      "r0,r1,r2,r3",
+      "r4,poison,r6,r7",
+      "r4,poison",
+      "r4",
+      "poison",
+      "r6,r7",
+    ]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.KafkaBatchInfo).toMatchObject({ batchSize: 1, recordsInfo: { [`${topic}-0`]: { firstRecordOffset: "5", lastRecordOffset: "5" } } });
+    expect(poller.stats()).toMatchObject({ recordsDelivered: 7, recordsDiscarded: 1 });
+  });
+
+  it("with bisection on, retries exactly the rest of a batch after a partial batch response", async () => {
+    const topic = await newTopic();
+    await produce(topic, 0, ["a0", "a1", "a2", "a3", "a4", "a5"]);
+    const calls: string[][] = [];
+    const handler = async (event: KafkaEventLike) => {
+      calls.push(Object.values(event.records).flat().map(decode));
+      return calls.length === 1 ? { batchItemFailures: [{ itemIdentifier: { partition: `${topic}-0`, offset: 2 } }] } : {};
+    };
+    await poll(topic, handler, { batchSize: 4, maximumBatchingWindowMs: 5_000, reportBatchItemFailures: true, bisectBatchOnFunctionError: true });
+    await until("committed past every record", async () => (await committed(topic))[0] === 6);
+    expect(calls).toEqual([["a0", "a1", "a2", "a3"], ["a2", "a3"], ["a4", "a5"]]);
+  });
+
   it("applies 10 retries when retries are unlimited but an on-failure destination is set, as Lambda does", async () => {
     const topic = await newTopic();
     const failures: KafkaFailureRecord[] = [];

@@ -6,16 +6,30 @@
  * the environment the construct sets) on the emulators; calls are recorded where the AWS SDK sends them, as the
  * IAM action and resource AWS would check — independent of how the stores are written. The construct grants
  * each role exactly the contract (test/infra/grants.test.ts), so a call outside it here is an AccessDenied on AWS.
+ *
+ * On a Kafka topic the same holds for what the functions ask of the cluster (lib/contract/kafka.ts, granted as
+ * test/infra/kafka-pipeline.test.ts checks): MSK's GetBootstrapBrokers and the secrets, recorded where the SDK
+ * sends them, and each Kafka request the functions send a broker (a recording proxy in front of librdkafka's mock
+ * cluster), as the MSK IAM access-control actions that request needs (Kafka's ACL operations per API, which MSK's
+ * `kafka-cluster:` actions mirror). The run uses mutual TLS, so the secrets are read and a broker that requires a
+ * client certificate is passed; the same requests under IAM access control need the same actions plus Connect.
  */
 import { randomBytes } from "node:crypto";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { KafkaClient } from "@aws-sdk/client-kafka";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Context, KinesisStreamEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaHandlers } from "../../functions/lambda-handlers.js";
-import { BUCKET_PREFIXES, ENV, type FunctionContract, type FunctionKind, FUNCTIONS } from "../../lib/contract/index.js";
+import { BUCKET_PREFIXES, ENV, type FunctionContract, type FunctionKind, FUNCTIONS, KAFKA_CODE_ACTIONS, KAFKA_ENV, KAFKA_SECRET_ACTIONS } from "../../lib/contract/index.js";
+import { produce } from "../../lib/io/kafka/produce.js";
+import { type MockKafka, startMockKafka } from "../../tooling/kafka/mock-broker.js";
+import { type PartitionProxy, startPartitionProxy } from "../../tooling/kafka/partition-proxy.js";
+import { throwawayCerts } from "../support/throwaway-certs.js";
+import { kafkaEvent } from "./kafka-support.js";
 import { Seconds } from "../../lib/core/duration.js";
 import { dynamoDbClient, kinesisClient, s3Client } from "../../lib/io/aws-clients.js";
 import { definePipeline } from "../../lib/api/define-pipeline.js";
@@ -72,16 +86,55 @@ function iamOf(service: string, commandName: string, input: Record<string, any>)
     const stream = input.StreamName ?? (input.StreamARN as string | undefined)?.split("/").pop() ?? STREAM;
     return [{ action: `kinesis:${name}`, resource: `stream/${stream}` }];
   }
+  if (service === "Kafka") return [{ action: `kafka:${name}`, resource: `msk/${input.ClusterArn}` }];
+  if (service === "Secrets Manager") return [{ action: `secretsmanager:${name}`, resource: `secret/${input.SecretId}` }];
   return [{ action: `${service}:${name}`, resource: "*" }];
 }
 
+/**
+ * A Kafka request (by API key) as the MSK IAM actions it needs, as Kafka's authorizer checks the same request
+ * against ACLs: every request on a connection needs Connect; then Metadata and ListOffsets describe the topic,
+ * Fetch reads it, Produce writes it, FindCoordinator describes the group, OffsetFetch describes the group and the
+ * topic, OffsetCommit alters the group and reads the topic. Any other request is unknown here, so it fails the
+ * check until someone says what it needs.
+ */
+function kafkaIamOf(apiKey: number, topic: string, group: string): Array<{ action: string; resource: string }> {
+  const on = (action: string, resource: string) => ({ action: `kafka-cluster:${action}`, resource });
+  const connect = on("Connect", "cluster");
+  const byApi: Record<number, Array<{ action: string; resource: string }>> = {
+    18: [], // ApiVersions
+    17: [], // SaslHandshake
+    36: [], // SaslAuthenticate
+    3: [on("DescribeTopic", `topic/${topic}`)], // Metadata
+    2: [on("DescribeTopic", `topic/${topic}`)], // ListOffsets
+    1: [on("ReadData", `topic/${topic}`)], // Fetch
+    0: [on("WriteData", `topic/${topic}`)], // Produce
+    10: [on("DescribeGroup", `group/${group}`)], // FindCoordinator
+    9: [on("DescribeGroup", `group/${group}`), on("DescribeTopic", `topic/${topic}`)], // OffsetFetch
+    8: [on("AlterGroup", `group/${group}`), on("ReadData", `topic/${topic}`)], // OffsetCommit
+  };
+  return [connect, ...(byApi[apiKey] ?? [on(`UnknownApi${apiKey}`, "cluster")])];
+}
+
+/** The Kafka source of the Kafka run: the cluster, topic and secrets the construct would name. */
+interface KafkaSource {
+  readonly clusterArn: string;
+  readonly topic: string;
+  readonly secretArns: readonly string[];
+}
+
 /** Why `call` is outside the contract of its function, or undefined when the contract allows it. */
-function violation(call: Call): string | undefined {
+function violation(call: Call, kafka?: KafkaSource): string | undefined {
   const contract: FunctionContract = FUNCTIONS[call.fn];
   const [kind, ...rest] = call.resource.split("/");
   const allowed = (() => {
     if (kind === "table") return rest[0] === TABLE && (contract.table as readonly string[]).includes(call.action);
-    if (kind === "stream") return rest[0] === STREAM && (contract.stream as readonly string[]).includes(call.action);
+    if (kind === "stream") return !kafka && rest[0] === STREAM && (contract.stream as readonly string[]).includes(call.action);
+    // The Kafka contract is the same for every function: each reads the topic's offsets.
+    if (kind === "msk") return rest.join("/") === kafka?.clusterArn && (KAFKA_CODE_ACTIONS.msk as readonly string[]).includes(call.action);
+    if (kind === "secret") return kafka?.secretArns.includes(rest.join("/")) === true && (KAFKA_SECRET_ACTIONS as readonly string[]).includes(call.action);
+    if (kind === "cluster") return kafka !== undefined && (KAFKA_CODE_ACTIONS.cluster as readonly string[]).includes(call.action);
+    if (kind === "topic") return rest[0] === kafka?.topic && (KAFKA_CODE_ACTIONS.topic as readonly string[]).includes(call.action);
     if (kind === "bucket") return rest[0] === BUCKET && call.action === "s3:ListBucket" && contract.reads.length > 0;
     if (kind === "object") {
       const key = rest.slice(1).join("/");
@@ -97,18 +150,27 @@ function violation(call: Call): string | undefined {
 class Recorder {
   current: FunctionKind | undefined;
   readonly calls: Call[] = [];
+  /** Answers for commands that have no emulator here (MSK, Secrets Manager), by command name: sent nowhere. */
+  readonly stubs = new Map<string, (input: Record<string, any>) => unknown>();
   private readonly restore: Array<() => void> = [];
+
+  /** Records a Kafka request that reached a broker, as the IAM actions it needs. */
+  kafkaRequest(apiKey: number, topic: string, group: string): void {
+    if (!this.current) return;
+    for (const { action, resource } of kafkaIamOf(apiKey, topic, group)) this.calls.push({ fn: this.current, action, resource });
+  }
 
   install(): void {
     const recorder = this;
-    const bases = new Set([S3Client, DynamoDBClient, KinesisClient, DynamoDBDocumentClient].map((c) => Object.getPrototypeOf(c.prototype) as { send: (...args: any[]) => any }));
+    const bases = new Set([S3Client, DynamoDBClient, KinesisClient, DynamoDBDocumentClient, KafkaClient, SecretsManagerClient].map((c) => Object.getPrototypeOf(c.prototype) as { send: (...args: any[]) => any }));
     for (const base of bases) {
       const send = base.send;
       base.send = function (this: { config: { serviceId?: string } }, command: { constructor: { name: string }; input: Record<string, any> }, ...rest: unknown[]) {
         if (recorder.current) {
           for (const { action, resource } of iamOf(this.config.serviceId ?? "?", command.constructor.name, command.input)) recorder.calls.push({ fn: recorder.current, action, resource });
         }
-        return send.call(this, command, ...rest);
+        const stub = recorder.stubs.get(command.constructor.name);
+        return stub ? Promise.resolve(stub(command.input)) : send.call(this, command, ...rest);
       };
       this.restore.push(() => (base.send = send));
     }
@@ -138,8 +200,8 @@ interface Event { readonly w: string; readonly t: number }
  * Event time, so a record can be late; a record that is not JSON is a dead letter, a word "bad" makes the user's
  * function throw (a dead letter), and a batch holding "fail-batch" fails in the finalizer (a failed batch).
  */
-const pipeline = definePipeline<Event>(
-  "contract-calls",
+const contractPipeline = (name: string) => definePipeline<Event>(
+  name,
   { batchInterval: Seconds(60), decoder: (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8")) as Event, timestampExtractor: (e) => e.t },
   (events) => {
     const words = events
@@ -156,6 +218,7 @@ const pipeline = definePipeline<Event>(
     words.reduceByKeyAndWindow(add, Seconds(120), Seconds(60), { name: "w" }).saveAsTextFiles("window");
   },
 );
+const pipeline = contractPipeline("contract-calls");
 
 const emu = useEmulators();
 const recorder = new Recorder();
@@ -283,7 +346,7 @@ describe("the handlers' AWS calls", () => {
     expect(tickerPuts.filter((k) => k === "checkpoint/contract-calls/metadata.json")).not.toEqual([]);
     expect(recorder.of("ticker").map((c) => c.action)).toEqual(expect.arrayContaining(["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"]));
 
-    expect(recorder.calls.map(violation).filter((v) => v !== undefined)).toEqual([]);
+    expect(recorder.calls.map((c) => violation(c)).filter((v) => v !== undefined)).toEqual([]);
   });
 
   it("would catch a call outside the contract", () => {
@@ -292,5 +355,113 @@ describe("the handlers' AWS calls", () => {
     expect(violation({ fn: "shard", action: "s3:DeleteObject", resource: `object/${BUCKET}/output/contract-calls/x` })).toBeDefined();
     expect(violation({ fn: "finalizer", action: "kinesis:GetRecords", resource: `stream/${STREAM}` })).toBeDefined();
     expect(violation({ fn: "shard", action: "s3:GetObject", resource: `object/${BUCKET}/checkpoint/contract-calls/metadata.json` })).toBeUndefined();
+  });
+});
+
+describe("the handlers' AWS and Kafka calls on a Kafka topic", () => {
+  const TOPIC = "contract-calls";
+  const GROUP = "sparkless-contract-calls-kafka";
+  const CLUSTER = "arn:aws:kafka:us-east-1:000000000000:cluster/contract-calls/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0-2";
+  const CLIENT_SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:kafka-client-AbCdEf";
+  const CA_SECRET = "arn:aws:secretsmanager:us-east-1:000000000000:secret:kafka-ca-AbCdEf";
+  const source: KafkaSource = { clusterArn: CLUSTER, topic: TOPIC, secretArns: [CLIENT_SECRET, CA_SECRET] };
+  const kafkaPipeline = contractPipeline("contract-calls-kafka");
+  let broker: MockKafka;
+  let proxy: PartitionProxy;
+  let offset = 0;
+  const kafkaSaved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    const certs = throwawayCerts();
+    broker = await startMockKafka({ brokers: 1, topics: [{ name: TOPIC, partitions: 1 }] });
+    proxy = await startPartitionProxy(broker.brokers, {}, {
+      tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requestCert: true, rejectUnauthorized: true },
+      onRequest: (apiKey) => recorder.kafkaRequest(apiKey, TOPIC, GROUP),
+    });
+    // MSK and Secrets Manager have no emulator here: their answers are stubs, their calls are recorded all the same.
+    // The CA secret stands in for Amazon's public CA, which Node trusts on Lambda and not this test's brokers.
+    recorder.stubs.set("GetBootstrapBrokersCommand", () => ({ BootstrapBrokerStringTls: proxy.bootstrapServers }));
+    const secrets: Record<string, object> = { [CLIENT_SECRET]: { certificate: certs.clientCert, privateKey: certs.clientKey }, [CA_SECRET]: { certificate: certs.ca } };
+    recorder.stubs.set("GetSecretValueCommand", (input) => ({ SecretString: JSON.stringify(secrets[input.SecretId as string]) }));
+    const env: Record<string, string | undefined> = {
+      [ENV.pipeline]: kafkaPipeline.name,
+      [ENV.streamName]: undefined,
+      [ENV.streamArn]: undefined,
+      [KAFKA_ENV.topic]: TOPIC,
+      [KAFKA_ENV.clusterArn]: CLUSTER,
+      [KAFKA_ENV.secretArn]: CLIENT_SECRET,
+      [KAFKA_ENV.authentication]: "CLIENT_CERTIFICATE_TLS_AUTH",
+      [KAFKA_ENV.rootCaSecretArn]: CA_SECRET,
+    };
+    for (const [name, value] of Object.entries(env)) {
+      kafkaSaved[name] = process.env[name];
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    recorder.stubs.clear();
+    for (const [name, value] of Object.entries(kafkaSaved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await proxy?.stop();
+    await broker?.stop();
+  });
+
+  /** Produces records to the topic's one partition and returns them as Lambda's MSK event. */
+  async function deliverKafka(records: Array<Event | string>) {
+    const values = records.map((r) => (typeof r === "string" ? r : JSON.stringify(r)));
+    await produce({ bootstrapServers: broker.bootstrapServers }, TOPIC, values.map((value) => ({ value, partition: 0 })));
+    const event = kafkaEvent(values.map((value) => ({ topic: TOPIC, partition: 0, offset: offset++, timestamp: Date.now(), value: Buffer.from(value).toString("base64") })));
+    return { ...event, eventSourceArn: CLUSTER };
+  }
+
+  it("stay inside each function's contract and the Kafka contract on every path", { timeout: 600_000 }, async () => {
+    const T0 = Math.floor((Date.now() - 10 * 60_000) / B) * B;
+    const before = recorder.calls.length;
+    // Each function is its own container on Lambda, with its own connection settings to work out.
+    const fresh = () => lambdaHandlers(kafkaPipeline);
+    const shard = fresh();
+    const first = await deliverKafka([{ w: "a", t: T0 + 1_000 }, "not json", { w: "bad", t: T0 + 1_500 }]);
+    expect((await recorder.as("shard", () => shard.shardHandler(first as never, context(60_000)))).batchItemFailures).toEqual([]);
+    // The watermark passes T0+60 s and T0+120 s: the shard function finalizes inline, listing the partitions.
+    const second = await deliverKafka([{ w: "c", t: T0 + 61_000 }, { w: "d", t: T0 + 121_000 }]);
+    await recorder.as("shard", () => shard.shardHandler(second as never, context(60_000)));
+    const third = await deliverKafka([{ w: "e", t: T0 + 181_000 }, { w: "f", t: T0 + 241_000 }]);
+    await recorder.as("shard", () => shard.shardHandler(third as never, context(8_000)));
+    await recorder.as("finalizer", () => fresh().finalizerHandler({}, context(60_000)));
+    await recorder.as("ticker", () => fresh().tickerHandler({}, context(60_000)));
+
+    const calls = recorder.calls.slice(before);
+    const of = (fn: FunctionKind) => calls.filter((c) => c.fn === fn).map((c) => `${c.action} on ${c.resource}`);
+    for (const fn of ["shard", "finalizer", "ticker"] as const) {
+      // Every function found the brokers, read both secrets, and asked a broker for the topic's offsets.
+      expect(of(fn)).toEqual(expect.arrayContaining([
+        `kafka:GetBootstrapBrokers on msk/${CLUSTER}`,
+        `secretsmanager:GetSecretValue on secret/${CLIENT_SECRET}`,
+        `secretsmanager:GetSecretValue on secret/${CA_SECRET}`,
+        "kafka-cluster:Connect on cluster",
+        `kafka-cluster:DescribeTopic on topic/${TOPIC}`,
+      ]));
+    }
+    const shardPuts = calls.filter((c) => c.fn === "shard" && c.action === "s3:PutObject").map((c) => c.resource.split("/").slice(2).join("/"));
+    expect(shardPuts.filter((k) => k.startsWith("dead-letter/contract-calls-kafka/"))).toHaveLength(2);
+    expect(shardPuts.filter((k) => k.startsWith("output/contract-calls-kafka/counts-"))).not.toEqual([]);
+    expect(calls.filter((c) => c.fn === "ticker" && c.action === "s3:PutObject").map((c) => c.resource)).not.toEqual([]);
+
+    expect(calls.map((c) => violation(c, source)).filter((v) => v !== undefined)).toEqual([]);
+  });
+
+  it("would catch a Kafka call outside the contract", () => {
+    expect(violation({ fn: "ticker", action: "kafka-cluster:ReadData", resource: `topic/${TOPIC}` }, source)).toBeDefined();
+    expect(violation({ fn: "shard", action: "kafka-cluster:DescribeGroup", resource: `group/${GROUP}` }, source)).toBeDefined();
+    expect(violation({ fn: "ticker", action: "kafka-cluster:DescribeTopic", resource: "topic/other" }, source)).toBeDefined();
+    expect(violation({ fn: "ticker", action: "kafka:DescribeClusterV2", resource: `msk/${CLUSTER}` }, source)).toBeDefined();
+    expect(violation({ fn: "finalizer", action: "secretsmanager:GetSecretValue", resource: "secret/arn:other" }, source)).toBeDefined();
+    expect(violation({ fn: "ticker", action: "kinesis:ListShards", resource: `stream/${STREAM}` }, source)).toBeDefined();
+    expect(kafkaIamOf(42, TOPIC, GROUP).map((c) => violation({ fn: "ticker", ...c }, source)).filter(Boolean)).toEqual(["ticker: kafka-cluster:UnknownApi42 on cluster"]);
+    expect(violation({ fn: "ticker", action: "kafka-cluster:DescribeTopic", resource: `topic/${TOPIC}` }, source)).toBeUndefined();
   });
 });

@@ -1,10 +1,9 @@
 /**
  * A Kafka pipeline's functions learn the topic and how to reach the cluster from the environment the construct
- * sets (lib/contract ENV), read once at cold start; what they cannot reach yet is refused there, by name.
+ * sets (lib/contract ENV), read once at cold start (how they connect with it: kafka-connect.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { environmentVariables, readEnvironment } from "../../lib/contract/index.js";
-import { kafkaOffsetsReader } from "../../functions/kafka-offsets.js";
 
 const common = { pipeline: "clicks", table: "t", bucket: "b", batchIntervalMs: 10_000 };
 
@@ -21,9 +20,5 @@ describe("a Kafka pipeline's environment", () => {
     const vars = environmentVariables({ ...common, kafka: { topic: "clicks.v1", bootstrapServers: ["b1:9096"] } });
     delete vars.SPARKLESS_KAFKA_BOOTSTRAP_SERVERS;
     expect(() => readEnvironment(vars)).toThrow(expect.objectContaining({ code: "MissingEnvironment", message: expect.stringContaining("SPARKLESS_KAFKA_CLUSTER_ARN") }));
-  });
-
-  it("fails at cold start for an MSK cluster, whose offsets the functions cannot read yet", () => {
-    expect(() => kafkaOffsetsReader({ topic: "t", clusterArn: "arn:aws:kafka:eu-west-1:123456789012:cluster/c/u" })).toThrow(expect.objectContaining({ code: "KafkaMskMetadataUnsupported" }));
   });
 });

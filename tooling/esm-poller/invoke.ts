@@ -53,7 +53,16 @@ export function toBufferedRecord(r: _Record, shardId: string, source: EventSourc
 
 /** How many records from the front of `queue` make the next batch: up to `batchSize`, within 6 MB, at least 1. */
 export function batchLength(queue: readonly BufferedRecord[], batchSize: number, limit = queue.length): number {
-  let bytes = ENVELOPE_BYTES - 1; // the first record has no comma before it
+  return payloadBatchLength(queue, batchSize, ENVELOPE_BYTES - 1, limit); // the first record has no comma before it
+}
+
+/**
+ * How many records (each adding `bytes` to the event's JSON) from the front of `queue` fit one event that starts
+ * at `envelopeBytes`: up to `batchSize` and `limit`, within Lambda's 6 MB payload, and at least one. The same cap
+ * for Kinesis and Kafka events; only their envelopes differ.
+ */
+export function payloadBatchLength(queue: readonly { readonly bytes: number }[], batchSize: number, envelopeBytes: number, limit = queue.length): number {
+  let bytes = envelopeBytes;
   let n = 0;
   const max = Math.min(batchSize, limit, queue.length);
   while (n < max) {

@@ -1,8 +1,7 @@
 /**
  * Kafka records as Lambda puts them in an event: bytes base64, headers as byte arrays, grouped by
- * `<topic>-<partition>`; and how many records make the next batch within BatchSize and the 6 MB payload cap.
+ * `<topic>-<partition>`, and the envelope's size (invoke.ts's payloadBatchLength fits records to the 6 MB cap).
  */
-import { MAX_PAYLOAD_BYTES } from "./invoke.js";
 import type { KafkaEventLike, KafkaRecordLike } from "./kafka-types.js";
 
 /** A record read from a partition, ready to go into an event. */
@@ -49,20 +48,6 @@ export function toKafkaRecord(topic: string, partition: number, m: RawKafkaMessa
 /** Bytes of the event envelope around the records (the longest bootstrap list / ARN the event carries). */
 export function envelopeBytes(bootstrapServers: string, eventSourceArn?: string): number {
   return Buffer.byteLength(JSON.stringify(eventOf([], bootstrapServers, eventSourceArn)));
-}
-
-/** How many records from the front of `queue` make the next batch: up to `batchSize`, within 6 MB, at least 1. */
-export function kafkaBatchLength(queue: readonly BufferedKafkaRecord[], batchSize: number, envelope: number): number {
-  let bytes = envelope;
-  let n = 0;
-  const max = Math.min(batchSize, queue.length);
-  while (n < max) {
-    const next = bytes + queue[n]!.bytes;
-    if (n > 0 && next > MAX_PAYLOAD_BYTES) break;
-    bytes = next;
-    n++;
-  }
-  return n;
 }
 
 /** The event of a batch: records grouped by `<topic>-<partition>`, each group in the order they were read. */

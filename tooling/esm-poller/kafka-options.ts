@@ -37,6 +37,12 @@ export interface KafkaEsmPollerOptions {
   readonly maximumRetryAttempts?: number;
   /** Records older than this (by their timestamp) are discarded unprocessed, -1 or 60..604800; -1 = never. @default -1 */
   readonly maximumRecordAgeSeconds?: number;
+  /**
+   * Split a batch whose invocation failed in two and retry each half as a batch of its own, down to single
+   * records, so one bad record is discarded alone (provisioned mode on AWS). Splitting is not a retry.
+   * @default false
+   */
+  readonly bisectBatchOnFunctionError?: boolean;
   /** Honour `batchItemFailures` (`{ partition: "<topic>-<partition>", offset }`) in the handler's response. @default false */
   readonly reportBatchItemFailures?: boolean;
   /** The function's timeout: a handler still running after it has failed. @default 3_000 */
@@ -91,6 +97,7 @@ export function resolveKafkaOptions(o: KafkaEsmPollerOptions): ResolvedKafkaOpti
     maximumRetryAttempts: retries === -1 && o.onFailure ? 10 : retries,
     maximumRecordAgeSeconds: o.maximumRecordAgeSeconds ?? -1,
     reportBatchItemFailures: o.reportBatchItemFailures ?? false,
+    bisectBatchOnFunctionError: o.bisectBatchOnFunctionError ?? false,
     functionTimeoutMs: o.functionTimeoutMs ?? 3_000,
     onFailure: o.onFailure,
     retryDelayMs: o.retryDelayMs ?? 1_000,

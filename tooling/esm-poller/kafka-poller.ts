@@ -1,14 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
 import { IllegalStateError } from "../../lib/core/errors.js";
-import { callHandler, type FunctionIdentity } from "./invoke.js";
+import { BatchPieces } from "./batch-pieces.js";
+import { callHandler, type FunctionIdentity, payloadBatchLength } from "./invoke.js";
+import { failureEnvelope } from "./on-failure.js";
 import { readKafkaBatchResponse } from "./kafka-batch-response.js";
-import { envelopeBytes, eventOf, kafkaBatchLength, toKafkaRecord, type BufferedKafkaRecord } from "./kafka-event.js";
+import { envelopeBytes, eventOf, toKafkaRecord, type BufferedKafkaRecord } from "./kafka-event.js";
 import { resolveKafkaOptions, type KafkaEsmPollerOptions, type ResolvedKafkaOptions } from "./kafka-options.js";
 import { KafkaReader } from "./kafka-reader.js";
 import type { KafkaFailureRecord } from "./kafka-types.js";
-import type { FailureCondition } from "./types.js";
-import { sleep, Wakeup } from "./wait.js";
+import type { FailureCondition, PollerCounts } from "./types.js";
+import { TypedEvents } from "./typed-events.js";
+import { sleep, untilDone, Wakeup } from "./wait.js";
 
 export interface KafkaPartitionStats {
   readonly partition: number;
@@ -22,19 +24,9 @@ export interface KafkaPartitionStats {
   readonly bufferedRecords: number;
 }
 
-export interface KafkaEsmPollerStats {
-  readonly state: "new" | "starting" | "running" | "stopping" | "stopped";
+export interface KafkaEsmPollerStats extends PollerCounts {
   readonly topic: string;
   readonly consumerGroupId: string;
-  readonly recordsRead: number;
-  readonly recordsDelivered: number;
-  readonly recordsDiscarded: number;
-  readonly invocations: number;
-  readonly functionErrors: number;
-  readonly timeouts: number;
-  /** Invocations that returned batchItemFailures. */
-  readonly partialFailures: number;
-  readonly inFlight: number;
   readonly partitions: readonly KafkaPartitionStats[];
 }
 
@@ -54,7 +46,7 @@ export interface KafkaEsmPollerEvents {
 export const KAFKA_POLLER_LIMITATIONS: readonly string[] = [
   "Kafka: one consumer per mapping with one batch in flight (Lambda scales pollers up to one per partition): a failing batch holds up every partition of the topic, not only its own.",
   "Kafka: the poller assumes it is the consumer group's only member; a partition revoked by a rebalance may be delivered twice (at-least-once, as on AWS).",
-  "Kafka: BisectBatchOnFunctionError, FilterCriteria, schema registries and Kafka on-failure destinations are not applied; retries wait retryDelayMs.",
+  "Kafka: FilterCriteria, schema registries and Kafka on-failure destinations are not applied; retries wait retryDelayMs.",
   "Kafka: the on-failure record's KafkaBatchInfo is this poller's summary (topic-partitions, offset ranges), not a copy of AWS's.",
   "Kafka: partitions added to the topic are read from their first record.",
 ];
@@ -77,16 +69,17 @@ export const KAFKA_POLLER_LIMITATIONS: readonly string[] = [
  * // ...
  * await poller.stop();
  */
-export class KafkaEsmPoller {
+export class KafkaEsmPoller extends TypedEvents<KafkaEsmPollerEvents> {
   readonly limitations: readonly string[] = KAFKA_POLLER_LIMITATIONS;
   private readonly opts: ResolvedKafkaOptions;
-  private readonly events = new EventEmitter();
   private readonly abort = new AbortController();
   private readonly wakeup = new Wakeup(this.abort.signal);
   private readonly reader: KafkaReader;
   private readonly fn: FunctionIdentity;
   private readonly envelope: number;
   private queue: BufferedKafkaRecord[] = [];
+  /** Batch lengths left by bisection (batch-pieces.ts). */
+  private readonly pieces = new BatchPieces();
   private state: KafkaEsmPollerStats["state"] = "new";
   private gatherStartedAt = 0;
   private inFlight = 0;
@@ -95,6 +88,7 @@ export class KafkaEsmPoller {
   private readonly counts = { recordsRead: 0, recordsDelivered: 0, recordsDiscarded: 0, invocations: 0, functionErrors: 0, timeouts: 0, partialFailures: 0 };
 
   constructor(options: KafkaEsmPollerOptions) {
+    super();
     const o = (this.opts = resolveKafkaOptions(options));
     this.fn = {
       functionName: o.functionName,
@@ -127,19 +121,6 @@ export class KafkaEsmPoller {
     );
   }
 
-  on<E extends keyof KafkaEsmPollerEvents>(event: E, listener: (e: KafkaEsmPollerEvents[E]) => void): this {
-    this.events.on(event, listener);
-    return this;
-  }
-
-  off<E extends keyof KafkaEsmPollerEvents>(event: E, listener: (e: KafkaEsmPollerEvents[E]) => void): this {
-    this.events.off(event, listener);
-    return this;
-  }
-
-  private emit<E extends keyof KafkaEsmPollerEvents>(event: E, e: KafkaEsmPollerEvents[E]): void {
-    this.events.emit(event, e);
-  }
 
   /** Joins the consumer group; resolves once the poller has its partitions (a record produced after this is delivered). */
   async start(): Promise<void> {
@@ -197,10 +178,11 @@ export class KafkaEsmPoller {
         await this.wakeup.wait();
         continue;
       }
-      const n = kafkaBatchLength(this.queue, o.batchSize, this.envelope);
-      // Batching window: only while gathering a fresh batch (a retry goes at once), and only while the batch is
-      // neither full (BatchSize) nor at the payload cap.
-      if (retries === 0 && o.maximumBatchingWindowMs > 0) {
+      const fixed = this.pieces.next;
+      const n = payloadBatchLength(this.queue, o.batchSize, this.envelope, fixed);
+      // Batching window: only while gathering a fresh batch (a retry or a bisected half goes at once), and only
+      // while the batch is neither full (BatchSize) nor at the payload cap.
+      if (fixed === undefined && retries === 0 && o.maximumBatchingWindowMs > 0) {
         const full = n === o.batchSize || n < this.queue.length;
         const waited = Date.now() - this.gatherStartedAt;
         if (!full && waited < o.maximumBatchingWindowMs) {
@@ -225,6 +207,7 @@ export class KafkaEsmPoller {
           batch.splice(0, batch.length, ...batch.filter((r) => !expired.includes(r)));
           this.counts.recordsDiscarded += expired.length;
           this.queue = this.queue.filter((r) => !expired.includes(r));
+          this.pieces.processed(expired.length);
           await this.commitThrough(expired, false);
         }
       }
@@ -242,18 +225,21 @@ export class KafkaEsmPoller {
         read?.kind === "invalid" ? { kind: "error" as const, error: new Error(`invalid partial batch response: ${read.reason}`), timedOut: false, functionError: undefined } : call;
       if (outcome.kind === "success" && read?.kind === "partial") {
         // The records before each reported offset (and every other partition) succeeded; the rest comes again.
-        // A partial failure counts as a retry, as for Kinesis.
+        // A partial failure counts as a retry, as for Kinesis; with bisection on, the retried batch is exactly
+        // the rest of this one.
         this.counts.partialFailures++;
         this.emit("result", { requestId, batchSize: batch.length, outcome: "partial", durationMs });
         const done = batch.filter((r) => !read.retry.has(r));
+        const rest = batch.filter((r) => read.retry.has(r));
         this.counts.recordsDelivered += done.length;
-        this.queue = [...batch.filter((r) => read.retry.has(r)), ...this.queue.slice(batch.length)];
+        this.queue = [...rest, ...this.queue.slice(batch.length)];
+        this.pieces.retryRest(rest.length, o.bisectBatchOnFunctionError);
         if (done.length > 0) await this.commitThrough(done, true);
         retries++;
         invokes = done.length > 0 ? 1 : invokes;
         lastFunctionError = undefined;
         if (o.maximumRetryAttempts >= 0 && retries > o.maximumRetryAttempts) {
-          await this.discard(batch.filter((r) => read.retry.has(r)), "RetryAttemptsExhausted", invokes, undefined);
+          await this.discard(rest, "RetryAttemptsExhausted", invokes, undefined);
           retries = invokes = 0;
         } else await sleep(o.retryDelayMs, this.abort.signal);
         continue;
@@ -270,6 +256,8 @@ export class KafkaEsmPoller {
       if (outcome.timedOut) this.counts.timeouts++;
       this.emit("result", { requestId, batchSize: batch.length, outcome: outcome.timedOut ? "timeout" : "error", durationMs, error: outcome.error });
       lastFunctionError = outcome.functionError;
+      // BisectBatchOnFunctionError: split in two, each half retried at once as its own batch; not a retry.
+      if (o.bisectBatchOnFunctionError && this.pieces.split(batch.length)) continue;
       retries++;
       if (o.maximumRetryAttempts >= 0 && retries > o.maximumRetryAttempts) {
         await this.discard(batch, "RetryAttemptsExhausted", invokes, lastFunctionError);
@@ -282,9 +270,10 @@ export class KafkaEsmPoller {
     }
   }
 
-  /** The batch was delivered: drop it from the queue, then commit. */
+  /** The batch (the head of the queue) was processed, delivered or discarded: drop it from the queue, then commit. */
   private async complete(batch: readonly BufferedKafkaRecord[]): Promise<void> {
     this.queue.splice(0, batch.length);
+    this.pieces.processed(batch.length);
     if (this.queue.length > 0) this.gatherStartedAt = Date.now();
     await this.commitThrough(batch, true);
   }
@@ -338,26 +327,13 @@ export class KafkaEsmPoller {
       else Object.assign(info, { lastRecordOffset: String(record.offset), lastRecordTimestamp: at });
     }
     const failure: KafkaFailureRecord = {
-      requestContext: { requestId: randomUUID(), functionArn: this.fn.functionArn, condition, approximateInvokeCount: invokes },
-      responseContext: { statusCode: 200, executedVersion: "$LATEST", ...(functionError ? { functionError } : {}) },
-      version: "1.0",
-      timestamp: new Date().toISOString(),
+      ...failureEnvelope(this.fn.functionArn, condition, invokes, functionError, eventOf(records, this.opts.bootstrapServers, this.opts.eventSourceArn)),
       KafkaBatchInfo: { batchSize: records.length, bootstrapServers: this.opts.bootstrapServers, consumerGroupId: this.opts.consumerGroupId, recordsInfo },
-      payload: JSON.stringify(eventOf(records, this.opts.bootstrapServers, this.opts.eventSourceArn)),
     };
-    if (this.opts.onFailure) {
-      // The destination must have the record before the offsets move past it: retry until it takes it.
-      for (;;) {
-        try {
-          await this.opts.onFailure(failure);
-          break;
-        } catch (error) {
-          this.emit("warning", { message: "on-failure destination failed, retrying", error });
-          await sleep(this.opts.retryDelayMs, this.abort.signal);
-          if (this.abort.signal.aborted) return;
-        }
-      }
-    }
+    const onFailure = this.opts.onFailure;
+    // The destination must have the record before the offsets move past it: retry until it takes it.
+    const warn = (error: unknown) => this.emit("warning", { message: "on-failure destination failed, retrying", error });
+    if (onFailure && !(await untilDone(() => onFailure(failure), warn, this.opts.retryDelayMs, this.abort.signal))) return;
     this.emit("discard", { failure });
   }
 }

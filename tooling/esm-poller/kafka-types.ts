@@ -3,7 +3,7 @@
  * because `lib/` must not depend on the `aws-lambda` types package. Field for field what AWS sends (see "Example
  * event" in the Lambda developer guide, "Using Lambda with self-managed Apache Kafka" and "... with Amazon MSK").
  */
-import type { FailureCondition, LambdaContextLike } from "./types.js";
+import type { FailureEnvelope, LambdaContextLike } from "./types.js";
 
 /** One Kafka record of an event. */
 export interface KafkaRecordLike {
@@ -42,26 +42,10 @@ export type KafkaEventLike =
 export type KafkaHandler = (event: KafkaEventLike, context: LambdaContextLike) => Promise<unknown>;
 
 /**
- * What the poller hands an on-failure destination when it discards records. The envelope
- * (`requestContext`, `responseContext`, `version`, `timestamp`) is Lambda's, as for Kinesis; `KafkaBatchInfo`
- * names the topic-partitions and offset ranges of the discarded records. For S3 destinations Lambda adds the
- * invocation record (`payload`).
+ * What the poller hands an on-failure destination when it discards records: Lambda's envelope, as for Kinesis,
+ * and `KafkaBatchInfo` naming the topic-partitions and offset ranges of the discarded records.
  */
-export interface KafkaFailureRecord {
-  requestContext: {
-    requestId: string;
-    functionArn: string;
-    condition: FailureCondition;
-    approximateInvokeCount: number;
-  };
-  responseContext: {
-    statusCode: number;
-    executedVersion: string;
-    functionError?: string;
-  };
-  version: "1.0";
-  /** ISO-8601 time of the discard. */
-  timestamp: string;
+export interface KafkaFailureRecord extends FailureEnvelope {
   KafkaBatchInfo: {
     batchSize: number;
     bootstrapServers: string;
@@ -69,6 +53,4 @@ export interface KafkaFailureRecord {
     /** Per `<topic>-<partition>`: the first and last offset (and their timestamps, ISO-8601) discarded. */
     recordsInfo: Record<string, { firstRecordOffset: string; lastRecordOffset: string; firstRecordTimestamp: string; lastRecordTimestamp: string }>;
   };
-  /** The event of the discarded records, JSON. */
-  payload?: string;
 }

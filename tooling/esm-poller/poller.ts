@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import { IllegalStateError } from "../../lib/core/errors.js";
 import { listShards } from "../../lib/io/kinesis/shards.js";
@@ -7,7 +6,8 @@ import type { ShardCheckpoint } from "./checkpoint-store.js";
 import type { EventSource, FunctionIdentity } from "./invoke.js";
 import { resolveOptions, type EsmPollerOptions, type ResolvedOptions } from "./options.js";
 import { ShardWorker, type InitialPosition, type ShardWorkerHooks } from "./shard-worker.js";
-import type { KinesisFailureRecord } from "./types.js";
+import type { KinesisFailureRecord, PollerCounts } from "./types.js";
+import { TypedEvents } from "./typed-events.js";
 import { sleep } from "./wait.js";
 
 export type ShardState =
@@ -35,20 +35,7 @@ export interface ShardStats {
   readonly checkpoint: string | undefined;
 }
 
-export interface EsmPollerStats {
-  readonly state: "new" | "starting" | "running" | "stopping" | "stopped";
-  readonly recordsRead: number;
-  /** Records the function processed successfully. */
-  readonly recordsDelivered: number;
-  /** Records given up on (on-failure destination). */
-  readonly recordsDiscarded: number;
-  readonly invocations: number;
-  /** Invocations that failed: thrown errors, timeouts, invalid partial responses. */
-  readonly functionErrors: number;
-  readonly timeouts: number;
-  /** Invocations that returned batchItemFailures. */
-  readonly partialFailures: number;
-  readonly inFlight: number;
+export interface EsmPollerStats extends PollerCounts {
   readonly shards: readonly ShardStats[];
 }
 
@@ -119,11 +106,10 @@ interface ShardEntry {
  * // ...
  * await poller.stop();
  */
-export class EsmPoller {
+export class EsmPoller extends TypedEvents<EsmPollerEvents> {
   /** Where this poller differs from AWS; print them at start-up. */
   readonly limitations: readonly string[] = ESM_POLLER_LIMITATIONS;
   private readonly opts: ResolvedOptions;
-  private readonly events = new EventEmitter();
   private readonly abort = new AbortController();
   private readonly shards = new Map<string, ShardEntry>();
   private state: EsmPollerStats["state"] = "new";
@@ -144,23 +130,10 @@ export class EsmPoller {
   };
 
   constructor(options: EsmPollerOptions) {
+    super();
     this.opts = resolveOptions(options);
-    // No "error" event is ever emitted (a listener-less one throws): failures outside the function are "warning"s.
   }
 
-  on<E extends keyof EsmPollerEvents>(event: E, listener: (e: EsmPollerEvents[E]) => void): this {
-    this.events.on(event, listener);
-    return this;
-  }
-
-  off<E extends keyof EsmPollerEvents>(event: E, listener: (e: EsmPollerEvents[E]) => void): this {
-    this.events.off(event, listener);
-    return this;
-  }
-
-  private emit<E extends keyof EsmPollerEvents>(event: E, e: EsmPollerEvents[E]): void {
-    this.events.emit(event, e);
-  }
 
   /**
    * Finds the stream and its shards, loads the checkpoints, and starts reading every shard that may be read now.

@@ -7,6 +7,8 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { classifyKinesisError } from "../../lib/io/kinesis/backoff.js";
 import { iteratorParams } from "../../lib/io/kinesis/iterators.js";
+import { BatchPieces } from "./batch-pieces.js";
+import { failureEnvelope } from "./on-failure.js";
 import type { ShardCheckpoint } from "./checkpoint-store.js";
 import {
   batchLength,
@@ -20,7 +22,7 @@ import {
 } from "./invoke.js";
 import type { ResolvedOptions } from "./options.js";
 import type { FailureCondition, KinesisFailureRecord } from "./types.js";
-import { sleep, Wakeup } from "./wait.js";
+import { sleep, untilDone, Wakeup } from "./wait.js";
 
 /** Where a shard without a checkpoint begins. */
 export type InitialPosition =
@@ -55,11 +57,8 @@ export interface ShardWorkerSnapshot {
 interface Bucket {
   readonly index: number;
   readonly queue: BufferedRecord[];
-  /**
-   * Fixed batch lengths left by bisection, in order ([] = form the next batch from the queue). AWS retries the
-   * halves of a bisected batch as batches of their own; batch size goes back to normal after them.
-   */
-  pieces: number[];
+  /** Batch lengths left by bisection (batch-pieces.ts). */
+  readonly pieces: BatchPieces;
   /** Failed invocations (not counting bisections) of the batch at the head of the queue. */
   retries: number;
   /** Invocations that carried the head record: `approximateInvokeCount` of an on-failure record. */
@@ -105,7 +104,7 @@ export class ShardWorker {
     this.buckets = Array.from({ length: opts.parallelizationFactor }, (_, index) => ({
       index,
       queue: [],
-      pieces: [],
+      pieces: new BatchPieces(),
       retries: 0,
       headInvocations: 0,
       lastFunctionError: undefined,
@@ -246,8 +245,8 @@ export class ShardWorker {
         await b.wakeup.wait();
         continue;
       }
-      const fixed = b.pieces.length > 0;
-      let n = batchLength(b.queue, o.batchSize, fixed ? b.pieces[0] : undefined);
+      const fixed = b.pieces.next !== undefined;
+      let n = batchLength(b.queue, o.batchSize, b.pieces.next);
       // Batching window: only while gathering a fresh batch (a retry or a bisected half goes at once), and only
       // while more records can come and the batch is neither full (BatchSize) nor at the payload cap.
       if (!fixed && b.retries === 0 && o.maximumBatchingWindowMs > 0 && !this.readerDone) {
@@ -300,8 +299,7 @@ export class ShardWorker {
         b.retries++;
         if (done > 0) b.headInvocations = 1; // the new head was in this one invocation only
         b.lastFunctionError = undefined;
-        if (b.pieces.length > 0) b.pieces[0] = n - done;
-        else if (o.bisectBatchOnFunctionError) b.pieces = [n - done];
+        b.pieces.retryRest(n - done, o.bisectBatchOnFunctionError);
         if (exhausted()) await this.discard(b, n - done, "RetryAttemptsExhausted");
         else await sleep(o.retryDelayMs, this.signal);
         return;
@@ -313,13 +311,8 @@ export class ShardWorker {
           message: outcome.timedOut ? "function timed out" : "function error",
           error: outcome.error,
         });
-        if (o.bisectBatchOnFunctionError && n > 1) {
-          // Split in two and retry each half on its own. "Splitting batches doesn't consume the retry quota"
-          // (Lambda guide, Kinesis error handling): the halves keep the retry count they had.
-          const first = Math.ceil(n / 2);
-          b.pieces.splice(0, b.pieces.length > 0 ? 1 : 0, first, n - first);
-          return;
-        }
+        // Split in two and retry each half on its own; the halves keep the retry count they had.
+        if (o.bisectBatchOnFunctionError && b.pieces.split(n)) return;
         b.retries++;
         if (exhausted()) await this.discard(b, n, "RetryAttemptsExhausted");
         else await sleep(o.retryDelayMs, this.signal);
@@ -334,19 +327,7 @@ export class ShardWorker {
     const first = records[0]!;
     const last = records.at(-1)!;
     const failure: KinesisFailureRecord = {
-      requestContext: {
-        requestId: randomUUID(),
-        functionArn: this.fn.functionArn,
-        condition,
-        approximateInvokeCount: b.headInvocations,
-      },
-      responseContext: {
-        statusCode: 200,
-        executedVersion: "$LATEST",
-        ...(b.lastFunctionError ? { functionError: b.lastFunctionError } : {}),
-      },
-      version: "1.0",
-      timestamp: new Date().toISOString(),
+      ...failureEnvelope(this.fn.functionArn, condition, b.headInvocations, b.lastFunctionError, eventOf(records)),
       KinesisBatchInfo: {
         shardId: this.shardId,
         startSequenceNumber: first.event.kinesis.sequenceNumber,
@@ -356,22 +337,12 @@ export class ShardWorker {
         batchSize: count,
         streamArn: this.source.streamArn,
       },
-      payload: JSON.stringify(eventOf(records)),
     };
-    if (this.opts.onFailure) {
-      // The records are gone from the function's view once discarded, so the destination must have the record
-      // first: retry the destination until it takes it (or we stop, leaving the records unprocessed).
-      for (;;) {
-        try {
-          await this.opts.onFailure(failure);
-          break;
-        } catch (error) {
-          this.hooks.warning({ shardId: this.shardId, message: "on-failure destination failed, retrying", error });
-          await sleep(this.opts.retryDelayMs, this.signal);
-          if (this.signal.aborted) return;
-        }
-      }
-    }
+    const onFailure = this.opts.onFailure;
+    // The records are gone from the function's view once discarded, so the destination must have the record
+    // first: retry the destination until it takes it (or we stop, leaving the records unprocessed).
+    const warn = (error: unknown) => this.hooks.warning({ shardId: this.shardId, message: "on-failure destination failed, retrying", error });
+    if (onFailure && !(await untilDone(() => onFailure(failure), warn, this.opts.retryDelayMs, this.signal))) return;
     this.hooks.discarded({ shardId: this.shardId, failure, records: count });
     await this.complete(b, count, { discarded: true });
   }
@@ -380,10 +351,7 @@ export class ShardWorker {
   private async complete(b: Bucket, count: number, how: { keepPiece?: boolean; discarded?: boolean } = {}): Promise<void> {
     b.queue.splice(0, count);
     if (!how.keepPiece) {
-      if (b.pieces.length > 0) {
-        b.pieces[0]! -= count;
-        if (b.pieces[0]! <= 0) b.pieces.shift();
-      }
+      b.pieces.processed(count);
       b.retries = 0;
       b.headInvocations = 0;
       b.lastFunctionError = undefined;

@@ -57,16 +57,32 @@ export type KinesisHandler = (
   context: LambdaContextLike,
 ) => Promise<StreamsEventResponseLike | void | null | undefined>;
 
+/** What both pollers count (their `stats()`). */
+export interface PollerCounts {
+  readonly state: "new" | "starting" | "running" | "stopping" | "stopped";
+  readonly recordsRead: number;
+  /** Records the function processed successfully. */
+  readonly recordsDelivered: number;
+  /** Records given up on (on-failure destination). */
+  readonly recordsDiscarded: number;
+  readonly invocations: number;
+  /** Invocations that failed: thrown errors, timeouts, invalid partial responses. */
+  readonly functionErrors: number;
+  readonly timeouts: number;
+  /** Invocations that returned batchItemFailures. */
+  readonly partialFailures: number;
+  readonly inFlight: number;
+}
+
 /** Why records were discarded, as Lambda names it in `requestContext.condition`. */
 export type FailureCondition = "RetryAttemptsExhausted" | "RecordAgeExceeded";
 
 /**
- * What Lambda sends to an on-failure destination for a Kinesis event source mapping when it discards records
- * ("Retain discarded batch records for a Kinesis Data Streams event source"). Metadata only: the records stay in
- * the stream (until retention ends) and can be re-read with the sequence numbers. For S3 destinations Lambda adds
- * the invocation record (`payload`).
+ * The envelope of what Lambda sends an on-failure destination when it discards records, the same for Kinesis and
+ * Kafka mappings; each adds its own batch info (`KinesisBatchInfo`, `KafkaBatchInfo`). For S3 destinations Lambda
+ * adds the invocation record (`payload`).
  */
-export interface KinesisFailureRecord {
+export interface FailureEnvelope {
   requestContext: {
     requestId: string;
     functionArn: string;
@@ -83,6 +99,16 @@ export interface KinesisFailureRecord {
   version: "1.0";
   /** ISO-8601 time of the discard. */
   timestamp: string;
+  /** The event of the discarded records, JSON (what an S3 destination receives besides the metadata). */
+  payload?: string;
+}
+
+/**
+ * What Lambda sends to an on-failure destination for a Kinesis event source mapping ("Retain discarded batch
+ * records for a Kinesis Data Streams event source"). Metadata only: the records stay in the stream (until
+ * retention ends) and can be re-read with the sequence numbers.
+ */
+export interface KinesisFailureRecord extends FailureEnvelope {
   KinesisBatchInfo: {
     shardId: string;
     startSequenceNumber: string;
@@ -94,6 +120,4 @@ export interface KinesisFailureRecord {
     batchSize: number;
     streamArn: string;
   };
-  /** The event of the discarded records, JSON (what an S3 destination receives besides the metadata). */
-  payload?: string;
 }

@@ -40,3 +40,21 @@ export class Wakeup {
     });
   }
 }
+
+/**
+ * Runs `attempt` until it resolves (true) or `signal` aborts (false), waiting `retryDelayMs` after each failure,
+ * which `failed` hears of. For what must happen before the poller moves on: an on-failure destination must hold a
+ * discarded batch's record before its records are passed by.
+ */
+export async function untilDone(attempt: () => Promise<unknown>, failed: (error: unknown) => void, retryDelayMs: number, signal: AbortSignal): Promise<boolean> {
+  for (;;) {
+    try {
+      await attempt();
+      return true;
+    } catch (error) {
+      failed(error);
+      await sleep(retryDelayMs, signal);
+      if (signal.aborted) return false;
+    }
+  }
+}

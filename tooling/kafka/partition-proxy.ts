@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket, connect } from "node:net";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { IllegalStateError } from "../../lib/core/errors.js";
 
 /*
@@ -11,7 +12,19 @@ import { IllegalStateError } from "../../lib/core/errors.js";
  * header (api key, version, correlation id), and the Metadata response of versions 1 to 8 (the non-flexible
  * ones; kafkajs asks for 6). Every other byte passes through unchanged. Broker addresses in Metadata answers are
  * rewritten to the proxies, so a client never reaches the mock around it.
+ *
+ * Two more things a test may ask of it, since every request passes through it: TLS in front of the mock (which
+ * speaks plaintext only), with Node's server options (`requestCert` and `rejectUnauthorized` make a broker that
+ * requires a client certificate, as mTLS does), and a look at each request's API key as it passes (which Kafka
+ * operations a client used, e.g. to check them against the IAM actions MSK would authorize).
  */
+
+export interface PartitionProxyOptions {
+  /** Serve TLS to clients with these options (the mock behind stays plaintext). @default - plaintext */
+  readonly tls?: TlsOptions;
+  /** Called with each request's API key and version as it passes. @default - none */
+  readonly onRequest?: (apiKey: number, version: number) => void;
+}
 
 export interface PartitionProxy {
   /** The proxies' addresses, one per mock broker, as a client's bootstrap servers. */
@@ -30,14 +43,16 @@ export interface PartitionProxy {
  * const proxy = await startPartitionProxy(kafka.brokers, { clicks: 2 }); // clicks has 3; clients see 0 and 1
  * proxy.show("clicks", 3); // partition 2 "is added"
  */
-export async function startPartitionProxy(upstream: readonly string[], visible: Readonly<Record<string, number>>): Promise<PartitionProxy> {
+export async function startPartitionProxy(upstream: readonly string[], visible: Readonly<Record<string, number>>, options: PartitionProxyOptions = {}): Promise<PartitionProxy> {
   const shown = new Map(Object.entries(visible));
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
   const portOf = new Map<number, number>(); // upstream port -> proxy port
   for (const address of upstream) {
     const [host, port] = splitAddress(address);
-    const server = createServer((client) => pipe(client, host, port));
+    const server: Server = options.tls
+      ? createTlsServer(options.tls, (client) => pipe(client, host, port)).on("tlsClientError", () => {})
+      : createServer((client) => pipe(client, host, port));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     servers.push(server);
     portOf.set(port, (server.address() as { port: number }).port);
@@ -57,6 +72,7 @@ export async function startPartitionProxy(upstream: readonly string[], visible: 
     broker.on("error", close).on("close", close);
     frames(client, (frame) => {
       asked.set(frame.readInt32BE(8), { apiKey: frame.readInt16BE(4), version: frame.readInt16BE(6) });
+      options.onRequest?.(frame.readInt16BE(4), frame.readInt16BE(6));
       broker.write(frame);
     });
     frames(broker, (frame) => {

@@ -3,9 +3,8 @@
  * what CloudWatch's Invocations, Errors and Duration-at-timeout metrics say on AWS. The stack writes it; the
  * live line of `local up` and `sparkless status` both read it, so they report the same failures.
  */
-import { readFileSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readStateFile, type StateFileHeader, StateFileWriter } from "./state-file.js";
 
 export const INVOCATIONS_FILE = "invocations.json";
 
@@ -20,10 +19,7 @@ export interface FunctionInvocations {
   readonly timeoutMs?: number;
 }
 
-export interface InvocationsFile {
-  /** The stack process that wrote it: a file of another (stopped) stack is not this one's. */
-  readonly pid: number;
-  readonly updatedAt: string;
+export interface InvocationsFile extends StateFileHeader {
   readonly functions: readonly FunctionInvocations[];
 }
 
@@ -33,12 +29,7 @@ export function invocationsFilePath(stateDir: string): string {
 
 /** The counts written by the stack process `pid`, or undefined (none yet, another process', unreadable). */
 export function readInvocations(stateDir: string, pid: number): InvocationsFile | undefined {
-  try {
-    const f = JSON.parse(readFileSync(invocationsFilePath(stateDir), "utf8")) as InvocationsFile;
-    return f.pid === pid && Array.isArray(f.functions) ? f : undefined;
-  } catch {
-    return undefined;
-  }
+  return readStateFile<InvocationsFile>(invocationsFilePath(stateDir), pid, (f) => Array.isArray(f.functions));
 }
 
 export interface InvocationRecorderOptions {
@@ -49,49 +40,9 @@ export interface InvocationRecorderOptions {
   readonly intervalMs?: number;
 }
 
-/** Writes the counts when they change, at most every `intervalMs`, and once more when stopped. */
-export class InvocationRecorder {
-  private timer: NodeJS.Timeout | undefined;
-  private last = "";
-  private writing: Promise<void> = Promise.resolve();
-  private stopped = false;
-
-  constructor(private readonly o: InvocationRecorderOptions) {}
-
-  /** Writes the counts (zeros at start: a reader then knows the file is this stack's), then keeps them current. */
-  async start(): Promise<void> {
-    await this.flush();
-    this.schedule();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.writing;
-    await this.flush();
-  }
-
-  /** Writes now if anything changed. */
-  flush(): Promise<void> {
-    // A failed write (a full disk) must not stop the stack, nor the writes after it: the next flush tries again.
-    this.writing = this.writing.then(() => this.write()).catch(() => undefined);
-    return this.writing;
-  }
-
-  private async write(): Promise<void> {
-    const functions = this.o.counts();
-    const key = JSON.stringify(functions);
-    if (key === this.last) return;
-    const file: InvocationsFile = { pid: process.pid, updatedAt: new Date().toISOString(), functions };
-    const path = invocationsFilePath(this.o.stateDir);
-    await mkdir(this.o.stateDir, { recursive: true });
-    await writeFile(`${path}.tmp`, JSON.stringify(file) + "\n");
-    await rename(`${path}.tmp`, path);
-    this.last = key;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.flush().finally(() => this.schedule()), this.o.intervalMs ?? 500);
+/** Writes the counts when they change, at most every `intervalMs`, and once more when stopped (zeros at start). */
+export class InvocationRecorder extends StateFileWriter<{ functions: readonly FunctionInvocations[] }> {
+  constructor(o: InvocationRecorderOptions) {
+    super(o.stateDir, INVOCATIONS_FILE, () => ({ functions: o.counts() }), o.intervalMs ?? 500);
   }
 }

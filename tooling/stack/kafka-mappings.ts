@@ -79,11 +79,11 @@ export function kafkaMappingsOf(template: CfnTemplate, deployed: DeployedStack):
       enabled: p.Enabled !== false && p.Enabled !== "false",
       properties: p,
     });
-    for (const key of ["FilterCriteria", "BisectBatchOnFunctionError", "ProvisionedPollerConfig", "SchemaRegistryConfig", "KMSKeyArn", "MetricsConfig"]) {
+    for (const key of ["FilterCriteria", "ProvisionedPollerConfig", "SchemaRegistryConfig", "KMSKeyArn", "MetricsConfig"]) {
       if (p[key] !== undefined) notes.push(`${where}: ${key} is not applied locally`);
     }
     if (p.SourceAccessConfigurations !== undefined) {
-      notes.push(`${where}: SourceAccessConfigurations (SASL/mTLS secret, VPC) are not applied: the local broker takes plaintext connections without authentication, so the secret is never read`);
+      notes.push(`${where}: SourceAccessConfigurations (SASL/mTLS secret, root CA, VPC) are not applied: the local broker takes plaintext connections without authentication, so the secret is never read`);
     }
     const d = failureDestination(p);
     if (d.kind === "unsupported") notes.push(`${where}: on-failure destination ${d.arn} is not emulated (only S3); discarded batches are reported as events only`);
@@ -125,7 +125,7 @@ export async function startKafkaBroker(mappings: readonly KafkaMapping[], partit
  */
 export function localKafkaEnvironment(environment: Readonly<Record<string, string>>, bootstrapServers: string): Record<string, string> {
   if (environment[KAFKA_ENV.topic] === undefined) return { ...environment };
-  const { [KAFKA_ENV.clusterArn]: _arn, [KAFKA_ENV.secretArn]: _secret, [KAFKA_ENV.authentication]: _auth, ...rest } = environment;
+  const { [KAFKA_ENV.clusterArn]: _arn, [KAFKA_ENV.secretArn]: _secret, [KAFKA_ENV.authentication]: _auth, [KAFKA_ENV.rootCaSecretArn]: _ca, ...rest } = environment;
   return { ...rest, [KAFKA_ENV.bootstrapServers]: bootstrapServers };
 }
 
@@ -232,6 +232,7 @@ function kafkaMappingPoller(m: KafkaMapping, broker: MockKafka, o: KafkaRuntimeO
     maximumRetryAttempts: int(p.MaximumRetryAttempts) ?? -1,
     maximumRecordAgeSeconds: int(p.MaximumRecordAgeInSeconds) ?? -1,
     reportBatchItemFailures: ((p.FunctionResponseTypes as unknown[] | undefined) ?? []).includes("ReportBatchItemFailures"),
+    bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true || p.BisectBatchOnFunctionError === "true",
     functionTimeoutMs: host.spec.timeoutMs + host.spec.initTimeoutMs + 1_000,
     ...(onFailure ? { onFailure } : {}),
     functionName: entry.fn.name,

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import { Kafka, logLevel } from "kafkajs";
 import { ValidationError } from "../../core/errors.js";
 
@@ -11,14 +12,22 @@ export interface KafkaClientConfig {
   readonly bootstrapServers: string | readonly string[];
   /** The client id brokers log and quota by. @default "sparkless" */
   readonly clientId?: string;
-  /** Connect with TLS. @default false */
-  readonly ssl?: boolean;
-  /** SASL authentication (SASL/PLAIN or SCRAM; use `ssl: true` with it). @default - none */
-  readonly sasl?: {
-    readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
-    readonly username: string;
-    readonly password: string;
-  };
+  /**
+   * Connect with TLS: `true` with Node's defaults, or Node's TLS options (`ca` for a private CA, `cert` and `key`
+   * with an optional `passphrase` for mutual TLS).
+   *
+   * @default false
+   */
+  readonly ssl?: boolean | ConnectionOptions;
+  /**
+   * SASL authentication, with `ssl`: SASL/PLAIN or SCRAM with a user name and password, or OAUTHBEARER with a
+   * token provider (Amazon MSK's IAM access control: see functions/kafka-offsets.ts).
+   *
+   * @default - none
+   */
+  readonly sasl?:
+    | { readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; readonly username: string; readonly password: string }
+    | { readonly mechanism: "oauthbearer"; readonly oauthBearerProvider: () => Promise<{ value: string }> };
   /** How long to wait for a broker connection. @default 10000 */
   readonly connectionTimeoutMs?: number;
   /** How long to wait for one request's answer. @default 30000 */
@@ -44,7 +53,7 @@ export function kafkaClient(config: KafkaClientConfig): Kafka {
   return new Kafka({
     brokers: bootstrapBrokers(config),
     clientId: config.clientId ?? "sparkless",
-    ...(config.ssl ? { ssl: true } : {}),
+    ...(config.ssl ? { ssl: config.ssl } : {}),
     ...(config.sasl ? { sasl: { ...config.sasl } as never } : {}),
     connectionTimeout: config.connectionTimeoutMs ?? 10_000,
     requestTimeout: config.requestTimeoutMs ?? 30_000,

@@ -30,7 +30,12 @@ export interface TopicPartitionInfo {
 export async function listTopicPartitions(client: KafkaClientConfig | Admin, topics: readonly string[]): Promise<TopicPartitionInfo[]> {
   if (isAdmin(client)) return list(client, topics);
   const admin = kafkaClient(client).admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (err) {
+    // A refused TLS handshake or SASL sign-in ends here too, as a closed connection after kafkajs's retries.
+    throw new SourceError("KafkaUnavailable", `cannot connect to Kafka at ${String(client.bootstrapServers)} (check the brokers, the network and the credentials): ${(err as Error).message}`, { bootstrapServers: String(client.bootstrapServers) }, { cause: err });
+  }
   try {
     return await list(admin, topics);
   } finally {
