@@ -50,6 +50,14 @@ export interface PipelineProps<T> {
    * @default Seconds(2)
    */
   readonly idleAfter?: Duration;
+  /**
+   * How many finalizer partitions share the keyed stage on AWS (an integer from 1 to 256). The shard stage
+   * splits its partial aggregates by a stable hash of each key (`partitionOf`), and each partition finalizes
+   * its keys — shuffles, windows, joins, state — in its own invocation under its own lease; a batch completes
+   * when all partitions have. Cannot change on a running pipeline (the runtime refuses a mismatch until
+   * repartitioning exists). Local runs ignore it. @default 1
+   */
+  readonly finalizerPartitions?: number;
 }
 
 /** What the CDK construct needs to know of a pipeline (infra's PipelineInfo, less the entry path). */
@@ -57,6 +65,8 @@ export interface PipelineSummary {
   readonly name: string;
   readonly batchIntervalMs: number;
   readonly stateful: boolean;
+  /** The finalizer partitions P (`finalizerPartitions`, default 1). */
+  readonly finalizerPartitions: number;
 }
 
 /** A built graph for one use: the context that owns it, its input node and its serverless plan. */
@@ -139,10 +149,10 @@ export class Pipeline<T> {
     return { ssc, input: stream.node as InputNode<T>, plan: planGraph(ssc.graph) };
   }
 
-  /** What infra needs: the name, the batch interval and whether anything keeps state across batches. */
+  /** What infra needs: the name, the batch interval, whether anything keeps state across batches, and P. */
   get summary(): PipelineSummary {
     const { plan } = this.instantiate(0);
-    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful };
+    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful, finalizerPartitions: this.props.finalizerPartitions ?? 1 };
   }
 }
 

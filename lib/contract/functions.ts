@@ -21,10 +21,16 @@ export interface FunctionContract {
   /** Prefixes it writes objects under (s3:PutObject), each `<prefix>*`. */
   readonly writes: readonly BucketPrefix[];
   /**
-   * Kinesis actions on the pipeline's stream made by the function's code. Nothing in the runtime deletes objects
-   * or invokes another function, so there is no field for either: add one with the code that needs it.
+   * Kinesis actions on the pipeline's stream made by the function's code. Nothing in the runtime deletes objects,
+   * so there is no field for it: add one with the code that needs it.
    */
   readonly stream: readonly StreamAction[];
+  /**
+   * The pipeline's functions this one invokes ({@link INVOKE_ACTION}, asynchronously): the finalizer, once per
+   * partition, when the pipeline has more than one finalizer partition. Granted on exactly those functions, and
+   * only when P > 1 (with P = 1 the runtime finalizes inline and fans nothing out).
+   */
+  readonly invokes: readonly InvokedFunction[];
   /**
    * What the function's Kinesis event-source mapping does with the function's role: read the stream, and write
    * the records it discards to the on-failure destination.
@@ -49,6 +55,17 @@ export type StreamAction =
   | "kinesis:DescribeStreamConsumer"
   | "kinesis:ListStreams"
   | "kinesis:SubscribeToShard";
+
+/** The functions another may invoke: the finalizer, for one partition (event `{ "partition": n }`). */
+export type InvokedFunction = "finalizer";
+
+/** What fanning out to a function takes: an asynchronous `Invoke` (`InvocationType: "Event"`). */
+export const INVOKE_ACTION = "lambda:InvokeFunction";
+
+/** The event the finalizer function is invoked with to finalize one partition (absent: partition 0). */
+export interface FinalizerEvent {
+  readonly partition?: number;
+}
 
 /** S3 actions by what they do to an object; `s3:ListBucket` (on the bucket) comes with reading. */
 export const OBJECT_ACTIONS = { read: "s3:GetObject", write: "s3:PutObject", list: "s3:ListBucket" } as const;
@@ -85,6 +102,8 @@ export const FUNCTIONS = {
       ],
       writes: ["esmFailures"],
     },
+    // The commit that completes a batch fans it out to the finalizer partitions.
+    invokes: ["finalizer"],
   },
   /** On the schedule: follows the shards, probes quiet ones, then finalizes what became complete. */
   ticker: {
@@ -94,8 +113,10 @@ export const FUNCTIONS = {
     reads: FINALIZE_READS,
     writes: FINALIZE_WRITES,
     stream: ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
+    // Each tick fans the complete batches out to the finalizer partitions.
+    invokes: ["finalizer"],
   },
-  /** Finalizes on demand (`aws lambda invoke`), outside a shard invocation and the schedule. */
+  /** Finalizes one partition (`{ "partition": n }`) when the shard function or the ticker fans a batch out, or on demand. */
   finalizer: {
     handler: "finalizerHandler",
     role: "finalizer (stage 2)",
@@ -103,6 +124,7 @@ export const FUNCTIONS = {
     reads: FINALIZE_READS,
     writes: FINALIZE_WRITES,
     stream: ["kinesis:ListShards"],
+    invokes: [],
   },
 } as const satisfies Record<string, FunctionContract>;
 
