@@ -6,6 +6,8 @@ import type { InputNode } from "../graph/ops/input.js";
 import type { KafkaRecordMeta } from "../io/kafka/record-meta.js";
 import type { Source } from "../io/source.js";
 import { checkPipelineName } from "../contract/index.js";
+import { MAX_FINALIZER_PARTITIONS } from "../core/partitioner.js";
+import { ValidationError } from "../core/errors.js";
 import { planGraph, type Plan } from "../graph/stage-split.js";
 
 /**
@@ -118,6 +120,12 @@ export class Pipeline<T> {
     private readonly build: (input: DStream<T>, ssc: StreamingContext) => void,
   ) {
     checkPipelineName(name);
+    checkFinalizerPartitions(props.finalizerPartitions);
+  }
+
+  /** The finalizer partitions the runtime splits the keyed stage into (`finalizerPartitions`, default 1). */
+  get partitions(): number {
+    return this.props.finalizerPartitions ?? 1;
   }
 
   /** Builds the graph on `source` in a fresh context (the local engine's way to run this pipeline). */
@@ -153,6 +161,17 @@ export class Pipeline<T> {
   get summary(): PipelineSummary {
     const { plan } = this.instantiate(0);
     return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful, finalizerPartitions: this.props.finalizerPartitions ?? 1 };
+  }
+}
+
+function checkFinalizerPartitions(value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_FINALIZER_PARTITIONS) {
+    throw new ValidationError(
+      "InvalidFinalizerPartitions",
+      `finalizerPartitions must be an integer from 1 to ${MAX_FINALIZER_PARTITIONS}, got ${String(value)}`,
+      { finalizerPartitions: value },
+    );
   }
 }
 
