@@ -9,9 +9,8 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { AuthenticationMethod } from "aws-cdk-lib/aws-lambda-event-sources";
 import { checkPipelineName, FUNCTION_KINDS, isReservedEnvironmentName } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/core/errors.js";
+import { MAX_FINALIZER_PARTITIONS } from "../lib/core/partitioner.js";
 import type { PipelineInfo, Resolved, SparklessPipelineProps } from "./props.js";
-
-const MAX_PARTITIONS = 256;
 
 /** Exactly one of `entry` and `pipeline`, naming a module that exists. */
 export function validateSource(props: SparklessPipelineProps): void {
@@ -55,10 +54,10 @@ export function validatePipeline(pipeline: Omit<PipelineInfo, "entry">): void {
     throw new ValidationError("InvalidStateful", `pipeline.stateful must be true or false (received ${String(pipeline.stateful)})`, { stateful: pipeline.stateful });
   }
   const partitions = pipeline.finalizerPartitions;
-  if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= MAX_PARTITIONS)) {
+  if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= MAX_FINALIZER_PARTITIONS)) {
     throw new ValidationError(
       "InvalidFinalizerPartitions",
-      `finalizerPartitions of pipeline "${pipeline.name}" must be a whole number from 1 to ${MAX_PARTITIONS} (received ${String(partitions)})`,
+      `finalizerPartitions of pipeline "${pipeline.name}" must be a whole number from 1 to ${MAX_FINALIZER_PARTITIONS} (received ${String(partitions)})`,
       { finalizerPartitions: partitions },
     );
   }

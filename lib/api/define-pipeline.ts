@@ -160,7 +160,7 @@ export class Pipeline<T> {
   /** What infra needs: the name, the batch interval, whether anything keeps state across batches, and P. */
   get summary(): PipelineSummary {
     const { plan } = this.instantiate(0);
-    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful, finalizerPartitions: this.props.finalizerPartitions ?? 1 };
+    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful, finalizerPartitions: this.partitions };
   }
 }
 
