@@ -16,6 +16,13 @@ export interface RuntimeDeps {
   readonly log: (text: string) => void;
   /** A fresh id for each invocation's writes. @default - a random UUID */
   readonly newAttemptId?: () => string;
+  /**
+   * Asks the finalizer function to run for finalizer partition `partition`, asynchronously (Lambda `Invoke` with
+   * `InvocationType: "Event"`): resolves once the request is accepted, not when the partition is done. Used with
+   * `finalizerPartitions` > 1 by the ticker and by a commit that completed a batch.
+   * @default - none: the calling invocation finalizes every partition itself, one after the other
+   */
+  readonly invokeFinalizer?: (partition: number) => Promise<void>;
 }
 
 /** The bucket's prefixes, from the contract (the construct grants by them); each is followed by the pipeline name. */
