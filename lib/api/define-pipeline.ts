@@ -6,6 +6,8 @@ import type { InputNode } from "../graph/ops/input.js";
 import type { KafkaRecordMeta } from "../io/kafka/record-meta.js";
 import type { Source } from "../io/source.js";
 import { checkPipelineName } from "../contract/index.js";
+import { MAX_FINALIZER_PARTITIONS } from "../core/partitioner.js";
+import { ValidationError } from "../core/errors.js";
 import { planGraph, type Plan } from "../graph/stage-split.js";
 
 /**
@@ -50,6 +52,14 @@ export interface PipelineProps<T> {
    * @default Seconds(2)
    */
   readonly idleAfter?: Duration;
+  /**
+   * How many finalizer partitions share the keyed stage on AWS (an integer from 1 to 256). The shard stage
+   * splits its partial aggregates by a stable hash of each key (`partitionOf`), and each partition finalizes
+   * its keys — shuffles, windows, joins, state — in its own invocation under its own lease; a batch completes
+   * when all partitions have. Cannot change on a running pipeline (the runtime refuses a mismatch until
+   * repartitioning exists). Local runs ignore it. @default 1
+   */
+  readonly finalizerPartitions?: number;
 }
 
 /** What the CDK construct needs to know of a pipeline (infra's PipelineInfo, less the entry path). */
@@ -108,6 +118,12 @@ export class Pipeline<T> {
     private readonly build: (input: DStream<T>, ssc: StreamingContext) => void,
   ) {
     checkPipelineName(name);
+    checkFinalizerPartitions(props.finalizerPartitions);
+  }
+
+  /** The finalizer partitions the runtime splits the keyed stage into (`finalizerPartitions`, default 1). */
+  get partitions(): number {
+    return this.props.finalizerPartitions ?? 1;
   }
 
   /** Builds the graph on `source` in a fresh context (the local engine's way to run this pipeline). */
@@ -143,6 +159,17 @@ export class Pipeline<T> {
   get summary(): PipelineSummary {
     const { plan } = this.instantiate(0);
     return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful };
+  }
+}
+
+function checkFinalizerPartitions(value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_FINALIZER_PARTITIONS) {
+    throw new ValidationError(
+      "InvalidFinalizerPartitions",
+      `finalizerPartitions must be an integer from 1 to ${MAX_FINALIZER_PARTITIONS}, got ${String(value)}`,
+      { finalizerPartitions: value },
+    );
   }
 }
 
