@@ -10,6 +10,7 @@ import type { Lease, Part, PipelineStatus, ShardProgress } from "../pipeline-sto
 import type { BuiltPipeline, Pipeline } from "../api/define-pipeline.js";
 import { builtPlan } from "./built-plans.js";
 import { adoptGraph } from "./graph-compat.js";
+import { KeyedStateBatch } from "./keyed-state.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
 /** A lease lasts this long from its last renewal; the finalizer renews it before each batch and each write. */
@@ -183,10 +184,12 @@ async function finalizeBatch<T>(
     }
   }
 
-  // What earlier batches left for this one: remembered RDDs within each node's remember duration.
+  // mapWithState's state is kept per key (keyed-state.ts); the rest of what earlier batches left for this one
+  // is remembered RDDs within each node's remember duration.
+  const keyed = new KeyedStateBatch(plan.remembered, deps.keyedState ?? deps.store.keyedState?.(), /* partition */ 0, /* of */ 1);
   const memory = new Map<string, RDD<unknown> | undefined>();
   await Promise.all(
-    plan.remembered.flatMap((node) =>
+    plan.remembered.filter((node) => !keyed.owns(node)).flatMap((node) =>
       rememberedTimes(node, time).map(async (t) => {
         const payload = await deps.store.getMemory(node.id, t);
         if (payload !== undefined) memory.set(`${node.id}@${t}`, decodeRDD(payload));
@@ -196,6 +199,7 @@ async function finalizeBatch<T>(
 
   // This batch's run of the plan: inputs from the parts and the stored memory, outputs to S3 and the log.
   const supply: Supplier = (node, at) => {
+    if (keyed.owns(node)) return keyed.supply(node, at, batchTime);
     if (at.milliseconds === time) {
       const rdd = supplied.get(node);
       return rdd ? { rdd } : plan.stage1.has(node) ? { rdd: undefined } : undefined;
@@ -215,6 +219,7 @@ async function finalizeBatch<T>(
     },
   };
   const ev = new Evaluation(graph, outputs, supply);
+  await keyed.prepare(ev, batchTime);
 
   const failures: Array<{ time: number; error: string }> = [];
   const fail = async (e: unknown) => {
@@ -241,9 +246,10 @@ async function finalizeBatch<T>(
   }
 
   // Store what later batches read; a re-run writes the same values under the same keys.
+  await keyed.commit(() => fence.check(), fence.token, fail);
   await Promise.all(
     plan.remembered.map(async (node) => {
-      if (!node.isTimeValid(batchTime)) return;
+      if (!node.isTimeValid(batchTime) || keyed.owns(node)) return;
       let rdd: RDD<unknown> | undefined;
       try {
         rdd = ev.getOrCompute(node, batchTime);

@@ -1,4 +1,5 @@
 import { FaultPlan, SimulatedCrash, type CrashPoint } from "./faults.js";
+import { MemoryKeyedStateStore } from "./memory-keyed-state-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../pipeline-store/pipeline-store.js";
 import { checkSegment, checkTime, compareUtf8 as compareStrings } from "../pipeline-store/store-keys.js";
 
@@ -41,6 +42,8 @@ export class MemoryPipelineStore implements PipelineStore {
   /** On the status item in DynamoDB; here beside it. The token survives a release. */
   private lease: Lease = { owner: "", token: 0, expiresAt: 0 };
   private readonly faults = new FaultPlan<keyof PipelineStore>();
+  /** mapWithState's per-key state, beside the rest as in the DynamoDB table. */
+  private readonly perKey = new MemoryKeyedStateStore();
 
   /**
    * Makes the next call of `method` throw a {@link SimulatedCrash}: `"before"` it does anything, or `"after"` its
@@ -191,6 +194,10 @@ export class MemoryPipelineStore implements PipelineStore {
       this.lease = { ...this.lease, expiresAt: now + ttlMs };
       return { ...this.lease };
     });
+  }
+
+  keyedState(): MemoryKeyedStateStore {
+    return this.perKey;
   }
 
   releaseLease(lease: Lease): Promise<void> {
