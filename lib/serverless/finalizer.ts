@@ -186,7 +186,7 @@ async function finalizeBatch<T>(
 
   // mapWithState's state is kept per key (keyed-state.ts); the rest of what earlier batches left for this one
   // is remembered RDDs within each node's remember duration.
-  const keyed = new KeyedStateBatch(plan.remembered, deps.keyedState ?? deps.store.keyedState?.(), /* partition */ 0, /* of */ 1);
+  const keyed = new KeyedStateBatch(plan.remembered, () => deps.keyedState ?? deps.store.keyedState?.(), /* partition */ 0, /* of */ 1);
   const memory = new Map<string, RDD<unknown> | undefined>();
   await Promise.all(
     plan.remembered.filter((node) => !keyed.owns(node)).flatMap((node) =>

@@ -78,14 +78,18 @@ interface Prepared {
 export class KeyedStateBatch {
   private readonly nodes: ReadonlySet<Node>;
   private readonly prepared = new Map<Node, Prepared>();
+  private readonly store: KeyedStateStore | undefined;
 
+  /** `store` is asked for only when the plan has a mapWithState: a graph without one never touches it. */
   constructor(
     remembered: readonly Node[],
-    private readonly store: KeyedStateStore | undefined,
+    store: () => KeyedStateStore | undefined,
     private readonly partition = 0,
     private readonly partitions = 1,
   ) {
-    this.nodes = new Set(store ? remembered.filter((n) => n instanceof MapWithStateNode) : []);
+    const nodes = remembered.filter((n) => n instanceof MapWithStateNode);
+    this.store = nodes.length > 0 ? store() : undefined;
+    this.nodes = new Set(this.store ? nodes : []);
   }
 
   /** Whether `node`'s state is kept here (not as node memory). */
