@@ -32,13 +32,13 @@ const WRITE_CHUNK = 500;
  */
 const STATE_SLACK_MS = 14 * 24 * 3600_000;
 
-/** What a stored version holds: the state, its last update (timeouts count from it) and its place in the state's order. */
-interface Stored {
-  readonly s: unknown;
-  readonly u: number;
-  /** [batch that inserted the key, insertion index within it]: the local KeyMap's order. */
-  readonly o: readonly [number, number];
-}
+/**
+ * What a stored version holds: `[state, index]` or `[state, index, inserted]` — the key's place in the state's
+ * order is (the batch that inserted it, its insertion index in that batch), the batch being the version's own
+ * unless `inserted` says otherwise. The last update (timeouts count from it) is the version's batch: every
+ * change of a key's state sets it to the batch's time.
+ */
+type Stored = readonly [state: unknown, index: number, inserted?: number];
 
 /**
  * The id a key is stored under: a hash of its canonical text (what KeyMap compares keys by), told apart by
@@ -174,7 +174,7 @@ export class KeyedStateBatch {
 
     // The state as the batches before left it, in the state's order.
     let started = false;
-    const live: Array<{ id: string; key: unknown; stored: Stored }> = [];
+    const live: Array<{ id: string; key: unknown; state: unknown; updatedAt: number; order: readonly [number, number] }> = [];
     const before = new Map<string, StateVersion>();
     for (const item of items) {
       const version = versionBefore(item, batch);
@@ -184,14 +184,15 @@ export class KeyedStateBatch {
       }
       if (version?.value === undefined) continue;
       before.set(item.id, version);
-      live.push({ id: item.id, key: decodeValue(item.key), stored: decodeValue<Stored>(version.value) });
+      const [state, index, inserted] = decodeValue<Stored>(version.value);
+      live.push({ id: item.id, key: decodeValue(item.key), state, updatedAt: version.time, order: [inserted ?? version.time, index] });
     }
-    live.sort((a, b) => a.stored.o[0] - b.stored.o[0] || a.stored.o[1] - b.stored.o[1]);
-    const order = new Map(live.map((e) => [e.id, e.stored.o]));
+    live.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
+    const order = new Map(live.map((e) => [e.id, e.order]));
     let previous: KeyMap<unknown, KeyState<unknown>> | undefined;
     if (started) {
       previous = new KeyMap();
-      for (const e of live) previous.set(e.key, { state: e.stored.s, updatedAt: e.stored.u });
+      for (const e of live) previous.set(e.key, { state: e.state, updatedAt: e.updatedAt });
     }
 
     const owns = this.partitions > 1 ? (key: unknown) => partitionOf(key, this.partitions) === this.partition : undefined;
@@ -209,8 +210,9 @@ export class KeyedStateBatch {
       const was = before.get(id);
       let value: string | undefined;
       if (change.state !== undefined) {
-        const o = change.inserted !== undefined ? ([batch, change.inserted] as const) : order.get(id)!;
-        value = encodeValue({ s: change.state.state, u: change.state.updatedAt, o } satisfies Stored);
+        if (change.state.updatedAt !== batch) throw new IllegalStateError("StateNotUpdatedAtBatch", `${node.label} changed a key's state without setting its update time to the batch's`, { batch });
+        const [inserted, index] = change.inserted !== undefined ? [batch, change.inserted] : order.get(id)!;
+        value = encodeValue((inserted === batch ? [change.state.state, index] : [change.state.state, index, inserted]) satisfies Stored);
         if (timeout !== undefined) prepared.indexIds.push(id);
       }
       prepared.items.push({ id, key: encodeValue(change.key), current: { time: batch, ...(value !== undefined ? { value } : {}) }, ...(was ? { previous: was } : {}) });

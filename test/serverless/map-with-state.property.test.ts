@@ -150,3 +150,70 @@ describe("mapWithState with per-key state equals the local engine", () => {
     );
   }, 120_000);
 });
+
+describe("two finalizers of one pipeline", () => {
+  it("the older lease's finalizer, stalled inside a state write, cannot overwrite what the newer one wrote", async () => {
+    const pipeline = pipelines[1]![1];
+    const shardId = "shardId-000000000000";
+    const base = 1_700_000_000_000;
+    const keys = ["a", "b", "a", "c", "b", "a", "d", "c"];
+    const records: SimRecord[] = keys.map((k, i) => ({
+      shardId, seq: sequenceNumber(0, i), arrival: base + 300 + i * 700, partitionKey: k,
+      data: Buffer.from(JSON.stringify({ k, n: 1 + (i % 3) })).toString("base64"),
+    }));
+    const store = new MemoryPipelineStore();
+    const objects = new MemoryObjectStore();
+    let now = base;
+    const shards = new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]);
+    const plain: RuntimeDeps = { store, objects, shards, now: () => now, log: () => undefined };
+    await new PipelineRuntime(pipeline, plain).tick();
+    now = records.at(-1)!.arrival + 1;
+    // Committed without finalizing inline: too little of the invocation left for a batch.
+    await new PipelineRuntime(pipeline, plain).handleShardEvent(kinesisEvent(records), lambdaContext(8_000));
+    now = Math.floor(now / B) * B + 5 * B;
+    for (let i = 0; i < 3; i++) await new PipelineRuntime(pipeline, plain).tick(lambdaContext(8_000)); // probes: the shard is idle
+
+    // Finalizer A stalls inside its first state write, after its lease check passed.
+    const state = store.keyedState();
+    let stalled!: () => void;
+    const reached = new Promise<void>((resolve) => (stalled = resolve));
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    const refused: boolean[] = [];
+    const stalling: KeyedStateStore = {
+      getItems: (...a) => state.getItems(...a),
+      scanItems: (...a) => state.scanItems(...a),
+      getUpdateIndex: (...a) => state.getUpdateIndex(...a),
+      putUpdateIndex: (...a) => state.putUpdateIndex(...a),
+      putItems: async (...a) => {
+        if (refused.length === 0) {
+          stalled();
+          await gate;
+        }
+        const ok = await state.putItems(...a);
+        refused.push(!ok);
+        return ok;
+      },
+    };
+    const a = new PipelineRuntime(pipeline, { ...plain, keyedState: stalling }).finalize();
+    await reached;
+    // A's lease runs out; B takes over and finalizes every batch, A's included.
+    now += 61_000;
+    const b = await new PipelineRuntime(pipeline, plain).finalize();
+    expect(b.finalized.length).toBeGreaterThan(3);
+    const afterB = state.dump({ nodeId: "sessions", partition: 0 });
+    resume();
+    expect((await a).stopped).toBe("leased");
+    expect(refused[0]).toBe(true);
+    expect(state.dump({ nodeId: "sessions", partition: 0 })).toEqual(afterB);
+
+    const status = (await store.getStatus())!;
+    const batches: Rec[][] = [];
+    for (let time = status.zeroTime + B; time <= status.lastFinalized; time += B) {
+      batches.push(records.filter((r) => Math.floor(r.arrival / B) * B + B === time).map((r) => decoder(Buffer.from(r.data, "base64"))));
+    }
+    const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
+    const remote = await serverlessFiles(objects, pipeline.name);
+    for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
+  });
+});
