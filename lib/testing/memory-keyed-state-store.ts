@@ -133,6 +133,21 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
     });
   }
 
+  /**
+   * Stores items as if earlier batches had written them (under lease token 0), without counting them as I/O:
+   * a bench starts from a large state this way.
+   */
+  seed(scope: StateScope, items: readonly StateItem[]): void {
+    const mine = this.items.get(scopeKey(scope)) ?? new Map<string, StateItem & { fence: number; expiresAt?: number }>();
+    this.items.set(scopeKey(scope), mine);
+    for (const item of items) mine.set(item.id, { ...copy(item), fence: 0 });
+  }
+
+  /** Whether the scope holds an item of this id (not counted as I/O). */
+  has(scope: StateScope, id: string): boolean {
+    return this.items.get(scopeKey(scope))?.has(id) ?? false;
+  }
+
   /** Every item of every scope, for tests that look at what is stored (not counted as I/O). */
   dump(scope: StateScope): StateItem[] {
     return [...(this.items.get(scopeKey(scope))?.values() ?? [])].map(copy);
