@@ -179,17 +179,6 @@ function checkFinalizerPartitions(value: number | undefined): void {
   }
 }
 
-function checkFinalizerPartitions(value: number | undefined): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_FINALIZER_PARTITIONS) {
-    throw new ValidationError(
-      "InvalidFinalizerPartitions",
-      `finalizerPartitions must be an integer from 1 to ${MAX_FINALIZER_PARTITIONS}, got ${String(value)}`,
-      { finalizerPartitions: value },
-    );
-  }
-}
-
 export function definePipeline<T = string>(
   name: string,
   props: PipelineProps<T>,

@@ -44,7 +44,8 @@ export type TableAction =
   | "dynamodb:UpdateItem"
   | "dynamodb:DeleteItem"
   | "dynamodb:Query"
-  | "dynamodb:BatchWriteItem";
+  | "dynamodb:BatchWriteItem"
+  | "dynamodb:BatchGetItem";
 
 export type StreamAction =
   | "kinesis:ListShards"
@@ -70,8 +71,19 @@ export interface FinalizerEvent {
 /** S3 actions by what they do to an object; `s3:ListBucket` (on the bucket) comes with reading. */
 export const OBJECT_ACTIONS = { read: "s3:GetObject", write: "s3:PutObject", list: "s3:ListBucket" } as const;
 
-/** Reading, leasing and finishing batches: status, progress, parts, memory, lease (dynamodb-pipeline-store.ts). */
-const FINALIZE_TABLE: readonly TableAction[] = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"];
+/**
+ * Reading, leasing and finishing batches: status, progress, parts, memory, lease (dynamodb-pipeline-store.ts);
+ * BatchGetItem reads and BatchWriteItem indexes mapWithState's per-key state (dynamodb-keyed-state-store.ts).
+ */
+const FINALIZE_TABLE: readonly TableAction[] = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
+  "dynamodb:BatchWriteItem",
+];
 /** Graph records, the metadata checkpoint and spilled payloads are read back; the rest is write-only. */
 const FINALIZE_READS: readonly BucketPrefix[] = ["checkpoint", "spill"];
 const FINALIZE_WRITES: readonly BucketPrefix[] = ["output", "checkpoint", "spill", "deadLetter"];
@@ -81,8 +93,8 @@ export const FUNCTIONS = {
   shard: {
     handler: "shardHandler",
     role: "shard handler (stage 1)",
-    // BatchWriteItem: the parts of a commit.
-    table: [...FINALIZE_TABLE, "dynamodb:BatchWriteItem"],
+    // BatchWriteItem (in FINALIZE_TABLE) also writes the parts of a commit.
+    table: FINALIZE_TABLE,
     reads: FINALIZE_READS,
     // late/: event-time records older than the watermark.
     writes: [...FINALIZE_WRITES, "late"],

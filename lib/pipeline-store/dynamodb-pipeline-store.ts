@@ -16,6 +16,11 @@
  * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload/packed/spill, ttl |
  * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload/packed/spill, expiresAt (ms), fence (lease token), ttl    |
  * | partition memory (P > 1) | `<pipe>#mem#<nodeId>#p<p>` | `<time>`                 | as memory; `fence` is partition p's lease token                   |
+ * | state    | `<pipe>#kst#<nodeId>#p<p>#<c>`  | `<id>` (a key's hash; `<c>` its first character) | key, ct, cv/cz/cs, pt?, pv/pz/ps?, fence, ttl (tombstones) |
+ * | state index | `<pipe>#kidx#<nodeId>#p<p>`  | `<time>#<chunk>`                     | ids (comma-joined), ttl                                           |
+ *
+ * State and state index: mapWithState's per-key state and its update-time index, written by
+ * {@link DynamoDbKeyedStateStore} (dynamodb-keyed-state-store.ts says why they look as they do).
  *
  * A payload is `payload` (text) under 1 KB, `packed` (gzip, binary) above, and spilled when even gzipped it is
  * larger than `spillBytes`: an object named by the item's `spill` attribute:
@@ -53,6 +58,8 @@ import type { ObjectStore } from "../io/object-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PartitionStatus, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
 import { checkPipelineName } from "../contract/pipeline-name.js";
 import { checkPartition, checkSegment, checkTime, padTime } from "./store-keys.js";
+import { DynamoDbKeyedStateStore } from "./dynamodb-keyed-state-store.js";
+import type { KeyedStateStore } from "./keyed-state-store.js";
 
 export interface DynamoDbPipelineStoreProps {
   readonly client: DynamoDBClient;
@@ -107,6 +114,7 @@ export class DynamoDbPipelineStore implements PipelineStore {
   private readonly objects: ObjectStore;
   private readonly spillBytes: number;
   private readonly partsTtlSeconds: number;
+  private readonly perKey: KeyedStateStore;
 
   constructor(props: DynamoDbPipelineStoreProps) {
     checkPipelineName(props.pipeline);
@@ -130,6 +138,11 @@ export class DynamoDbPipelineStore implements PipelineStore {
     this.objects = props.objects;
     this.spillBytes = spillBytes;
     this.partsTtlSeconds = partsTtlSeconds;
+    this.perKey = new DynamoDbKeyedStateStore({ client: props.client, tableName: props.tableName, pipeline: props.pipeline, objects: props.objects });
+  }
+
+  keyedState(): KeyedStateStore {
+    return this.perKey;
   }
 
   // ---- status ----

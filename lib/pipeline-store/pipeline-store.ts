@@ -5,6 +5,8 @@
  * in DynamoDB: that, and nothing else, is what makes the protocol exactly-once.
  */
 
+import type { KeyedStateStore } from "./keyed-state-store.js";
+
 /** One shard's progress: how far its records are committed and what they say about time. */
 export interface ShardProgress {
   readonly shardId: string;
@@ -160,4 +162,10 @@ export interface PipelineStore {
   renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined>;
   /** Conditional: frees the lease if its token is still `lease.token` (never another holder's). Keeps the token. */
   releaseLease(lease: Lease): Promise<void>;
+
+  /**
+   * The per-key state store beside this one (same table, same pipeline): where mapWithState keeps its state.
+   * Optional so that a store without one keeps mapWithState's state as node memory snapshots.
+   */
+  keyedState?(): KeyedStateStore;
 }

@@ -12,6 +12,7 @@ import { builtPlan } from "./built-plans.js";
 import { partitionPlan } from "../graph/partition-plan.js";
 import type { Plan } from "../graph/stage-split.js";
 import { adoptGraph } from "./graph-compat.js";
+import { KeyedStateBatch } from "./keyed-state.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
 /** A lease lasts this long from its last renewal; the finalizer renews it before each batch and each write. */
@@ -221,8 +222,10 @@ async function finalizeBatch<T>(
   const divided = partitions > 1 ? partitionPlan(plan, graph.reachable(), partitions) : undefined;
   const supplied = divided ? await frontierRDDs(divided.frontier, deps, time, partitions) : await boundaryRDDs(plan, deps, time, progress);
   const remembered = divided ? divided.tailRemembered : plan.remembered;
-  const memory = await loadMemory(remembered, time, deps);
-  const supply = supplierOf(plan, remembered, supplied, memory, time);
+  // mapWithState's state is kept per key (keyed-state.ts); the rest of what earlier batches left is node memory.
+  const keyed = keyedStateBatch(remembered, deps);
+  const memory = await loadMemory(remembered.filter((n) => !keyed.owns(n)), time, deps);
+  const supply = withKeyedState(keyed, supplierOf(plan, remembered, supplied, memory, time), batchTime);
   const outputs: BatchOutputs = {
     print: deps.log,
     writeBatch: async (path, parts) => {
@@ -234,6 +237,7 @@ async function finalizeBatch<T>(
     },
   };
   const ev = new Evaluation(graph, outputs, supply);
+  await keyed.prepare(ev, batchTime);
   const failures: Array<{ time: number; error: string }> = [];
   const fail = batchFailure(pipeline, deps, fence, time, failures);
   try {
@@ -247,7 +251,8 @@ async function finalizeBatch<T>(
   } catch (e) {
     await fail(e);
   }
-  await storeMemory(ev, remembered, time, deps, fence, fail);
+  await keyed.commit(() => fence.check(), fence.token, fail);
+  await storeMemory(ev, remembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail);
 
   // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
   // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
@@ -267,6 +272,16 @@ async function finalizeBatch<T>(
     }),
   );
   return failures;
+}
+
+/** The per-key state of one batch of finalizer partition `partition` of `partitions` (the pipeline's own: 0 of 1). */
+export function keyedStateBatch(remembered: readonly Node[], deps: RuntimeDeps, partition = 0, partitions = 1): KeyedStateBatch {
+  return new KeyedStateBatch(remembered, () => deps.keyedState ?? deps.store.keyedState?.(), partition, partitions);
+}
+
+/** `supply`, with the nodes whose state `keyed` keeps supplied from it. */
+export function withKeyedState(keyed: KeyedStateBatch, supply: Supplier, batchTime: Time): Supplier {
+  return (node, at) => (keyed.owns(node) ? keyed.supply(node, at, batchTime) : supply(node, at));
 }
 
 /**

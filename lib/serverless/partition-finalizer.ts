@@ -1,4 +1,5 @@
 import { Evaluation, type BatchOutputs } from "../graph/evaluation.js";
+import { Time } from "../core/duration.js";
 import { partitionPlan } from "../graph/partition-plan.js";
 import { IllegalStateError } from "../core/errors.js";
 import type { BuiltPipeline, Pipeline } from "../api/define-pipeline.js";
@@ -9,6 +10,8 @@ import {
   boundaryRDDs,
   type FinalizeOptions,
   type FinalizeResult,
+  keyedStateBatch,
+  withKeyedState,
   type Fence,
   LEASE_MS,
   loadMemory,
@@ -66,13 +69,18 @@ async function finalizePartitionBatch<T>(
   const { ssc, plan } = built;
   const divided = partitionPlan(plan, ssc.graph.reachable(), pipeline.partitions);
   const supplied = await boundaryRDDs(plan, deps, time, progress, partition);
-  const memory = await loadMemory(divided.localRemembered, time, deps, partition);
-  const ev = new Evaluation(ssc.graph, NO_OUTPUTS, supplierOf(plan, divided.localRemembered, supplied, memory, time));
+  // mapWithState's state per key, of this partition's keys only.
+  const keyed = keyedStateBatch(divided.localRemembered, deps, partition, pipeline.partitions);
+  const memory = await loadMemory(divided.localRemembered.filter((n) => !keyed.owns(n)), time, deps, partition);
+  const batchTime = new Time(time);
+  const ev = new Evaluation(ssc.graph, NO_OUTPUTS, withKeyedState(keyed, supplierOf(plan, divided.localRemembered, supplied, memory, time), batchTime));
+  await keyed.prepare(ev, batchTime);
   const failures: Array<{ time: number; error: string }> = [];
   const fail = batchFailure(pipeline, deps, fence, time, failures, partition);
   // Computing the frontier computes everything local the tail needs; the remembered nodes are what later
   // batches of this partition need. A frontier node that fails is not stored: the completion step fails the
   // jobs that read it, as one finalizer would.
-  await storeMemory(ev, divided.localRemembered, time, deps, fence, fail, partition, divided.frontier);
+  await keyed.commit(() => fence.check(), fence.token, fail);
+  await storeMemory(ev, divided.localRemembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail, partition, divided.frontier);
   return failures;
 }

@@ -1,4 +1,5 @@
 import { FaultPlan, SimulatedCrash, type CrashPoint } from "./faults.js";
+import { MemoryKeyedStateStore } from "./memory-keyed-state-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PartitionStatus, PipelineStatus, PipelineStore, ShardProgress } from "../pipeline-store/pipeline-store.js";
 import { checkPartition, checkSegment, checkTime, compareUtf8 as compareStrings } from "../pipeline-store/store-keys.js";
 
@@ -43,6 +44,8 @@ export class MemoryPipelineStore implements PipelineStore {
   /** Each finalizer partition's status item (P > 1): its lease and how far it finalized. */
   private readonly partitionItems = new Map<number, { lease: Lease; lastFinalized?: number }>();
   private readonly faults = new FaultPlan<keyof PipelineStore>();
+  /** mapWithState's per-key state, beside the rest as in the DynamoDB table. */
+  private readonly perKey = new MemoryKeyedStateStore();
 
   /**
    * Makes the next call of `method` throw a {@link SimulatedCrash}: `"before"` it does anything, or `"after"` its
@@ -238,6 +241,10 @@ export class MemoryPipelineStore implements PipelineStore {
       this.lease = { ...this.lease, expiresAt: now + ttlMs };
       return { ...this.lease };
     });
+  }
+
+  keyedState(): MemoryKeyedStateStore {
+    return this.perKey;
   }
 
   releaseLease(lease: Lease): Promise<void> {
