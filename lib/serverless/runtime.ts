@@ -16,8 +16,6 @@ import type { Plan } from "../graph/stage-split.js";
 
 /** Leave this much of an invocation for the finalizer's last batch to finish. */
 const FINALIZE_MARGIN_MS = 10_000;
-/** How often a partition's completion step, refused the lease while its batch is ready, tries again (~6 s in all). */
-const COMPLETION_RETRIES = 8;
 
 /**
  * A pipeline's three entry points over injected stores: what the Lambda handlers in functions/ call, and
@@ -143,24 +141,29 @@ export class PipelineRuntime<T> {
     } else {
       for (let p = 0; p < partitions; p++) shares.push(await finalizePartition(this.pipeline, this.deps, p, limits));
     }
-    const completion = await finalizeReady(this.pipeline, this.deps, limits);
+    const completion = await this.complete(limits);
     return { ...completion, completed: completion.finalized, failures: [...shares.flatMap((r) => r.failures), ...completion.failures] };
   }
 
   /**
-   * The completion step after a partition's run. Two partitions finishing T together can each find the other's
-   * completion holding the lease — one saw T incomplete, the other was refused — and T would wait for the
-   * ticker; so while the next batch has every partition done, a refused completion tries again shortly.
+   * The completion step (P > 1). Two partitions finishing T together could each miss completing it: one's
+   * completion holds the lease and sees the other not done yet, the other's is refused the lease — and T would
+   * wait for the ticker. So a completion that found its next batch incomplete looks again after releasing the
+   * lease: a partition that advanced before it looked is seen, and one that advanced after will find the lease
+   * free. No waiting, no retries against a lease a crashed holder left.
    */
   private async complete(limits: { deadline?: number }): Promise<FinalizeResult> {
     const batch = this.pipeline.props.batchInterval.milliseconds;
-    for (let attempt = 0; ; attempt++) {
+    const finalized: number[] = [];
+    const failures: FinalizeResult["failures"] = [];
+    for (;;) {
       const result = await finalizeReady(this.pipeline, this.deps, limits);
-      if (result.stopped !== "leased" || attempt >= COMPLETION_RETRIES) return result;
+      finalized.push(...result.finalized);
+      failures.push(...result.failures);
+      if (result.stopped !== "incomplete") return { ...result, finalized, failures };
       const [status, list] = await Promise.all([this.deps.store.getStatus(), this.deps.store.listPartitionStatus()]);
       const next = (status?.lastFinalized ?? Infinity) + batch;
-      if (list.filter((s) => s.lastFinalized >= next).length < this.pipeline.partitions) return result;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1_000)));
+      if (list.filter((s) => s.lastFinalized >= next).length < this.pipeline.partitions) return { ...result, finalized, failures };
     }
   }
 
