@@ -58,7 +58,7 @@ describe("finalizer partitions", () => {
     const keys = await four.objects.list(`${dir}/`);
     expect(keys).toEqual([...[0, 1, 2, 3].map((p) => `${dir}/part-0000${p}`), `${dir}/_SUCCESS`].sort());
     for (let p = 0; p < 4; p++) {
-      const text = await four.objects.get(`${dir}/part-0000${p}`);
+      const text = (await four.objects.get(`${dir}/part-0000${p}`)) ?? "";
       for (const line of text.split("\n").filter(Boolean)) expect(partitionOf(/^\((\w+),/.exec(line)![1], 4)).toBe(p);
     }
 
