@@ -98,7 +98,6 @@ type Scenario = typeof scenarioArb extends fc.Arbitrary<infer U> ? U : never;
 const pipelines = new Map([1, 2, 4, 7].map((p) => [p, pipelineOf(p)]));
 
 async function runScenario(s: Scenario) {
-  if (process.env.PARTITIONS_DEBUG) console.log(JSON.stringify(s));
   const pipeline = pipelines.get(s.partitions)!;
   const rnd = prng(s.seed);
   const base = 1_700_000_000_321;
@@ -210,7 +209,7 @@ async function runScenario(s: Scenario) {
     await runRequested();
   }
   expect((await store.getStatus())!.lastFinalized).toBeGreaterThanOrEqual(end);
-  // A crash planned for a call the runtime never made (listPartitionStatus with P = 1) is still armed: spend it.
+  // A fault armed for a call this P never makes is still queued: the test's own read may meet it.
   const list = await store.listPartitionStatus().catch((e: unknown) => (e instanceof SimulatedCrash ? store.listPartitionStatus() : Promise.reject(e)));
   expect(list.map((p) => p.partition)).toEqual(Array.from({ length: s.partitions }, (_, p) => p));
   for (const p of list) expect(p.lastFinalized).toBeGreaterThanOrEqual(end);
@@ -272,11 +271,9 @@ async function runScenario(s: Scenario) {
 }
 
 describe("P finalizer partitions equal the local engine", () => {
-  if (process.env.PARTITIONS_CASE) it("one case", () => runScenario(JSON.parse(process.env.PARTITIONS_CASE!) as Scenario), 30_000);
   it("for P in {1, 2, 4, 7}, random shards, splits, batch boundaries, duplicates, fan-out orders and crashes at every write", async () => {
     await fc.assert(fc.asyncProperty(scenarioArb, runScenario), {
       numRuns: Number(process.env.PARTITIONS_RUNS ?? 40),
-      ...(process.env.PARTITIONS_DEBUG ? { endOnFailure: true } : {}),
       ...(process.env.PARTITIONS_SEED ? { seed: Number(process.env.PARTITIONS_SEED), path: process.env.PARTITIONS_PATH, endOnFailure: true } : {}),
     });
   }, 300_000);
