@@ -189,7 +189,11 @@ export const scale: BenchmarkFactory = ({ scale: factor }): BenchmarkWithNotes =
       for (const size of SIZES) {
         const keys = Math.max(1_000, Math.round(size * factor));
         let recs: SimRecord[] | undefined = records(keys);
-        for (const p of PARTITIONS) results.push(await scaleRun(recs, p));
+        for (const p of PARTITIONS) {
+          results.push(await scaleRun(recs, p));
+          // The large sizes take minutes: each row as it is measured.
+          process.stderr.write(`scale: ${scaleTable(results.slice(-1)).split("\n").at(-1)}\n`);
+        }
         recs = undefined;
       }
       out.push("per batch, one run each:", scaleTable(results), "");
