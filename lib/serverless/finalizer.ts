@@ -397,6 +397,7 @@ export async function storeMemory(
   fail: (e: unknown) => Promise<void>,
   partition?: number,
   frontier: readonly Node[] = [],
+  printOnly: ReadonlyMap<Node, number> = new Map(),
 ): Promise<void> {
   const batchTime = new Time(time);
   const all = [...new Set([...nodes, ...frontier])];
@@ -414,7 +415,9 @@ export async function storeMemory(
       const remember = nodes.includes(node) ? node.rememberDuration!.milliseconds : 0;
       const expiresAt = time + remember + MEMORY_SLACK_MS;
       await fence.check();
-      const payload = encodeValue(rdd ? rdd.partitions() : null);
+      // Read only by print(n): the first n + 1 elements are all the completion step shows of this partition.
+      const limit = nodes.includes(node) ? undefined : printOnly.get(node);
+      const payload = encodeValue(rdd ? (limit === undefined ? rdd.partitions() : [rdd.take(limit)]) : null);
       const ok = partition === undefined ? await deps.store.putMemory(node.id, time, payload, expiresAt, fence.token) : await deps.store.putMemory(node.id, time, payload, expiresAt, fence.token, partition);
       if (!ok) throw leaseLost(fence.token);
     }),

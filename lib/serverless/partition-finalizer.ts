@@ -73,6 +73,6 @@ async function finalizePartitionBatch<T>(
   // Computing the frontier computes everything local the tail needs; the remembered nodes are what later
   // batches of this partition need. A frontier node that fails is not stored: the completion step fails the
   // jobs that read it, as one finalizer would.
-  await storeMemory(ev, divided.localRemembered, time, deps, fence, fail, partition, divided.frontier);
+  await storeMemory(ev, divided.localRemembered, time, deps, fence, fail, partition, divided.frontier, divided.printOnly);
   return failures;
 }
