@@ -324,8 +324,8 @@ export async function boundaryRDDs(plan: Plan, deps: RuntimeDeps, time: number, 
  * stored nothing for a node failed computing it (its error is in the dead letters): the tail's jobs that read
  * it fail too, as they would have on one partition.
  */
-async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: number, partitions: number): Promise<Map<Node, RDD<unknown> | Error>> {
-  const out = new Map<Node, RDD<unknown> | Error>();
+async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: number, partitions: number): Promise<Map<Node, RDD<unknown> | Error | undefined>> {
+  const out = new Map<Node, RDD<unknown> | Error | undefined>();
   await Promise.all(
     frontier.map(async (node) => {
       const payloads = await Promise.all(Array.from({ length: partitions }, (_, p) => deps.store.getMemory(node.id, time, p)));
@@ -336,7 +336,7 @@ async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: 
       }
       const decoded = payloads.map((x) => decodeValue<unknown[][] | null>(x!));
       // Every partition agrees whether the node has an RDD at this time (it depends on time only).
-      out.set(node, decoded.every((x) => x === null) ? (undefined as unknown as RDD<unknown>) : RDD.fromPartitions(decoded.map((x) => (x ?? []).flat())));
+      out.set(node, decoded.every((x) => x === null) ? undefined : RDD.fromPartitions(decoded.map((x) => (x ?? []).flat())));
     }),
   );
   return out;
@@ -363,7 +363,7 @@ export async function loadMemory(nodes: readonly Node[], time: number, deps: Run
 export function supplierOf(
   plan: Plan,
   remembered: readonly Node[],
-  supplied: ReadonlyMap<Node, RDD<unknown> | Error>,
+  supplied: ReadonlyMap<Node, RDD<unknown> | Error | undefined>,
   memory: ReadonlyMap<string, RDD<unknown> | undefined>,
   time: number,
 ): Supplier {
