@@ -1,3 +1,4 @@
+import { encodeValue } from "./codec.js";
 import { encodeKey } from "./keys.js";
 
 /**
@@ -18,7 +19,20 @@ import { encodeKey } from "./keys.js";
  */
 export function partitionOf(key: unknown, partitions: number): number {
   if (partitions <= 1) return 0;
-  return hashText(encodeKey(key)) % partitions;
+  return hashText(keyText(key)) % partitions;
+}
+
+/**
+ * The canonical text, or for the few values JSON cannot write (a bigint, within a key or as one) the value codec's
+ * tagged text: such a key must land somewhere stable rather than fail the shard stage.
+ */
+function keyText(key: unknown): string {
+  try {
+    return encodeKey(key) ?? "null";
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return encodeValue(key) ?? "null";
+  }
 }
 
 /** The 32-bit unsigned hash {@link partitionOf} reads: FNV-1a over UTF-16 code units, then fmix32. */

@@ -26,6 +26,11 @@ export interface PartitionPlan {
   readonly local: ReadonlySet<Node>;
   /** Local nodes the tail reads: each partition stores their RDD of the batch for the completion step. */
   readonly frontier: readonly Node[];
+  /**
+   * Frontier nodes read only by `print(n)`: a partition stores their first n + 1 elements (what the largest
+   * print shows, and whether there are more), not the whole RDD.
+   */
+  readonly printOnly: ReadonlyMap<Node, number>;
   /** The plan's remembered nodes that are local: kept per partition. */
   readonly localRemembered: readonly Node[];
   /** The plan's remembered nodes in the tail: kept by the completion step, as with one partition. */
@@ -94,9 +99,16 @@ function divide(plan: Plan, nodes: readonly Node[]): PartitionPlan {
 
   const local = new Set([...state].filter(([, s]) => s !== "tail").map(([n]) => n));
   const frontier = [...local].filter((n) => nodes.some((c) => !local.has(c) && !plan.stage1.has(c) && c.dependencies.includes(n)));
+  const printOnly = new Map<Node, number>();
+  for (const n of frontier) {
+    const readers = nodes.filter((c) => !local.has(c) && c.dependencies.includes(n));
+    const nums = readers.map((c) => (c.kind === "print" ? c.describe().num : undefined));
+    if (nums.every((x) => typeof x === "number")) printOnly.set(n, Math.max(...(nums as number[])) + 1);
+  }
   return {
     local,
     frontier,
+    printOnly,
     localRemembered: plan.remembered.filter((n) => local.has(n)),
     tailRemembered: plan.remembered.filter((n) => !local.has(n)),
   };

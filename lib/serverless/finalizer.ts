@@ -339,8 +339,8 @@ export async function boundaryRDDs(plan: Plan, deps: RuntimeDeps, time: number, 
  * stored nothing for a node failed computing it (its error is in the dead letters): the tail's jobs that read
  * it fail too, as they would have on one partition.
  */
-async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: number, partitions: number): Promise<Map<Node, RDD<unknown> | Error>> {
-  const out = new Map<Node, RDD<unknown> | Error>();
+async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: number, partitions: number): Promise<Map<Node, RDD<unknown> | Error | undefined>> {
+  const out = new Map<Node, RDD<unknown> | Error | undefined>();
   await Promise.all(
     frontier.map(async (node) => {
       const payloads = await Promise.all(Array.from({ length: partitions }, (_, p) => deps.store.getMemory(node.id, time, p)));
@@ -351,7 +351,7 @@ async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: 
       }
       const decoded = payloads.map((x) => decodeValue<unknown[][] | null>(x!));
       // Every partition agrees whether the node has an RDD at this time (it depends on time only).
-      out.set(node, decoded.every((x) => x === null) ? (undefined as unknown as RDD<unknown>) : RDD.fromPartitions(decoded.map((x) => (x ?? []).flat())));
+      out.set(node, decoded.every((x) => x === null) ? undefined : RDD.fromPartitions(decoded.map((x) => (x ?? []).flat())));
     }),
   );
   return out;
@@ -378,7 +378,7 @@ export async function loadMemory(nodes: readonly Node[], time: number, deps: Run
 export function supplierOf(
   plan: Plan,
   remembered: readonly Node[],
-  supplied: ReadonlyMap<Node, RDD<unknown> | Error>,
+  supplied: ReadonlyMap<Node, RDD<unknown> | Error | undefined>,
   memory: ReadonlyMap<string, RDD<unknown> | undefined>,
   time: number,
 ): Supplier {
@@ -412,6 +412,7 @@ export async function storeMemory(
   fail: (e: unknown) => Promise<void>,
   partition?: number,
   frontier: readonly Node[] = [],
+  printOnly: ReadonlyMap<Node, number> = new Map(),
 ): Promise<void> {
   const batchTime = new Time(time);
   const all = [...new Set([...nodes, ...frontier])];
@@ -429,7 +430,9 @@ export async function storeMemory(
       const remember = nodes.includes(node) ? node.rememberDuration!.milliseconds : 0;
       const expiresAt = time + remember + MEMORY_SLACK_MS;
       await fence.check();
-      const payload = encodeValue(rdd ? rdd.partitions() : null);
+      // Read only by print(n): the first n + 1 elements are all the completion step shows of this partition.
+      const limit = nodes.includes(node) ? undefined : printOnly.get(node);
+      const payload = encodeValue(rdd ? (limit === undefined ? rdd.partitions() : [rdd.take(limit)]) : null);
       const ok = partition === undefined ? await deps.store.putMemory(node.id, time, payload, expiresAt, fence.token) : await deps.store.putMemory(node.id, time, payload, expiresAt, fence.token, partition);
       if (!ok) throw leaseLost(fence.token);
     }),

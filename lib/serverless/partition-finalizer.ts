@@ -81,6 +81,6 @@ async function finalizePartitionBatch<T>(
   // batches of this partition need. A frontier node that fails is not stored: the completion step fails the
   // jobs that read it, as one finalizer would.
   await keyed.commit(() => fence.check(), fence.token, fail);
-  await storeMemory(ev, divided.localRemembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail, partition, divided.frontier);
+  await storeMemory(ev, divided.localRemembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail, partition, divided.frontier, divided.printOnly);
   return failures;
 }

@@ -27,6 +27,8 @@ export interface Fold {
 export class Folds {
   private readonly byKey = new Map<string, Fold>();
   private readonly last: Array<Fold | undefined>;
+  /** The folds split by partition, kept until the next add (encoding and committing both ask for them). */
+  private split: Fold[] | undefined;
 
   constructor(
     private readonly boundaries: readonly Boundary[],
@@ -36,6 +38,7 @@ export class Folds {
   }
 
   add(index: number, time: number, value: unknown, seq: string): void {
+    this.split = undefined;
     const boundary = this.boundaries[index];
     let f = this.last[index];
     if (f === undefined || f.time !== time) {
@@ -67,6 +70,7 @@ export class Folds {
     const refuse = (boundary: Boundary, e: unknown) => {
       if (!(e instanceof EncodingError)) throw e;
       for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      this.split = undefined;
       this.last.fill(undefined);
       return { operator: boundary.node.label, reason: `the output of ${boundary.node.label} cannot be stored: ${e.message}` };
     };
@@ -112,7 +116,7 @@ export class Folds {
   all(): Fold[] {
     const folds = [...this.byKey.values()];
     if (this.partitions <= 1) return folds;
-    return folds.flatMap((f) => splitFold(f, this.partitions));
+    return (this.split ??= folds.flatMap((f) => splitFold(f, this.partitions)));
   }
 }
 

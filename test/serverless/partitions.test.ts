@@ -83,6 +83,21 @@ describe("finalizer partitions", () => {
     for (const s of list) expect(s.lastFinalized).toBe(await four.lastFinalized());
   });
 
+  it("run foreachRDD once per batch in the completion step, with an RDD of P partitions holding every key", async () => {
+    const seen: Array<{ time: number; partitions: number; keys: string[] }> = [];
+    const counted = definePipeline("each", { batchInterval: Seconds(1), idleAfter: Seconds(1), finalizerPartitions: 3 }, (lines) => {
+      lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).reduceByKey(add).foreachRDD((rdd, time) => {
+        seen.push({ time: time.milliseconds, partitions: rdd.getNumPartitions(), keys: rdd.collect().map(([w]) => w).sort() });
+      });
+    });
+    const d = new PipelineTestDriver(counted, { startTime: T0 });
+    d.send(WORDS.join(" "), { at: T0 + 100 });
+    await d.deliver();
+    await d.advanceTime(Seconds(3));
+    const first = seen.filter((s) => s.time === T0 + 1_000);
+    expect(first).toEqual([{ time: T0 + 1_000, partitions: 3, keys: WORDS.slice().sort() }]);
+  });
+
   it("keep P = 1's stored items as they were: no partition items, parts without a partition", async () => {
     const one = driverOf(1);
     await one.deliver();

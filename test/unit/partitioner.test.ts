@@ -23,6 +23,12 @@ describe("partitionOf", () => {
     expect(hashText("1")).not.toBe(hashText('"1"'));
   });
 
+  it("places keys JSON cannot write (bigints) stably instead of failing", () => {
+    expect(partitionOf(10n, 7)).toBe(partitionOf(BigInt(10), 7));
+    expect(partitionOf(["a", 10n], 7)).toBe(partitionOf(["a", 10n], 7));
+    expect(partitionOf(() => 1, 7)).toBe(partitionOf(null, 7));
+  });
+
   it("puts every key on partition 0 when there is one partition, without hashing", () => {
     expect(partitionOf({ any: "key" }, 1)).toBe(0);
   });
