@@ -6,16 +6,17 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, MSKEvent,
 import { isLambdaKafkaEvent, type KafkaBatchResponse } from "../lib/io/kafka/lambda-event.js";
 import { KafkaPartitionDirectory } from "../lib/serverless/kafka-partitions.js";
 import { kafkaOffsetsReader } from "./kafka-offsets.js";
-import { dynamoDbClient, kinesisClient, s3Client } from "../lib/io/aws-clients.js";
+import { dynamoDbClient, kinesisClient, lambdaClient, s3Client } from "../lib/io/aws-clients.js";
+import { finalizerInvoker } from "./finalizer-invoker.js";
 import { S3ObjectStore } from "../lib/io/s3-object-store.js";
 import type { Pipeline } from "../lib/api/define-pipeline.js";
 import { KinesisShardDirectory } from "../lib/serverless/kinesis-shards.js";
 import { PipelineRuntime } from "../lib/serverless/runtime.js";
 import { DynamoDbPipelineStore } from "../lib/pipeline-store/dynamodb-pipeline-store.js";
-import { HANDLERS, readEnvironment } from "../lib/contract/index.js";
+import { ENV, type FinalizerEvent, HANDLERS, readEnvironment } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/core/errors.js";
 
-function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
+function createRuntime<T>(pipeline: Pipeline<T>): { runtime: PipelineRuntime<T>; partitions: number } {
   const env = readEnvironment();
   if (env.pipeline !== pipeline.name) {
     throw new ValidationError("PipelineMismatch", `this function was deployed for pipeline "${env.pipeline}" but its module defines "${pipeline.name}"`);
@@ -26,12 +27,41 @@ function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
       `this function was deployed for a batch interval of ${env.batchIntervalMs} ms but its module's pipeline "${pipeline.name}" has ${pipeline.props.batchInterval.milliseconds} ms: synthesize and deploy again`,
     );
   }
+  if (env.finalizerPartitions !== pipeline.partitions) {
+    throw new ValidationError(
+      "PipelineMismatch",
+      `this function was deployed for ${env.finalizerPartitions} finalizer partition(s) (${ENV.finalizerPartitions}) but its module's pipeline "${pipeline.name}" has finalizerPartitions ${pipeline.partitions}: synthesize and deploy again`,
+    );
+  }
   const objects = new S3ObjectStore({ client: s3Client({ endpoint: env.endpoints.s3 }), bucket: env.bucket });
   const store = new DynamoDbPipelineStore({ client: dynamoDbClient({ endpoint: env.endpoints.dynamodb }), tableName: env.table, pipeline: pipeline.name, objects });
   const shards = env.kafka
     ? new KafkaPartitionDirectory(env.kafka.topic, kafkaOffsetsReader(env.kafka))
     : new KinesisShardDirectory(kinesisClient({ endpoint: env.endpoints.kinesis }), { streamName: env.streamName });
-  return new PipelineRuntime(pipeline, { store, objects, shards, now: Date.now, log: (text) => process.stdout.write(text.endsWith("\n") ? text : text + "\n") });
+  // Only the functions the construct lets invoke the finalizer (P > 1: the shard function and the ticker) fan out.
+  const invokeFinalizer = env.finalizerFunction ? finalizerInvoker(lambdaClient({ endpoint: env.endpoints.lambda }), env.finalizerFunction) : undefined;
+  const runtime = new PipelineRuntime(pipeline, {
+    store,
+    objects,
+    shards,
+    now: Date.now,
+    log: (text) => process.stdout.write(text.endsWith("\n") ? text : text + "\n"),
+    ...(invokeFinalizer ? { invokeFinalizer } : {}),
+  });
+  return { runtime, partitions: env.finalizerPartitions };
+}
+
+/** The partition a finalizer event names: absent (or not an object) finalizes as one invocation for every partition. */
+function eventPartition(event: unknown, partitions: number): number | undefined {
+  const partition = event !== null && typeof event === "object" ? (event as FinalizerEvent).partition : undefined;
+  if (partition === undefined) return undefined;
+  if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+    throw new ValidationError(
+      "InvalidFinalizerEvent",
+      `the finalizer was invoked for partition ${JSON.stringify(partition)}, but the pipeline has ${partitions} finalizer partition(s): give { "partition": n } with n from 0 to ${partitions - 1}, or no partition`,
+    );
+  }
+  return partition;
 }
 
 /**
@@ -40,8 +70,8 @@ function createRuntime<T>(pipeline: Pipeline<T>): PipelineRuntime<T> {
  * or by a test) without the Lambda environment.
  */
 export function lambdaHandlers<T>(pipeline: Pipeline<T>) {
-  let runtime: PipelineRuntime<T> | undefined;
-  const get = () => (runtime ??= createRuntime(pipeline));
+  let created: ReturnType<typeof createRuntime<T>> | undefined;
+  const get = () => (created ??= createRuntime(pipeline)).runtime;
   return {
     /**
      * Kinesis or Kafka (MSK, self-managed) event source mapping target; answers with the first record not
@@ -60,9 +90,15 @@ export function lambdaHandlers<T>(pipeline: Pipeline<T>) {
       const { probe, finalized } = await get().tick(context);
       process.stdout.write(JSON.stringify({ tick: { shards: probe.shards, idle: probe.idle.length, drained: probe.drained.length, finalized: finalized.finalized } }) + "\n");
     },
-    /** Finalizes complete batch times when invoked (`aws lambda invoke`), outside a shard invocation and the schedule. */
-    [HANDLERS.finalizer]: async (_event: unknown, context: Context): Promise<void> => {
-      await get().finalize(context);
+    /**
+     * Finalizes one partition (`{ "partition": n }`, as the shard function and the ticker invoke it with P > 1),
+     * then completes the batches every partition has finalized; without a partition (`aws lambda invoke`), every
+     * partition in turn.
+     */
+    [HANDLERS.finalizer]: async (event: FinalizerEvent | null | undefined, context: Context): Promise<void> => {
+      const runtime = get();
+      const partition = eventPartition(event, created!.partitions);
+      await runtime.finalize(context, partition === undefined ? {} : { partition });
     },
   };
 }

@@ -8,7 +8,14 @@
 import { Seconds } from "../lib/core/duration.js";
 import { definePipeline } from "../lib/api/define-pipeline.js";
 
-export const wordCount = definePipeline("word-count", { batchInterval: Seconds(5) }, (lines) => {
+/**
+ * `SPARKLESS_EXAMPLE_PARTITIONS=4 npm start` (or `cdk deploy`) spreads the keyed stage over 4 finalizer
+ * partitions. Read when the app is synthesized: infra/app.ts writes the same value into the bundle, so the
+ * deployed functions run with the P the construct was told.
+ */
+const partitions = Number(process.env.SPARKLESS_EXAMPLE_PARTITIONS || 1);
+
+export const wordCount = definePipeline("word-count", { batchInterval: Seconds(5), finalizerPartitions: partitions }, (lines) => {
   const words = lines
     .flatMap((line) => line.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter((w) => w.length > 0))
     .map((word) => [word, 1] as [string, number]);

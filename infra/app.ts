@@ -9,6 +9,7 @@
  * Environment:
  * - `SPARKLESS_PIPELINE_ENTRY` — bundle another module in place of functions/word-count.ts (the infra tests
  *   synthesize this app with a fixture that way).
+ * - `SPARKLESS_EXAMPLE_PARTITIONS` — the example's finalizer partitions (default 1), fixed into the bundle.
  */
 import { App, CfnOutput, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 // cdk-nag is CommonJS whose exports Node's ESM loader cannot list by name: take the module object.
@@ -24,6 +25,8 @@ const pipeline = new SparklessPipeline(stack, "WordCount", {
   // The construct bundles the module and reads the pipeline's name, batch interval and statefulness from it.
   entry: process.env.SPARKLESS_PIPELINE_ENTRY ?? "functions/word-count.ts",
   removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  // The example reads its P from the environment of the synth; the functions must see the same number.
+  bundling: { define: { "process.env.SPARKLESS_EXAMPLE_PARTITIONS": JSON.stringify(process.env.SPARKLESS_EXAMPLE_PARTITIONS ?? "1") } },
 });
 
 new CfnOutput(stack, "StreamName", { description: "Put records here (aws kinesis put-record ...)", value: pipeline.stream.streamName });

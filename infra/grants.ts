@@ -7,8 +7,9 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kinesis from "aws-cdk-lib/aws-kinesis";
 import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as s3 from "aws-cdk-lib/aws-s3";
-import { BUCKET_PREFIXES, type BucketPrefix, type FunctionContract, OBJECT_ACTIONS } from "../lib/contract/index.js";
+import { BUCKET_PREFIXES, type BucketPrefix, type FunctionContract, INVOKE_ACTION, type InvokedFunction, OBJECT_ACTIONS } from "../lib/contract/index.js";
 import { grantKafkaCode } from "./kafka-grants.js";
 import type { ResolvedKafka } from "./props.js";
 
@@ -44,6 +45,15 @@ export function grantFunction(grantee: iam.IGrantable, contract: FunctionContrac
   if (stores.kafka) grantKafkaCode(grantee, stores.kafka);
   grantObjects(grantee, stores.bucket, { reads: contract.reads, writes: contract.writes });
   if (stores.encryptionKey) add(KEY_ACTIONS, [stores.encryptionKey.keyArn]);
+}
+
+/**
+ * `lambda:InvokeFunction` on exactly the functions `contract.invokes` names among `targets` (the finalizer, when
+ * the pipeline fans out): the unqualified ARN, no `:*`, since the fan-out invokes `$LATEST` by name.
+ */
+export function grantInvokes(grantee: iam.IGrantable, contract: FunctionContract, targets: Partial<Record<InvokedFunction, lambda.IFunction>>): void {
+  const arns = contract.invokes.flatMap((kind) => (targets[kind] ? [targets[kind].functionArn] : []));
+  if (arns.length) iam.Grant.addToPrincipal({ grantee, actions: [INVOKE_ACTION], resourceArns: arns });
 }
 
 /** Object permissions by prefix, plus ListBucket when reading (a missing key is then a 404, not a 403). */

@@ -8,8 +8,8 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { FUNCTIONS, type FunctionKind } from "../lib/contract/index.js";
-import { grantFunction, type PipelineStores } from "./grants.js";
+import { ENV, FUNCTIONS, type FunctionKind, type InvokedFunction } from "../lib/contract/index.js";
+import { grantFunction, grantInvokes, type PipelineStores } from "./grants.js";
 import type { Resolved } from "./props.js";
 
 /** Runtime of all functions (see infra/README.md for why 22 and not 24). */
@@ -34,6 +34,11 @@ export interface PipelineFunctionProps {
   readonly environment: Record<string, string>;
   readonly stores: PipelineStores;
   readonly config: Resolved;
+  /**
+   * The functions this one fans out to, when the pipeline has more than one finalizer partition: the function
+   * gets their names in its environment and `lambda:InvokeFunction` on them, as far as its contract's `invokes` says.
+   */
+  readonly invokes?: Partial<Record<InvokedFunction, lambda.IFunction>>;
 }
 
 export function pipelineFunction(scope: Construct, props: PipelineFunctionProps): lambda.Function {
@@ -44,6 +49,10 @@ export function pipelineFunction(scope: Construct, props: PipelineFunctionProps)
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: config.logRetention, removalPolicy: config.removalPolicy });
   const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"), description });
   logGroup.grantWrite(role);
+  const invokes = props.invokes ?? {};
+  const targets = contract.invokes.filter((k) => invokes[k] !== undefined);
+  // The finalizer is created first and never refers to the functions that invoke it: no dependency cycle.
+  const fanOut: Record<string, string> = targets.includes("finalizer") ? { [ENV.finalizerFunction]: invokes.finalizer!.functionName } : {};
   const fn = new lambda.Function(scope, id, {
     code: props.code,
     handler: `index.${contract.handler}`,
@@ -54,13 +63,14 @@ export function pipelineFunction(scope: Construct, props: PipelineFunctionProps)
     timeout: config.functions[kind].timeout,
     role,
     logGroup,
-    environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
+    environment: { ...props.environment, ...fanOut, NODE_OPTIONS: "--enable-source-maps" },
     ...(kind === "finalizer" && config.reserveFinalizerConcurrency ? { reservedConcurrentExecutions: 1 } : {}),
     // Reading a Kafka topic's offsets means reaching its brokers: in their VPC when they are in one.
     ...(config.kafka?.vpc ? { vpc: config.kafka.vpc, vpcSubnets: config.kafka.vpcSubnets, securityGroups: config.kafka.securityGroups } : {}),
     ...ASYNC[kind],
   });
   grantFunction(role, contract, props.stores);
+  grantInvokes(role, contract, invokes);
   if (config.kafka?.vpc) {
     Validations.of(fn).acknowledge({
       id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",

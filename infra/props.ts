@@ -33,6 +33,13 @@ export interface PipelineInfo {
   readonly batchIntervalMs: number;
   /** Whether the pipeline has windows or keyed state (updateStateByKey, mapWithState, *AndWindow ...). */
   readonly stateful: boolean;
+  /**
+   * The pipeline's finalizer partitions P (its `finalizerPartitions`): an integer from 1 to 256. The functions
+   * refuse a module whose pipeline has another number.
+   *
+   * @default 1
+   */
+  readonly finalizerPartitions?: number;
 }
 
 /** Settings of one of the pipeline's functions. */
@@ -168,6 +175,15 @@ export interface SparklessPipelineProps {
    * @default - `entry` is given instead
    */
   readonly pipeline?: PipelineInfo;
+  /**
+   * The finalizer partitions P the keyed stage is spread over. The pipeline's own `finalizerPartitions` is the
+   * truth (read from `entry` at synth time, or `pipeline.finalizerPartitions`): when given here it must be the
+   * same number, or the synth fails — a way to pin P in the CDK app. With P > 1 the shard function and the ticker
+   * invoke the finalizer function asynchronously once per partition (`lambda:InvokeFunction` on it alone).
+   *
+   * @default - the pipeline's `finalizerPartitions` (1 when it sets none)
+   */
+  readonly finalizerPartitions?: number;
 
   // ----- the stream, or a Kafka topic -----
 
@@ -441,6 +457,8 @@ export interface ResolvedPipeline {
   readonly name: string;
   readonly batchIntervalMs: number;
   readonly stateful: boolean;
+  /** P, 1 when the pipeline sets none. */
+  readonly finalizerPartitions: number;
   /** Absolute path of the module given. */
   readonly entry: string;
   /** Whether the module exposes a pipeline (generated handlers) or exports the handlers itself. */

@@ -29,7 +29,7 @@ import { pipelineAlarms, pipelineDashboard, pipelineMetric } from "./monitoring.
 import { pipelineFunction } from "./pipeline-function.js";
 import { type ResolvedPipeline, resolveProps, type SparklessPipelineProps } from "./props.js";
 import { pipelineBucket, pipelineStream, pipelineTable } from "./storage.js";
-import { validateFunctions, validateMapping, validatePipeline, validateSource, validateStorage, validateStream } from "./validate.js";
+import { validateFinalizerPartitions, validateFunctions, validateMapping, validatePipeline, validateSource, validateStorage, validateStream } from "./validate.js";
 
 export { BUCKET_PREFIXES, HANDLERS } from "../lib/contract/index.js";
 export type { PipelineBundling } from "./bundling.js";
@@ -58,8 +58,14 @@ export class SparklessPipeline extends Construct {
   readonly shardFunction: lambda.Function;
   /** Runs on {@link SparklessPipelineProps.tickerSchedule}. */
   readonly tickerFunction: lambda.Function;
-  /** Finalizes when invoked (`aws lambda invoke`): nothing in the pipeline invokes it, the other two finalize inline. */
+  /**
+   * Finalizes one partition when invoked (`{ "partition": n }`; absent: 0). With {@link finalizerPartitions} > 1
+   * the shard function and the ticker invoke it asynchronously for each partition; with 1 they finalize inline and
+   * nothing invokes it but you (`aws lambda invoke`).
+   */
   readonly finalizerFunction: lambda.Function;
+  /** The finalizer partitions P the keyed stage is spread over (the pipeline's `finalizerPartitions`). */
+  readonly finalizerPartitions: number;
   /** The Kinesis event-source mapping of the shard function; undefined when the pipeline reads Kafka. */
   readonly eventSource: KinesisEventSource | undefined;
   /** The Kafka event-source mapping of the shard function; undefined when the pipeline reads Kinesis. */
@@ -87,7 +93,9 @@ export class SparklessPipeline extends Construct {
     validateFunctions(config);
     validateMapping(config, pipeline);
     validateStorage(config, props);
+    validateFinalizerPartitions(props, pipeline);
     this.pipelineName = pipeline.name;
+    this.finalizerPartitions = pipeline.finalizerPartitions;
 
     const kafka = config.kafka;
     this.kinesisStream = kafka ? undefined : pipelineStream(this, config);
@@ -103,6 +111,7 @@ export class SparklessPipeline extends Construct {
         table: this.table.tableName,
         bucket: this.bucket.bucketName,
         batchIntervalMs: pipeline.batchIntervalMs,
+        finalizerPartitions: pipeline.finalizerPartitions,
         ...(kafka
           ? {
               kafka: {
@@ -116,7 +125,11 @@ export class SparklessPipeline extends Construct {
           : { streamName: this.stream.streamName, streamArn: this.stream.streamArn }),
       }),
     };
-    const fn = (kind: "shard" | "ticker" | "finalizer") => pipelineFunction(this, { kind, pipelineName: pipeline.name, code, environment, stores, config });
+    // With one partition every function finalizes inline; with more, a batch's partitions run as separate
+    // finalizer invocations, which the shard function and the ticker ask for.
+    const fanOut = pipeline.finalizerPartitions > 1;
+    const fn = (kind: "shard" | "ticker" | "finalizer") =>
+      pipelineFunction(this, { kind, pipelineName: pipeline.name, code, environment, stores, config, ...(fanOut ? { invokes: { finalizer: this.finalizerFunction } } : {}) });
     this.finalizerFunction = fn("finalizer");
     this.shardFunction = fn("shard");
     this.tickerFunction = fn("ticker");
@@ -248,10 +261,11 @@ function resolvePipeline(props: SparklessPipelineProps): ResolvedPipeline {
   validateSource(props);
   if (props.pipeline) {
     validatePipeline(props.pipeline);
-    return { ...props.pipeline, entry: path.resolve(props.pipeline.entry), exposes: "handlers" };
+    return { ...props.pipeline, finalizerPartitions: props.pipeline.finalizerPartitions ?? 1, entry: path.resolve(props.pipeline.entry), exposes: "handlers" };
   }
   const entry = path.resolve(props.entry!);
   const summary = readPipelineSummary(entry);
   validatePipeline(summary);
-  return { ...summary, entry, exposes: "pipeline" };
+  // A module built against a sparkless without partitions has none in its summary: it runs with one.
+  return { ...summary, finalizerPartitions: summary.finalizerPartitions ?? 1, entry, exposes: "pipeline" };
 }

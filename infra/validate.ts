@@ -9,6 +9,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { AuthenticationMethod } from "aws-cdk-lib/aws-lambda-event-sources";
 import { checkPipelineName, FUNCTION_KINDS, isReservedEnvironmentName } from "../lib/contract/index.js";
 import { ValidationError } from "../lib/core/errors.js";
+import { MAX_FINALIZER_PARTITIONS } from "../lib/core/partitioner.js";
 import type { PipelineInfo, Resolved, SparklessPipelineProps } from "./props.js";
 
 /** Exactly one of `entry` and `pipeline`, naming a module that exists. */
@@ -52,6 +53,24 @@ export function validatePipeline(pipeline: Omit<PipelineInfo, "entry">): void {
   if (typeof pipeline.stateful !== "boolean") {
     throw new ValidationError("InvalidStateful", `pipeline.stateful must be true or false (received ${String(pipeline.stateful)})`, { stateful: pipeline.stateful });
   }
+  const partitions = pipeline.finalizerPartitions;
+  if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= MAX_FINALIZER_PARTITIONS)) {
+    throw new ValidationError(
+      "InvalidFinalizerPartitions",
+      `finalizerPartitions of pipeline "${pipeline.name}" must be a whole number from 1 to ${MAX_FINALIZER_PARTITIONS} (received ${String(partitions)})`,
+      { finalizerPartitions: partitions },
+    );
+  }
+}
+
+/** The construct's `finalizerPartitions`, when given, pins the pipeline's own: a difference fails the synth. */
+export function validateFinalizerPartitions(props: SparklessPipelineProps, pipeline: { name: string; finalizerPartitions: number }): void {
+  if (props.finalizerPartitions === undefined || props.finalizerPartitions === pipeline.finalizerPartitions) return;
+  throw new ValidationError(
+    "FinalizerPartitionsMismatch",
+    `finalizerPartitions is ${String(props.finalizerPartitions)} on the construct but ${pipeline.finalizerPartitions} in pipeline "${pipeline.name}": the pipeline's own setting is the one the functions run with; change it there (definePipeline's finalizerPartitions) or drop the construct's`,
+    { finalizerPartitions: props.finalizerPartitions },
+  );
 }
 
 export function validateStream(config: Resolved, props: SparklessPipelineProps): void {

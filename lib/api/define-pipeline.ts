@@ -6,7 +6,10 @@ import type { InputNode } from "../graph/ops/input.js";
 import type { KafkaRecordMeta } from "../io/kafka/record-meta.js";
 import type { Source } from "../io/source.js";
 import { checkPipelineName } from "../contract/index.js";
+import { MAX_FINALIZER_PARTITIONS } from "../core/partitioner.js";
+import { ValidationError } from "../core/errors.js";
 import { planGraph, type Plan } from "../graph/stage-split.js";
+import { partitionPlan } from "../graph/partition-plan.js";
 
 /**
  * What a record looked like on the log, for decoders and timestamp extractors. On Kafka, `shardId` is
@@ -50,6 +53,14 @@ export interface PipelineProps<T> {
    * @default Seconds(2)
    */
   readonly idleAfter?: Duration;
+  /**
+   * How many finalizer partitions share the keyed stage on AWS (an integer from 1 to 256). The shard stage
+   * splits its partial aggregates by a stable hash of each key (`partitionOf`), and each partition finalizes
+   * its keys — shuffles, windows, joins, state — in its own invocation under its own lease; a batch completes
+   * when all partitions have. Cannot change on a running pipeline (the runtime refuses a mismatch until
+   * repartitioning exists). Local runs ignore it. @default 1
+   */
+  readonly finalizerPartitions?: number;
 }
 
 /** What the CDK construct needs to know of a pipeline (infra's PipelineInfo, less the entry path). */
@@ -57,6 +68,8 @@ export interface PipelineSummary {
   readonly name: string;
   readonly batchIntervalMs: number;
   readonly stateful: boolean;
+  /** The finalizer partitions P (`finalizerPartitions`, default 1). */
+  readonly finalizerPartitions: number;
 }
 
 /** A built graph for one use: the context that owns it, its input node and its serverless plan. */
@@ -108,6 +121,12 @@ export class Pipeline<T> {
     private readonly build: (input: DStream<T>, ssc: StreamingContext) => void,
   ) {
     checkPipelineName(name);
+    checkFinalizerPartitions(props.finalizerPartitions);
+  }
+
+  /** The finalizer partitions the runtime splits the keyed stage into (`finalizerPartitions`, default 1). */
+  get partitions(): number {
+    return this.props.finalizerPartitions ?? 1;
   }
 
   /** Builds the graph on `source` in a fresh context (the local engine's way to run this pipeline). */
@@ -136,13 +155,27 @@ export class Pipeline<T> {
     const stream = ssc.receiverStream(new ShardInputSource<T>(), "input");
     this.build(stream, ssc);
     ssc.graph.start(new Time(zeroTime));
-    return { ssc, input: stream.node as InputNode<T>, plan: planGraph(ssc.graph) };
+    const plan = planGraph(ssc.graph);
+    // A shape P partitions cannot run yet is refused here: at deploy (summary) and on the first call.
+    partitionPlan(plan, ssc.graph.reachable(), this.partitions);
+    return { ssc, input: stream.node as InputNode<T>, plan };
   }
 
-  /** What infra needs: the name, the batch interval and whether anything keeps state across batches. */
+  /** What infra needs: the name, the batch interval, whether anything keeps state across batches, and P. */
   get summary(): PipelineSummary {
     const { plan } = this.instantiate(0);
-    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful };
+    return { name: this.name, batchIntervalMs: this.props.batchInterval.milliseconds, stateful: plan.stateful, finalizerPartitions: this.partitions };
+  }
+}
+
+function checkFinalizerPartitions(value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_FINALIZER_PARTITIONS) {
+    throw new ValidationError(
+      "InvalidFinalizerPartitions",
+      `finalizerPartitions must be an integer from 1 to ${MAX_FINALIZER_PARTITIONS}, got ${String(value)}`,
+      { finalizerPartitions: value },
+    );
   }
 }
 

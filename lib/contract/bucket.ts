@@ -60,6 +60,11 @@ export function lateRecordKey(pipeline: string, shardId: string, id: string): st
 export const SPILL = {
   partsPrefix: (pipeline: string) => `${BUCKET_PREFIXES.spill}${pipeline}/parts/`,
   memoryPrefix: (pipeline: string) => `${BUCKET_PREFIXES.spill}${pipeline}/mem/`,
+  /**
+   * mapWithState values too large for their item, one object per (key, batch). Never expired by a rule: a key's
+   * value lives as long as the key does, however long ago it was written.
+   */
+  keyedStatePrefix: (pipeline: string) => `${BUCKET_PREFIXES.spill}${pipeline}/kst/`,
   /** Days a spilled part is kept: the parts' item TTL (7 days), after which no finalizer reads it. */
   partsExpirationDays: 7,
   /** Days spilled node memory is kept: longer than the memory items' slack (14 days) past their last reader. */

@@ -12,6 +12,16 @@ export const ENV = {
   streamArn: "SPARKLESS_STREAM_ARN",
   /** The batch interval B in ms, decimal; the function refuses a module with another one. Tools read it too. */
   batchIntervalMs: "SPARKLESS_BATCH_INTERVAL_MS",
+  /**
+   * The pipeline's finalizer partitions P, decimal; the function refuses a module with another number. Absent:
+   * 1 (a function deployed before partitions existed).
+   */
+  finalizerPartitions: "SPARKLESS_FINALIZER_PARTITIONS",
+  /**
+   * The name of the pipeline's finalizer function, set (with P > 1) on the functions that fan a batch out to its
+   * partitions ({@link FUNCTIONS}' `invokes`); absent: nothing is fanned out.
+   */
+  finalizerFunction: "SPARKLESS_FINALIZER_FUNCTION",
 } as const;
 
 /**
@@ -56,14 +66,20 @@ export type FunctionEnvironment = {
   readonly table: string;
   readonly bucket: string;
   readonly batchIntervalMs: number;
+  /** The finalizer partitions P the function was deployed for (1 when the variable is absent). */
+  readonly finalizerPartitions: number;
+  /** The finalizer function to invoke for each partition; absent: this function fans nothing out. */
+  readonly finalizerFunction?: string;
   /** Per-service endpoints (the SDK's own variable names), so the embedded stack and LocalStack can stand in. */
-  readonly endpoints: { readonly kinesis?: string; readonly dynamodb?: string; readonly s3?: string };
+  readonly endpoints: { readonly kinesis?: string; readonly dynamodb?: string; readonly s3?: string; readonly lambda?: string };
 } & ({ readonly streamName: string; readonly streamArn: string; readonly kafka?: undefined } | { readonly kafka: KafkaEnvironment; readonly streamName?: undefined; readonly streamArn?: undefined });
 
 type DistributeOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The variables for `values`, as the construct sets them. */
-export function environmentVariables(values: DistributeOmit<FunctionEnvironment, "endpoints" | "batchIntervalMs"> & { batchIntervalMs: number | string }): Record<string, string> {
+export function environmentVariables(
+  values: DistributeOmit<FunctionEnvironment, "endpoints" | "batchIntervalMs" | "finalizerPartitions"> & { batchIntervalMs: number | string; finalizerPartitions?: number | string },
+): Record<string, string> {
   const k = values.kafka;
   const source: Record<string, string> = k
     ? {
@@ -81,6 +97,8 @@ export function environmentVariables(values: DistributeOmit<FunctionEnvironment,
     [ENV.bucket]: values.bucket,
     ...source,
     [ENV.batchIntervalMs]: String(values.batchIntervalMs),
+    [ENV.finalizerPartitions]: String(values.finalizerPartitions ?? 1),
+    ...(values.finalizerFunction !== undefined ? { [ENV.finalizerFunction]: values.finalizerFunction } : {}),
   };
 }
 
@@ -110,13 +128,25 @@ export function readEnvironment(env: Readonly<Record<string, string | undefined>
       { name: ENV.batchIntervalMs },
     );
   }
+  const partitionsText = env[ENV.finalizerPartitions];
+  const finalizerPartitions = partitionsText === undefined || partitionsText === "" ? 1 : Number(partitionsText);
+  if (!Number.isSafeInteger(finalizerPartitions) || finalizerPartitions < 1) {
+    throw new ValidationError(
+      "InvalidEnvironment",
+      `environment variable ${ENV.finalizerPartitions} must be a positive whole number (received ${JSON.stringify(partitionsText)})`,
+      { name: ENV.finalizerPartitions },
+    );
+  }
+  const finalizerFunction = env[ENV.finalizerFunction] || undefined;
   const endpoint = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
-  const endpoints = { kinesis: endpoint("KINESIS"), dynamodb: endpoint("DYNAMODB"), s3: endpoint("S3") };
+  const endpoints = { kinesis: endpoint("KINESIS"), dynamodb: endpoint("DYNAMODB"), s3: endpoint("S3"), lambda: endpoint("LAMBDA") };
   const common = {
     pipeline,
     table: need(ENV.table),
     bucket: need(ENV.bucket),
     batchIntervalMs,
+    finalizerPartitions,
+    ...(finalizerFunction ? { finalizerFunction } : {}),
     endpoints: Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url !== undefined)),
   };
   const topic = env[KAFKA_ENV.topic];

@@ -21,10 +21,16 @@ export interface FunctionContract {
   /** Prefixes it writes objects under (s3:PutObject), each `<prefix>*`. */
   readonly writes: readonly BucketPrefix[];
   /**
-   * Kinesis actions on the pipeline's stream made by the function's code. Nothing in the runtime deletes objects
-   * or invokes another function, so there is no field for either: add one with the code that needs it.
+   * Kinesis actions on the pipeline's stream made by the function's code. Nothing in the runtime deletes objects,
+   * so there is no field for it: add one with the code that needs it.
    */
   readonly stream: readonly StreamAction[];
+  /**
+   * The pipeline's functions this one invokes ({@link INVOKE_ACTION}, asynchronously): the finalizer, once per
+   * partition, when the pipeline has more than one finalizer partition. Granted on exactly those functions, and
+   * only when P > 1 (with P = 1 the runtime finalizes inline and fans nothing out).
+   */
+  readonly invokes: readonly InvokedFunction[];
   /**
    * What the function's Kinesis event-source mapping does with the function's role: read the stream, and write
    * the records it discards to the on-failure destination.
@@ -38,7 +44,8 @@ export type TableAction =
   | "dynamodb:UpdateItem"
   | "dynamodb:DeleteItem"
   | "dynamodb:Query"
-  | "dynamodb:BatchWriteItem";
+  | "dynamodb:BatchWriteItem"
+  | "dynamodb:BatchGetItem";
 
 export type StreamAction =
   | "kinesis:ListShards"
@@ -50,11 +57,33 @@ export type StreamAction =
   | "kinesis:ListStreams"
   | "kinesis:SubscribeToShard";
 
+/** The functions another may invoke: the finalizer, for one partition (event `{ "partition": n }`). */
+export type InvokedFunction = "finalizer";
+
+/** What fanning out to a function takes: an asynchronous `Invoke` (`InvocationType: "Event"`). */
+export const INVOKE_ACTION = "lambda:InvokeFunction";
+
+/** The event the finalizer function is invoked with to finalize one partition (absent: partition 0). */
+export interface FinalizerEvent {
+  readonly partition?: number;
+}
+
 /** S3 actions by what they do to an object; `s3:ListBucket` (on the bucket) comes with reading. */
 export const OBJECT_ACTIONS = { read: "s3:GetObject", write: "s3:PutObject", list: "s3:ListBucket" } as const;
 
-/** Reading, leasing and finishing batches: status, progress, parts, memory, lease (dynamodb-pipeline-store.ts). */
-const FINALIZE_TABLE: readonly TableAction[] = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"];
+/**
+ * Reading, leasing and finishing batches: status, progress, parts, memory, lease (dynamodb-pipeline-store.ts);
+ * BatchGetItem reads and BatchWriteItem indexes mapWithState's per-key state (dynamodb-keyed-state-store.ts).
+ */
+const FINALIZE_TABLE: readonly TableAction[] = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
+  "dynamodb:BatchWriteItem",
+];
 /** Graph records, the metadata checkpoint and spilled payloads are read back; the rest is write-only. */
 const FINALIZE_READS: readonly BucketPrefix[] = ["checkpoint", "spill"];
 const FINALIZE_WRITES: readonly BucketPrefix[] = ["output", "checkpoint", "spill", "deadLetter"];
@@ -64,8 +93,8 @@ export const FUNCTIONS = {
   shard: {
     handler: "shardHandler",
     role: "shard handler (stage 1)",
-    // BatchWriteItem: the parts of a commit.
-    table: [...FINALIZE_TABLE, "dynamodb:BatchWriteItem"],
+    // BatchWriteItem (in FINALIZE_TABLE) also writes the parts of a commit.
+    table: FINALIZE_TABLE,
     reads: FINALIZE_READS,
     // late/: event-time records older than the watermark.
     writes: [...FINALIZE_WRITES, "late"],
@@ -85,6 +114,8 @@ export const FUNCTIONS = {
       ],
       writes: ["esmFailures"],
     },
+    // The commit that completes a batch fans it out to the finalizer partitions.
+    invokes: ["finalizer"],
   },
   /** On the schedule: follows the shards, probes quiet ones, then finalizes what became complete. */
   ticker: {
@@ -94,8 +125,10 @@ export const FUNCTIONS = {
     reads: FINALIZE_READS,
     writes: FINALIZE_WRITES,
     stream: ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
+    // Each tick fans the complete batches out to the finalizer partitions.
+    invokes: ["finalizer"],
   },
-  /** Finalizes on demand (`aws lambda invoke`), outside a shard invocation and the schedule. */
+  /** Finalizes one partition (`{ "partition": n }`) when the shard function or the ticker fans a batch out, or on demand. */
   finalizer: {
     handler: "finalizerHandler",
     role: "finalizer (stage 2)",
@@ -103,6 +136,7 @@ export const FUNCTIONS = {
     reads: FINALIZE_READS,
     writes: FINALIZE_WRITES,
     stream: ["kinesis:ListShards"],
+    invokes: [],
   },
 } as const satisfies Record<string, FunctionContract>;
 

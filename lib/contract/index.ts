@@ -11,7 +11,7 @@
  */
 export { BUCKET_PREFIXES, type BucketPrefix, deadLetterKey, failedBatchKey, graphRecordKey, lateRecordKey, metadataCheckpointKey, outputDirectory, SPILL } from "./bucket.js";
 export { ENV, environmentVariables, KAFKA_ENV, type FunctionEnvironment, type KafkaEnvironment, isReservedEnvironmentName, readEnvironment } from "./environment.js";
-export { FUNCTION_KINDS, type FunctionContract, type FunctionKind, FUNCTIONS, HANDLERS, OBJECT_ACTIONS, type StreamAction, type TableAction } from "./functions.js";
+export { type FinalizerEvent, FUNCTION_KINDS, type FunctionContract, type FunctionKind, FUNCTIONS, HANDLERS, INVOKE_ACTION, type InvokedFunction, OBJECT_ACTIONS, type StreamAction, type TableAction } from "./functions.js";
 export { defaultConsumerGroupId, KAFKA_CODE_ACTIONS, KAFKA_MAPPING_ACTIONS, KAFKA_SECRET_ACTIONS } from "./kafka.js";
 export { METRICS } from "./metrics.js";
 export { checkPipelineName, PIPELINE_NAME_PATTERN } from "./pipeline-name.js";

@@ -1,6 +1,7 @@
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 /**
@@ -39,4 +40,9 @@ export function s3Client(conn?: AwsConnection): S3Client {
   // Path-style addressing: emulators serve buckets under the path, not as sub-domains of 127.0.0.1.
   const c = common(conn);
   return new S3Client({ ...c, forcePathStyle: c.endpoint !== undefined });
+}
+
+/** Lambda, for the functions that invoke the finalizer per partition (AWS_ENDPOINT_URL_LAMBDA locally). */
+export function lambdaClient(conn?: AwsConnection): LambdaClient {
+  return new LambdaClient(common(conn));
 }

@@ -3,20 +3,29 @@
  * too large for an item spilled to the pipeline's object store.
  *
  * Key layout (every pk starts with the pipeline name, so pipelines can share a table; times in keys are padded to
- * 15 digits so string order is time order; `<p>` is the finalizer partition, always 0 until P > 1 exists —
- * parts then split by key hash across `#p0 … #p<P-1>` item collections, one per finalizer):
+ * 15 digits so string order is time order; `<p>` is the finalizer partition — parts split by key hash across
+ * `#p0 … #p<P-1>` item collections, one per finalizer partition; with P = 1 only `#p0` exists and nothing else
+ * below names a partition):
  *
  * | what     | pk                              | sk                                   | attributes                                                        |
  * |----------|---------------------------------|--------------------------------------|-------------------------------------------------------------------|
- * | status   | `<pipe>#status`                 | `-`                                  | zeroTime, lastFinalized, graphHash, leaseOwner, leaseToken, leaseExpiresAt (ms) |
+ * | status   | `<pipe>#status`                 | `-`                                  | zeroTime, lastFinalized, graphHash, partitions? (P > 1), leaseOwner, leaseToken, leaseExpiresAt (ms) |
+ * | partition status (P > 1) | `<pipe>#status` | `p<p>`                             | lastFinalized?, leaseOwner, leaseToken, leaseExpiresAt (ms)       |
  * | progress | `<pipe>#progress`               | `<shardId>`                          | seq?, watermark, drained, lastAttempt?, lastTimes? (list of N)    |
  * | commits  | `<pipe>#commits#<time>`         | `<shardId>#<attemptId>`              | shardId, attemptId, time, ttl                                     |
  * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload/packed/spill, ttl |
  * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload/packed/spill, expiresAt (ms), fence (lease token), ttl    |
+ * | partition memory (P > 1) | `<pipe>#mem#<nodeId>#p<p>` | `<time>`                 | as memory; `fence` is partition p's lease token                   |
+ * | state    | `<pipe>#kst#<nodeId>#p<p>#<c>`  | `<id>` (a key's hash; `<c>` its first character) | key, ct, cv/cz/cs, pt?, pv/pz/ps?, fence, ttl (tombstones) |
+ * | state index | `<pipe>#kidx#<nodeId>#p<p>`  | `<time>#<chunk>`                     | ids (comma-joined), ttl                                           |
+ *
+ * State and state index: mapWithState's per-key state and its update-time index, written by
+ * {@link DynamoDbKeyedStateStore} (dynamodb-keyed-state-store.ts says why they look as they do).
  *
  * A payload is `payload` (text) under 1 KB, `packed` (gzip, binary) above, and spilled when even gzipped it is
  * larger than `spillBytes`: an object named by the item's `spill` attribute:
- * `spill/<pipe>/parts/<time>/p<p>/<nodeId>/<shardId>/<attemptId>` and `spill/<pipe>/mem/<nodeId>/<time>`. The
+ * `spill/<pipe>/parts/<time>/p<p>/<nodeId>/<shardId>/<attemptId>` and `spill/<pipe>/mem/<nodeId>/<time>`
+ * (`spill/<pipe>/mem/<nodeId>/p<p>/<time>` for a partition's memory). The
  * object is written before the item, so an item never points at nothing; an object whose item was never written
  * (a crash in between) is garbage that an S3 lifecycle rule on `spill/` collects.
  *
@@ -27,7 +36,8 @@
  *   bytes however long finalization stalls; earlier commits are marker items, one per (time, shard, attempt),
  *   written by the shard's next invocation in the batch write of its parts, before its commit replaces them;
  * - the lease lives on the status item, so `advanceStatus` checks the fencing token in the same conditional write;
- *   its token only grows (ADD), and a release only ends its expiry;
+ *   its token only grows (ADD), and a release only ends its expiry; a finalizer partition's lease and progress
+ *   live on its own item beside it (same pk, so one Query lists every partition for `sparkless status`);
  * - node memory carries the token that wrote it (`fence`) and refuses an older one;
  * - every read is strongly consistent: the finalizer must see the parts and progress a commit just wrote.
  */
@@ -45,9 +55,11 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { SparklessError, ValidationError } from "../core/errors.js";
 import type { ObjectStore } from "../io/object-store.js";
-import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PartitionStatus, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
 import { checkPipelineName } from "../contract/pipeline-name.js";
-import { checkSegment, checkTime, padTime } from "./store-keys.js";
+import { checkPartition, checkSegment, checkTime, padTime } from "./store-keys.js";
+import { DynamoDbKeyedStateStore } from "./dynamodb-keyed-state-store.js";
+import type { KeyedStateStore } from "./keyed-state-store.js";
 
 export interface DynamoDbPipelineStoreProps {
   readonly client: DynamoDBClient;
@@ -82,8 +94,6 @@ const COMPRESS_FROM_BYTES = 1024;
 
 /** Object store calls in flight at once when spilling or reading spills. */
 const SPILL_CONCURRENCY = 8;
-/** The only finalizer partition until P > 1 is built (the key layout already names it). */
-const PARTITION = 0;
 
 type Item = Record<string, unknown>;
 type Expected = { readonly seq?: string; readonly watermark: number };
@@ -104,6 +114,7 @@ export class DynamoDbPipelineStore implements PipelineStore {
   private readonly objects: ObjectStore;
   private readonly spillBytes: number;
   private readonly partsTtlSeconds: number;
+  private readonly perKey: KeyedStateStore;
 
   constructor(props: DynamoDbPipelineStoreProps) {
     checkPipelineName(props.pipeline);
@@ -127,6 +138,11 @@ export class DynamoDbPipelineStore implements PipelineStore {
     this.objects = props.objects;
     this.spillBytes = spillBytes;
     this.partsTtlSeconds = partsTtlSeconds;
+    this.perKey = new DynamoDbKeyedStateStore({ client: props.client, tableName: props.tableName, pipeline: props.pipeline, objects: props.objects });
+  }
+
+  keyedState(): KeyedStateStore {
+    return this.perKey;
   }
 
   // ---- status ----
@@ -138,22 +154,34 @@ export class DynamoDbPipelineStore implements PipelineStore {
   async getStatus(): Promise<PipelineStatus | undefined> {
     const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.statusKey, ConsistentRead: true }));
     if (!res.Item) return undefined;
-    const { zeroTime, lastFinalized, graphHash } = res.Item as { zeroTime: number; lastFinalized: number; graphHash: string };
-    return { zeroTime, lastFinalized, graphHash };
+    const { zeroTime, lastFinalized, graphHash, partitions } = res.Item as { zeroTime: number; lastFinalized: number; graphHash: string; partitions?: number };
+    return { zeroTime, lastFinalized, graphHash, ...(partitions !== undefined ? { partitions } : {}) };
   }
 
   async createStatus(status: PipelineStatus): Promise<boolean> {
     return this.conditional(
       new PutCommand({
         TableName: this.table,
-        Item: { ...this.statusKey, zeroTime: status.zeroTime, lastFinalized: status.lastFinalized, graphHash: status.graphHash },
+        Item: { ...this.statusKey, zeroTime: status.zeroTime, lastFinalized: status.lastFinalized, graphHash: status.graphHash, partitions: status.partitions },
         ConditionExpression: "attribute_not_exists(#pk)",
         ExpressionAttributeNames: { "#pk": "pk" },
       }),
     );
   }
 
-  async advanceStatus(from: number, to: number, token: number): Promise<boolean> {
+  async advanceStatus(from: number, to: number, token: number, partition?: number): Promise<boolean> {
+    if (partition !== undefined) {
+      return this.conditional(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.partitionKey(partition),
+          UpdateExpression: "SET #lf = :to",
+          ConditionExpression: "(#lf = :from OR attribute_not_exists(#lf)) AND #lt = :token",
+          ExpressionAttributeNames: { "#lf": "lastFinalized", "#lt": "leaseToken" },
+          ExpressionAttributeValues: { ":to": to, ":from": from, ":token": token },
+        }),
+      );
+    }
     return this.conditional(
       new UpdateCommand({
         TableName: this.table,
@@ -164,6 +192,34 @@ export class DynamoDbPipelineStore implements PipelineStore {
         ExpressionAttributeValues: { ":to": to, ":from": from, ":token": token },
       }),
     );
+  }
+
+  private partitionKey(partition: number) {
+    checkPartition(partition);
+    return { pk: `${this.pipe}#status`, sk: `p${partition}` };
+  }
+
+  async getPartitionFinalized(partition: number): Promise<number | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.partitionKey(partition), ConsistentRead: true }));
+    return res.Item?.lastFinalized as number | undefined;
+  }
+
+  async listPartitionStatus(): Promise<PartitionStatus[]> {
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": "pk" },
+      ExpressionAttributeValues: { ":pk": `${this.pipe}#status` },
+      ConsistentRead: true,
+    });
+    const status = items.find((i) => i.sk === "-");
+    if (!status) return [];
+    const leased = (i: Item) => (i.leaseOwner !== undefined ? { leaseOwner: i.leaseOwner as string, leaseExpiresAt: i.leaseExpiresAt as number } : {});
+    const partitions = items.filter((i) => i.sk !== "-");
+    if (partitions.length === 0) return [{ partition: 0, lastFinalized: status.lastFinalized as number, ...leased(status) }];
+    return partitions
+      .map((i) => ({ partition: Number((i.sk as string).slice(1)), lastFinalized: (i.lastFinalized ?? status.zeroTime) as number, ...leased(i) }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   async replaceGraphHash(from: string, to: string): Promise<boolean> {
@@ -249,8 +305,8 @@ export class DynamoDbPipelineStore implements PipelineStore {
 
   // ---- parts ----
 
-  private partsPk(time: number): string {
-    return `${this.pipe}#parts#${padTime(time)}#p${PARTITION}`;
+  private partsPk(time: number, partition = 0): string {
+    return `${this.pipe}#parts#${padTime(time)}#p${partition}`;
   }
 
   private commitsPk(time: number): string {
@@ -260,6 +316,7 @@ export class DynamoDbPipelineStore implements PipelineStore {
   async putParts(parts: readonly Part[], markers: readonly CommitMarker[] = []): Promise<void> {
     for (const part of parts) {
       checkTime(part.time);
+      if (part.partition !== undefined) checkPartition(part.partition);
       checkSegment("nodeId", part.nodeId);
       checkSegment("shardId", part.shardId);
       checkSegment("attemptId", part.attemptId);
@@ -271,15 +328,16 @@ export class DynamoDbPipelineStore implements PipelineStore {
     }
     // BatchWriteItem refuses a request naming one key twice; the last part for a key wins, as sequential puts would.
     const byKey = new Map<string, Part>();
-    for (const part of parts) byKey.set(`${this.partsPk(part.time)}\u0000${partSk(part)}`, part);
+    for (const part of parts) byKey.set(`${this.partsPk(part.time, part.partition)}\u0000${partSk(part)}`, part);
     const ttl = Math.floor(Date.now() / 1000) + this.partsTtlSeconds;
     const items = await mapLimit([...byKey.values()], SPILL_CONCURRENCY, async (part): Promise<Item> => {
       const payload = await this.inlineOrSpill(
-        `spill/${this.pipe}/parts/${padTime(part.time)}/p${PARTITION}/${part.nodeId}/${part.shardId}/${part.attemptId}`,
+        `spill/${this.pipe}/parts/${padTime(part.time)}/p${part.partition ?? 0}/${part.nodeId}/${part.shardId}/${part.attemptId}`,
         part.payload,
       );
       return {
-        pk: this.partsPk(part.time),
+        pk: this.partsPk(part.time, part.partition),
+        partition: part.partition,
         sk: partSk(part),
         time: part.time,
         nodeId: part.nodeId,
@@ -301,13 +359,14 @@ export class DynamoDbPipelineStore implements PipelineStore {
     }
   }
 
-  async getParts(time: number): Promise<Part[]> {
+  async getParts(time: number, partition = 0): Promise<Part[]> {
     checkTime(time);
+    checkPartition(partition);
     const items = await this.queryAll({
       TableName: this.table,
       KeyConditionExpression: "#pk = :pk",
       ExpressionAttributeNames: { "#pk": "pk" },
-      ExpressionAttributeValues: { ":pk": this.partsPk(time) },
+      ExpressionAttributeValues: { ":pk": this.partsPk(time, partition) },
       ConsistentRead: true,
     });
     return mapLimit(items, SPILL_CONCURRENCY, async (item): Promise<Part> => ({
@@ -317,6 +376,7 @@ export class DynamoDbPipelineStore implements PipelineStore {
       attemptId: item.attemptId as string,
       firstSeq: item.firstSeq as string,
       payload: await this.payloadOf(item),
+      ...(item.partition !== undefined ? { partition: item.partition as number } : {}),
     }));
   }
 
@@ -334,17 +394,26 @@ export class DynamoDbPipelineStore implements PipelineStore {
 
   // ---- node memory ----
 
-  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean> {
+  /** A node's memory: the pipeline's, or a finalizer partition's own (P > 1). */
+  private memoryPk(nodeId: string, partition: number | undefined): string {
     checkSegment("nodeId", nodeId);
+    if (partition === undefined) return `${this.pipe}#mem#${nodeId}`;
+    checkPartition(partition);
+    return `${this.pipe}#mem#${nodeId}#p${partition}`;
+  }
+
+  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number, partition?: number): Promise<boolean> {
+    const pk = this.memoryPk(nodeId, partition);
     checkTime(time);
     // A spilled payload of a refused write overwrites the object with the same bytes: the same (node, time)
     // from the same inputs.
-    const stored = await this.inlineOrSpill(`spill/${this.pipe}/mem/${nodeId}/${padTime(time)}`, payload);
+    const scope = partition === undefined ? "" : `p${partition}/`;
+    const stored = await this.inlineOrSpill(`spill/${this.pipe}/mem/${nodeId}/${scope}${padTime(time)}`, payload);
     return this.conditional(
       new PutCommand({
         TableName: this.table,
         Item: {
-          pk: `${this.pipe}#mem#${nodeId}`,
+          pk,
           sk: padTime(time),
           ...stored,
           expiresAt,
@@ -358,13 +427,13 @@ export class DynamoDbPipelineStore implements PipelineStore {
     );
   }
 
-  async getMemory(nodeId: string, time: number): Promise<string | undefined> {
-    checkSegment("nodeId", nodeId);
+  async getMemory(nodeId: string, time: number, partition?: number): Promise<string | undefined> {
+    const pk = this.memoryPk(nodeId, partition);
     checkTime(time);
     const res = await this.doc.send(
       new GetCommand({
         TableName: this.table,
-        Key: { pk: `${this.pipe}#mem#${nodeId}`, sk: padTime(time) },
+        Key: { pk, sk: padTime(time) },
         ConsistentRead: true,
       }),
     );
@@ -394,11 +463,37 @@ export class DynamoDbPipelineStore implements PipelineStore {
     }
   }
 
+  async acquirePartitionLease(partition: number, owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.partitionKey(partition),
+          UpdateExpression: "SET #lo = :owner, #lexp = :exp ADD #lt :one",
+          // The item is created by its first lease; free as the pipeline's lease is free.
+          ConditionExpression: "attribute_not_exists(#lexp) OR #lexp <= :now",
+          ExpressionAttributeNames: { "#lo": "leaseOwner", "#lexp": "leaseExpiresAt", "#lt": "leaseToken" },
+          ExpressionAttributeValues: { ":owner": owner, ":exp": now + ttlMs, ":now": now, ":one": 1 },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { owner, token: res.Attributes!.leaseToken as number, expiresAt: now + ttlMs, partition };
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") return undefined;
+      throw err;
+    }
+  }
+
+  /** The item a lease lives on: the status, or its finalizer partition's. */
+  private leaseKey(lease: Lease) {
+    return lease.partition === undefined ? this.statusKey : this.partitionKey(lease.partition);
+  }
+
   async renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
     const renewed = await this.conditional(
       new UpdateCommand({
         TableName: this.table,
-        Key: this.statusKey,
+        Key: this.leaseKey(lease),
         UpdateExpression: "SET #lexp = :exp",
         ConditionExpression: "#lt = :token",
         ExpressionAttributeNames: { "#lexp": "leaseExpiresAt", "#lt": "leaseToken" },
@@ -413,7 +508,7 @@ export class DynamoDbPipelineStore implements PipelineStore {
     await this.conditional(
       new UpdateCommand({
         TableName: this.table,
-        Key: this.statusKey,
+        Key: this.leaseKey(lease),
         UpdateExpression: "SET #lexp = :zero",
         ConditionExpression: "#lt = :token",
         ExpressionAttributeNames: { "#lexp": "leaseExpiresAt", "#lt": "leaseToken" },

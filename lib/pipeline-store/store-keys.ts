@@ -1,4 +1,5 @@
 import { ValidationError } from "../core/errors.js";
+import { MAX_FINALIZER_PARTITIONS } from "../core/partitioner.js";
 
 /**
  * Checks of the values that become parts of storage keys, shared by both pipeline stores so they refuse the
@@ -12,6 +13,13 @@ export function checkSegment(what: string, value: string): void {
     throw new ValidationError("BadStoreKey", `${what} "${value}" must be non-empty and contain neither '#' nor '/': it becomes part of storage keys`, {
       [what]: value,
     });
+  }
+}
+
+/** A finalizer partition: an integer from 0 to MAX_FINALIZER_PARTITIONS - 1 (`p<p>` in keys). */
+export function checkPartition(partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= MAX_FINALIZER_PARTITIONS) {
+    throw new ValidationError("BadPartition", `finalizer partition ${partition} must be an integer from 0 to ${MAX_FINALIZER_PARTITIONS - 1}`, { partition });
   }
 }
 

@@ -9,7 +9,10 @@ import type { Node } from "../graph/node.js";
 import type { Lease, Part, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
 import type { BuiltPipeline, Pipeline } from "../api/define-pipeline.js";
 import { builtPlan } from "./built-plans.js";
+import { partitionPlan } from "../graph/partition-plan.js";
+import type { Plan } from "../graph/stage-split.js";
 import { adoptGraph } from "./graph-compat.js";
+import { KeyedStateBatch } from "./keyed-state.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
 /** A lease lasts this long from its last renewal; the finalizer renews it before each batch and each write. */
@@ -36,7 +39,10 @@ export interface FinalizeOptions {
 }
 
 export interface FinalizeResult {
+  /** Batch times finalized: whole batches (P = 1, or the completion step), or one partition's share of them. */
   readonly finalized: number[];
+  /** With P > 1: the batch times the completion step completed in the same call. */
+  readonly completed?: number[];
   /** Why it stopped: nothing complete, another finalizer holds (or took) the lease, or time ran out. */
   readonly stopped: "incomplete" | "leased" | "deadline" | "max" | "no-status";
   readonly failures: Array<{ time: number; error: string }>;
@@ -46,7 +52,7 @@ export interface FinalizeResult {
  * The lease a finalizer holds, renewed before any write that it would otherwise make with less than
  * {@link LEASE_MARGIN_MS} left. Losing it (a renewal refused: another finalizer took over) ends the run.
  */
-class Fence {
+export class Fence {
   constructor(
     private lease: Lease,
     private readonly deps: RuntimeDeps,
@@ -90,43 +96,73 @@ const isLeaseLost = (e: unknown) => e instanceof IllegalStateError && e.code ===
  * mid-batch writes T's outputs with the same bytes, if at all. A crash anywhere re-runs T to the same result.
  */
 export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps, options: FinalizeOptions = {}): Promise<FinalizeResult> {
+  const partitions = pipeline.partitions;
+  return runFinalizer(pipeline, deps, options, {
+    acquire: (owner) => deps.store.acquireLease(owner, deps.now(), LEASE_MS),
+    lastFinalized: async (status) => status.lastFinalized,
+    // With P > 1 this is the completion step: a batch is complete when every partition finalized it.
+    ready: partitions > 1 ? (time) => partitionsReached(deps, partitions, time) : undefined,
+    batch: (built, fence, time, progress) => finalizeBatch(pipeline, built, deps, fence, time, progress),
+    advance: (from, to, token) => deps.store.advanceStatus(from, to, token),
+  });
+}
+
+/** What differs between finalizing whole batches (the pipeline's scope) and one finalizer partition's share. */
+export interface FinalizerScope<T> {
+  acquire(owner: string): Promise<Lease | undefined>;
+  /** This scope's last finalized batch, read under its lease. */
+  lastFinalized(status: PipelineStatus): Promise<number>;
+  /** Whether `time` can be finalized now, instead of the shards' progress saying it is complete. */
+  ready?: (time: number) => Promise<boolean>;
+  batch(built: BuiltPipeline<T>, fence: Fence, time: number, progress: readonly ShardProgress[]): Promise<Array<{ time: number; error: string }>>;
+  advance(from: number, to: number, token: number): Promise<boolean>;
+}
+
+/** The finalizer's loop: under the scope's lease, batch after batch in order while complete and time allows. */
+export async function runFinalizer<T>(pipeline: Pipeline<T>, deps: RuntimeDeps, options: FinalizeOptions, scope: FinalizerScope<T>): Promise<FinalizeResult> {
   const owner = options.owner ?? randomUUID();
   const finalized: number[] = [];
   const failures: FinalizeResult["failures"] = [];
-  const lease = await deps.store.acquireLease(owner, deps.now(), LEASE_MS);
+  const lease = await scope.acquire(owner);
   if (!lease) return { finalized, stopped: (await deps.store.getStatus()) ? "leased" : "no-status", failures };
   const fence = new Fence(lease, deps);
   try {
     // Read under the lease: a status read before it may be from before another finalizer's run.
     const read = await deps.store.getStatus();
     if (!read) return { finalized, stopped: "no-status", failures };
+    checkPartitions(pipeline, read);
     let status: PipelineStatus = read;
+    let lastFinalized = await scope.lastFinalized(read);
     // The plan is needed once a batch is complete: most inline calls (a shard's commit that completed nothing
     // yet, since another shard lags) stop before that. It is built once per container (built-plans.ts).
     let built: BuiltPipeline<T> | undefined;
     const batch = pipeline.props.batchInterval.milliseconds;
-    let shards = await deps.shards.list();
+    let shards = scope.ready ? [] : await deps.shards.list();
     for (;;) {
       if (options.maxBatches !== undefined && finalized.length >= options.maxBatches) return { finalized, stopped: "max", failures };
       if (options.deadline !== undefined && deps.now() > options.deadline) return { finalized, stopped: "deadline", failures };
-      const time: number = status.lastFinalized + batch;
+      const time: number = lastFinalized + batch;
       const progress = await deps.store.listProgress();
-      // A shard listed open that is now drained was split or merged after the listing: its children exist
-      // and may hold records of this batch, so look again before calling the batch complete.
-      if (progress.some((p) => p.drained && shards.some((s) => s.shardId === p.shardId && !s.closed))) shards = await deps.shards.list();
-      if (!isComplete(time, shards, progress)) return { finalized, stopped: "incomplete", failures };
-      // Every shard drained (a stream that was merged away or deleted) completes every batch: not past the clock.
-      if (time > deps.now() && !progress.some((p) => !p.drained && p.watermark >= time)) return { finalized, stopped: "incomplete", failures };
+      if (scope.ready) {
+        if (!(await scope.ready(time))) return { finalized, stopped: "incomplete", failures };
+      } else {
+        // A shard listed open that is now drained was split or merged after the listing: its children exist
+        // and may hold records of this batch, so look again before calling the batch complete.
+        if (progress.some((p) => p.drained && shards.some((s) => s.shardId === p.shardId && !s.closed))) shards = await deps.shards.list();
+        if (!isComplete(time, shards, progress)) return { finalized, stopped: "incomplete", failures };
+        // Every shard drained (a stream that was merged away or deleted) completes every batch: not past the clock.
+        if (time > deps.now() && !progress.some((p) => !p.drained && p.watermark >= time)) return { finalized, stopped: "incomplete", failures };
+      }
       if (!built) {
         built = builtPlan(pipeline, status.zeroTime);
         // Only the graph hash can change meanwhile: lastFinalized moves only under the lease, which is ours.
         status = await adoptGraph(pipeline, built.ssc.graph, status, deps);
       }
-      failures.push(...(await finalizeBatch(pipeline, built, deps, fence, time, progress)));
+      failures.push(...(await scope.batch(built, fence, time, progress)));
       await fence.check();
       // Conditional on the token: a finalizer that lost the lease since its last check cannot mark T done.
-      if (!(await deps.store.advanceStatus(status.lastFinalized, time, fence.token))) return { finalized, stopped: "leased", failures };
-      status = { ...status, lastFinalized: time };
+      if (!(await scope.advance(lastFinalized, time, fence.token))) return { finalized, stopped: "leased", failures };
+      lastFinalized = time;
       finalized.push(time);
     }
   } catch (e) {
@@ -136,6 +172,28 @@ export async function finalizeReady<T>(pipeline: Pipeline<T>, deps: RuntimeDeps,
     // Conditional on the token: never frees a lease another finalizer holds now.
     await fence.release();
   }
+}
+
+/** Every one of the P partitions has finalized `time` (a partition that never ran has no status yet). */
+async function partitionsReached(deps: RuntimeDeps, partitions: number, time: number): Promise<boolean> {
+  const list = await deps.store.listPartitionStatus();
+  return list.filter((s) => s.partition < partitions && s.lastFinalized >= time).length === partitions;
+}
+
+/**
+ * Refuses to run with another partition count than the pipeline was started with: its parts, state and memory
+ * are split by the old count, so every key would be looked for in the wrong partition. Checked before writing.
+ */
+export function checkPartitions<T>(pipeline: Pipeline<T>, status: PipelineStatus): void {
+  const stored = status.partitions ?? 1;
+  if (stored === pipeline.partitions) return;
+  throw new ValidationError(
+    "FinalizerPartitionsChanged",
+    `pipeline ${pipeline.name} was started with finalizerPartitions: ${stored} and is now deployed with ${pipeline.partitions}: ` +
+      `its keyed data and state are split ${stored} ways, and repartitioning a running pipeline is not supported yet. ` +
+      `Deploy it again with finalizerPartitions: ${stored}, or start it afresh under a new name`,
+    { pipeline: pipeline.name, started: stored, deployed: pipeline.partitions },
+  );
 }
 
 /** Every listed shard has passed `time`, or is closed and drained; a shard never seen blocks. */
@@ -158,13 +216,102 @@ async function finalizeBatch<T>(
   const { ssc, plan } = built;
   const graph = ssc.graph;
   const batchTime = new Time(time);
+  const partitions = pipeline.partitions;
+  // One partition: the boundaries' RDDs from the parts, and all memory. Several: this is the completion step,
+  // which reads what every partition stored for the tail, and keeps only the tail's memory.
+  const divided = partitions > 1 ? partitionPlan(plan, graph.reachable(), partitions) : undefined;
+  const supplied = divided ? await frontierRDDs(divided.frontier, deps, time, partitions) : await boundaryRDDs(plan, deps, time, progress);
+  const remembered = divided ? divided.tailRemembered : plan.remembered;
+  // mapWithState's state is kept per key (keyed-state.ts); the rest of what earlier batches left is node memory.
+  const keyed = keyedStateBatch(remembered, deps);
+  const memory = await loadMemory(remembered.filter((n) => !keyed.owns(n)), time, deps);
+  const supply = withKeyedState(keyed, supplierOf(plan, remembered, supplied, memory, time), batchTime);
+  const outputs: BatchOutputs = {
+    print: deps.log,
+    writeBatch: async (path, parts) => {
+      await fence.check();
+      const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
+      await Promise.all(parts.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
+      // Only once every part is there: with P > 1 the RDD has a partition per finalizer partition.
+      await deps.objects.put(`${dir}/_SUCCESS`, "");
+    },
+  };
+  const ev = new Evaluation(graph, outputs, supply);
+  await keyed.prepare(ev, batchTime);
+  const failures: Array<{ time: number; error: string }> = [];
+  const fail = batchFailure(pipeline, deps, fence, time, failures);
+  try {
+    for (const job of ev.generateJobs(batchTime)) {
+      try {
+        await job.run();
+      } catch (e) {
+        await fail(e);
+      }
+    }
+  } catch (e) {
+    await fail(e);
+  }
+  await keyed.commit(() => fence.check(), fence.token, fail);
+  await storeMemory(ev, remembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail);
 
+  // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
+  // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
+  const every = Math.ceil(METADATA_EVERY_MS / graph.batchDuration.milliseconds) * graph.batchDuration.milliseconds;
+  if ((time - graph.zeroTime!.milliseconds) % every !== 0) return failures;
+  await fence.check();
+  await deps.objects.put(
+    `${PREFIXES.checkpoint}${pipeline.name}/metadata.json`,
+    JSON.stringify({
+      pipeline: pipeline.name,
+      graphHash: graph.hash(),
+      graph: graph.describe(),
+      batchIntervalMs: graph.batchDuration.milliseconds,
+      lastFinalized: time,
+      ...(partitions > 1 ? { finalizerPartitions: partitions } : {}),
+      shards: progress.map((p) => ({ shardId: p.shardId, seq: p.seq, watermark: p.watermark, drained: p.drained })),
+    }),
+  );
+  return failures;
+}
+
+/** The per-key state of one batch of finalizer partition `partition` of `partitions` (the pipeline's own: 0 of 1). */
+export function keyedStateBatch(remembered: readonly Node[], deps: RuntimeDeps, partition = 0, partitions = 1): KeyedStateBatch {
+  return new KeyedStateBatch(remembered, () => deps.keyedState ?? deps.store.keyedState?.(), partition, partitions);
+}
+
+/** `supply`, with the nodes whose state `keyed` keeps supplied from it. */
+export function withKeyedState(keyed: KeyedStateBatch, supply: Supplier, batchTime: Time): Supplier {
+  return (node, at) => (keyed.owns(node) ? keyed.supply(node, at, batchTime) : supply(node, at));
+}
+
+/**
+ * How a batch fails without stopping the pipeline: a user function that throws on the merged data would fail
+ * this batch on every retry; Spark reports the failed job and goes on, so do we — with the error kept in S3.
+ * Anything else (S3, DynamoDB) fails the finalization, and the batch runs again.
+ */
+export function batchFailure<T>(pipeline: Pipeline<T>, deps: RuntimeDeps, fence: Fence, time: number, failures: Array<{ time: number; error: string }>, partition?: number) {
+  return async (e: unknown): Promise<void> => {
+    if (!(e instanceof UserFunctionError || e instanceof ValidationError)) throw e;
+    const error = e.message;
+    failures.push({ time, error });
+    const where = partition === undefined ? "" : ` (finalizer partition ${partition})`;
+    deps.log(`sparkless: batch ${time} ms${where}: ${error}`);
+    await fence.check();
+    const name = partition === undefined ? `${time}` : `${time}-p${partition}`;
+    await deps.objects.put(`${PREFIXES.deadLetter}${pipeline.name}/batches/${name}.json`, JSON.stringify({ batchTime: time, error, ...(partition === undefined ? {} : { partition }) }));
+  };
+}
+
+/**
+ * The boundary nodes' RDDs of batch `time` from the committed parts (of finalizer partition `partition`), in a
+ * deterministic order: shard, then sequence. Partial aggregates are merged per key.
+ */
+export async function boundaryRDDs(plan: Plan, deps: RuntimeDeps, time: number, progress: readonly ShardProgress[], partition?: number): Promise<Map<Node, RDD<unknown>>> {
   // The attempts committed for this batch: the markers, and each shard's latest commit. Markers are read after
   // the progress, so a commit that the progress no longer shows as latest has its marker written already.
   const committed = new Set((await deps.store.getCommitMarkers(time)).map((m) => `${m.shardId}#${m.attemptId}`));
   for (const p of progress) if (p.lastCommit?.times.includes(time)) committed.add(`${p.shardId}#${p.lastCommit.attemptId}`);
-  // Boundary RDDs of this batch from the committed parts, in a deterministic order: shard, then sequence.
-  const parts = (await deps.store.getParts(time))
+  const parts = (await (partition === undefined ? deps.store.getParts(time) : deps.store.getParts(time, partition)))
     .filter((p) => committed.has(`${p.shardId}#${p.attemptId}`))
     .sort(comparePartOrder);
   const supplied = new Map<Node, RDD<unknown>>();
@@ -182,67 +329,95 @@ async function finalizeBatch<T>(
       supplied.set(b.node, RDD.of(mine.flatMap((p) => decodeValue<unknown[]>(p.payload))));
     }
   }
+  return supplied;
+}
 
-  // What earlier batches left for this one: remembered RDDs within each node's remember duration.
+/**
+ * What the completion step reads instead of parts: each frontier node's RDD of `time` as every partition stored
+ * it, one RDD partition per finalizer partition in partition order (so `print` shows the first elements in
+ * partition order and `saveAsTextFiles` writes `part-0000p` per partition, as Spark's do). A partition that
+ * stored nothing for a node failed computing it (its error is in the dead letters): the tail's jobs that read
+ * it fail too, as they would have on one partition.
+ */
+async function frontierRDDs(frontier: readonly Node[], deps: RuntimeDeps, time: number, partitions: number): Promise<Map<Node, RDD<unknown> | Error | undefined>> {
+  const out = new Map<Node, RDD<unknown> | Error | undefined>();
+  await Promise.all(
+    frontier.map(async (node) => {
+      const payloads = await Promise.all(Array.from({ length: partitions }, (_, p) => deps.store.getMemory(node.id, time, p)));
+      const missing = payloads.findIndex((x) => x === undefined);
+      if (missing >= 0) {
+        out.set(node, new UserFunctionError(node.label, new Error(`finalizer partition ${missing} could not compute it (see its dead letter)`), time));
+        return;
+      }
+      const decoded = payloads.map((x) => decodeValue<unknown[][] | null>(x!));
+      // Every partition agrees whether the node has an RDD at this time (it depends on time only).
+      out.set(node, decoded.every((x) => x === null) ? undefined : RDD.fromPartitions(decoded.map((x) => (x ?? []).flat())));
+    }),
+  );
+  return out;
+}
+
+/**
+ * What earlier batches left for this one: `nodes`' remembered RDDs within each node's remember duration (of
+ * finalizer partition `partition`, or the pipeline's own). The one place a finalizer reads node memory.
+ */
+export async function loadMemory(nodes: readonly Node[], time: number, deps: RuntimeDeps, partition?: number): Promise<Map<string, RDD<unknown> | undefined>> {
   const memory = new Map<string, RDD<unknown> | undefined>();
   await Promise.all(
-    plan.remembered.flatMap((node) =>
+    nodes.flatMap((node) =>
       rememberedTimes(node, time).map(async (t) => {
-        const payload = await deps.store.getMemory(node.id, t);
+        const payload = await (partition === undefined ? deps.store.getMemory(node.id, t) : deps.store.getMemory(node.id, t, partition));
         if (payload !== undefined) memory.set(`${node.id}@${t}`, decodeRDD(payload));
       }),
     ),
   );
+  return memory;
+}
 
-  // This batch's run of the plan: inputs from the parts and the stored memory, outputs to S3 and the log.
-  const supply: Supplier = (node, at) => {
+/** The supplier of one batch's run: this batch's inputs, what earlier batches stored, nothing else from the past. */
+export function supplierOf(
+  plan: Plan,
+  remembered: readonly Node[],
+  supplied: ReadonlyMap<Node, RDD<unknown> | Error | undefined>,
+  memory: ReadonlyMap<string, RDD<unknown> | undefined>,
+  time: number,
+): Supplier {
+  return (node, at) => {
     if (at.milliseconds === time) {
-      const rdd = supplied.get(node);
-      return rdd ? { rdd } : plan.stage1.has(node) ? { rdd: undefined } : undefined;
+      if (supplied.has(node)) {
+        const rdd = supplied.get(node);
+        if (rdd instanceof Error) throw rdd;
+        return { rdd };
+      }
+      return plan.stage1.has(node) ? { rdd: undefined } : undefined;
     }
     const key = `${node.id}@${at.milliseconds}`;
     if (memory.has(key)) return { rdd: memory.get(key) };
     // Anything else from the past is not kept: the graph never needs it (the planner remembers what it reads).
-    return plan.stage1.has(node) || plan.remembered.includes(node) ? { rdd: undefined } : undefined;
+    return plan.stage1.has(node) || remembered.includes(node) ? { rdd: undefined } : undefined;
   };
-  const outputs: BatchOutputs = {
-    print: deps.log,
-    writeBatch: async (path, partitions) => {
-      await fence.check();
-      const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
-      await Promise.all(partitions.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
-      await deps.objects.put(`${dir}/_SUCCESS`, "");
-    },
-  };
-  const ev = new Evaluation(graph, outputs, supply);
+}
 
-  const failures: Array<{ time: number; error: string }> = [];
-  const fail = async (e: unknown) => {
-    // A user function that throws on the merged data would fail this batch on every retry and stop the
-    // pipeline; Spark reports the failed job and goes on, so do we — with the error kept in S3. Anything
-    // else (S3, DynamoDB) fails the finalization, and the batch runs again.
-    if (!(e instanceof UserFunctionError || e instanceof ValidationError)) throw e;
-    const error = e.message;
-    failures.push({ time, error });
-    deps.log(`sparkless: batch ${time} ms: ${error}`);
-    await fence.check();
-    await deps.objects.put(`${PREFIXES.deadLetter}${pipeline.name}/batches/${time}.json`, JSON.stringify({ batchTime: time, error }));
-  };
-  try {
-    for (const job of ev.generateJobs(batchTime)) {
-      try {
-        await job.run();
-      } catch (e) {
-        await fail(e);
-      }
-    }
-  } catch (e) {
-    await fail(e);
-  }
-
-  // Store what later batches read; a re-run writes the same values under the same keys.
+/**
+ * Stores what later batches read (and, with `frontier`, what the completion step reads of this batch); a re-run
+ * writes the same values under the same keys. Refused when a later holder of the lease wrote it: this finalizer
+ * is behind, and stops.
+ */
+export async function storeMemory(
+  ev: Evaluation,
+  nodes: readonly Node[],
+  time: number,
+  deps: RuntimeDeps,
+  fence: Fence,
+  fail: (e: unknown) => Promise<void>,
+  partition?: number,
+  frontier: readonly Node[] = [],
+  printOnly: ReadonlyMap<Node, number> = new Map(),
+): Promise<void> {
+  const batchTime = new Time(time);
+  const all = [...new Set([...nodes, ...frontier])];
   await Promise.all(
-    plan.remembered.map(async (node) => {
+    all.map(async (node) => {
       if (!node.isTimeValid(batchTime)) return;
       let rdd: RDD<unknown> | undefined;
       try {
@@ -251,30 +426,17 @@ async function finalizeBatch<T>(
         await fail(e);
         return;
       }
-      const expiresAt = time + node.rememberDuration!.milliseconds + MEMORY_SLACK_MS;
+      // The frontier is read once, by the completion step, which may lag behind: kept as long as memory is.
+      const remember = nodes.includes(node) ? node.rememberDuration!.milliseconds : 0;
+      const expiresAt = time + remember + MEMORY_SLACK_MS;
       await fence.check();
-      // Refused when a later holder of the lease wrote it: this finalizer is behind, and stops.
-      if (!(await deps.store.putMemory(node.id, time, encodeValue(rdd ? rdd.partitions() : null), expiresAt, fence.token))) throw leaseLost(fence.token);
+      // Read only by print(n): the first n + 1 elements are all the completion step shows of this partition.
+      const limit = nodes.includes(node) ? undefined : printOnly.get(node);
+      const payload = encodeValue(rdd ? (limit === undefined ? rdd.partitions() : [rdd.take(limit)]) : null);
+      const ok = partition === undefined ? await deps.store.putMemory(node.id, time, payload, expiresAt, fence.token) : await deps.store.putMemory(node.id, time, payload, expiresAt, fence.token, partition);
+      if (!ok) throw leaseLost(fence.token);
     }),
   );
-
-  // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
-  // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
-  const every = Math.ceil(METADATA_EVERY_MS / graph.batchDuration.milliseconds) * graph.batchDuration.milliseconds;
-  if ((time - graph.zeroTime!.milliseconds) % every !== 0) return failures;
-  await fence.check();
-  await deps.objects.put(
-    `${PREFIXES.checkpoint}${pipeline.name}/metadata.json`,
-    JSON.stringify({
-      pipeline: pipeline.name,
-      graphHash: graph.hash(),
-      graph: graph.describe(),
-      batchIntervalMs: graph.batchDuration.milliseconds,
-      lastFinalized: time,
-      shards: progress.map((p) => ({ shardId: p.shardId, seq: p.seq, watermark: p.watermark, drained: p.drained })),
-    }),
-  );
-  return failures;
 }
 
 /** Batch times before `time` whose RDDs of `node` a batch at `time` may read. */

@@ -4,7 +4,8 @@ import { kinesisLogBatch } from "../io/kinesis/records.js";
 import { type KafkaBatchResponse, kafkaItemFailure, kafkaLogBatches, type LambdaKafkaEvent } from "../io/kafka/lambda-event.js";
 import type { LogBatch } from "../io/ordered-log.js";
 import type { Pipeline } from "../api/define-pipeline.js";
-import { finalizeReady, type FinalizeResult } from "./finalizer.js";
+import { checkPartitions, finalizeReady, isComplete, type FinalizeResult } from "./finalizer.js";
+import { finalizePartition } from "./partition-finalizer.js";
 import { adoptGraph, recordGraph } from "./graph-compat.js";
 import type { RuntimeDeps } from "./runtime-deps.js";
 import { NOTHING_DONE, runShardStage, type ShardStageResult } from "./shard-stage.js";
@@ -78,6 +79,8 @@ export class PipelineRuntime<T> {
       // The records are committed: a failing finalization must not fail this invocation (Lambda would retry a
       // batch with nothing left to do, and discard it after its retries). The ticker finalizes again.
       try {
+        // Fanned out, P invocations per call: only from the commit that completed the next batch.
+        if (this.fansOut && !(await this.nextBatchComplete(status.lastFinalized + batch))) return { stages };
         finalized = await this.finalize(context);
       } catch (e) {
         this.deps.log(`sparkless: finalizing after a commit failed, the ticker will retry: ${e instanceof Error ? e.message : String(e)}`);
@@ -104,13 +107,75 @@ export class PipelineRuntime<T> {
     return { probe, finalized };
   }
 
-  async finalize(context?: InvocationContextLike): Promise<FinalizeResult> {
+  /**
+   * Finalizes what is complete. With one partition, whole batches here (the finalizer function's invocation,
+   * or inline after a commit). With P > 1 (docs/serverless.md "Finalizer partitions"):
+   * - `{ partition: p }` (the finalizer function invoked for p): p's share of the batches, then the completion
+   *   step for the batches every partition has now finalized — so the last partition to finish T completes T;
+   * - no partition (the ticker, or a commit that completed a batch): asks for every partition's invocation
+   *   through `deps.invokeFinalizer` (asynchronous, so P partitions run side by side), then runs the completion
+   *   step, which finishes batches whose partitions finished before a crash; without `invokeFinalizer` (tests,
+   *   a host that cannot invoke) it runs every partition here, one after the other, then the completion step.
+   */
+  async finalize(context?: InvocationContextLike, options: { partition?: number } = {}): Promise<FinalizeResult> {
     const remaining = context?.getRemainingTimeInMillis();
     // Within the margin already: a batch started now could outlive the invocation, with the lease held for
     // nothing. The next invocation or the ticker finalizes instead.
     if (remaining !== undefined && remaining <= FINALIZE_MARGIN_MS) return { finalized: [], stopped: "deadline", failures: [] };
     const deadline = remaining === undefined ? undefined : this.deps.now() + remaining - FINALIZE_MARGIN_MS;
-    return finalizeReady(this.pipeline, this.deps, deadline === undefined ? {} : { deadline });
+    const limits = deadline === undefined ? {} : { deadline };
+    const partitions = this.pipeline.partitions;
+    if (partitions === 1) {
+      if (options.partition !== undefined && options.partition !== 0) await finalizePartition(this.pipeline, this.deps, options.partition, limits); // refuses it
+      return finalizeReady(this.pipeline, this.deps, limits);
+    }
+    if (options.partition !== undefined) {
+      const own = await finalizePartition(this.pipeline, this.deps, options.partition, limits);
+      const completion = await this.complete(limits);
+      return { ...own, completed: completion.finalized, failures: [...own.failures, ...completion.failures] };
+    }
+    const invoke = this.deps.invokeFinalizer;
+    const shares: FinalizeResult[] = [];
+    if (invoke) {
+      await Promise.all(Array.from({ length: partitions }, (_, p) => invoke(p)));
+    } else {
+      for (let p = 0; p < partitions; p++) shares.push(await finalizePartition(this.pipeline, this.deps, p, limits));
+    }
+    const completion = await this.complete(limits);
+    return { ...completion, completed: completion.finalized, failures: [...shares.flatMap((r) => r.failures), ...completion.failures] };
+  }
+
+  /**
+   * The completion step (P > 1). Two partitions finishing T together could each miss completing it: one's
+   * completion holds the lease and sees the other not done yet, the other's is refused the lease — and T would
+   * wait for the ticker. So a completion that found its next batch incomplete looks again after releasing the
+   * lease: a partition that advanced before it looked is seen, and one that advanced after will find the lease
+   * free. No waiting, no retries against a lease a crashed holder left.
+   */
+  private async complete(limits: { deadline?: number }): Promise<FinalizeResult> {
+    const batch = this.pipeline.props.batchInterval.milliseconds;
+    const finalized: number[] = [];
+    const failures: FinalizeResult["failures"] = [];
+    for (;;) {
+      const result = await finalizeReady(this.pipeline, this.deps, limits);
+      finalized.push(...result.finalized);
+      failures.push(...result.failures);
+      if (result.stopped !== "incomplete") return { ...result, finalized, failures };
+      const [status, list] = await Promise.all([this.deps.store.getStatus(), this.deps.store.listPartitionStatus()]);
+      const next = (status?.lastFinalized ?? Infinity) + batch;
+      if (list.filter((s) => s.lastFinalized >= next).length < this.pipeline.partitions) return { ...result, finalized, failures };
+    }
+  }
+
+  /** Whether this host hands partitions to other invocations (P > 1 and an invoker). */
+  private get fansOut(): boolean {
+    return this.pipeline.partitions > 1 && this.deps.invokeFinalizer !== undefined;
+  }
+
+  /** Every shard has passed `time` (two reads): whether fanning out P invocations can finalize anything. */
+  private async nextBatchComplete(time: number): Promise<boolean> {
+    const [shards, progress] = await Promise.all([this.deps.shards.list(), this.deps.store.listProgress()]);
+    return isComplete(time, shards, progress);
   }
 
   /**
@@ -118,6 +183,8 @@ export class PipelineRuntime<T> {
    * the shard stage must not commit records computed by changed functions that the finalizer will refuse to merge.
    */
   private async plan(status: PipelineStatus): Promise<Plan> {
+    // Before anything is written: parts split another number of ways would be finalized by the wrong partitions.
+    checkPartitions(this.pipeline, status);
     const built = builtPlan(this.pipeline, status.zeroTime);
     if (built.graphHash !== status.graphHash) await adoptGraph(this.pipeline, built.ssc.graph, status, this.deps);
     return built.plan;
@@ -165,7 +232,8 @@ export class PipelineRuntime<T> {
       .reduce((l, n) => lcm(l, n.slideDuration.milliseconds), batch);
     const zeroTime = Math.floor((this.pipeline.props.startTime ?? earliest - slack) / align) * align;
     const graph = builtPlan(this.pipeline, zeroTime).ssc.graph;
-    const status = { zeroTime, lastFinalized: zeroTime, graphHash: graph.hash() };
+    const partitions = this.pipeline.partitions;
+    const status = { zeroTime, lastFinalized: zeroTime, graphHash: graph.hash(), ...(partitions > 1 ? { partitions } : {}) };
     await recordGraph(this.pipeline as Pipeline<unknown>, graph, this.deps);
     if (await this.deps.store.createStatus(status)) return status;
     return (await this.deps.store.getStatus())!;

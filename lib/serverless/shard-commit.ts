@@ -41,7 +41,15 @@ export interface ShardCommit {
 /** Writes parts, markers and objects, then commits conditionally; throws {@link CommitConflictError} on a lost race. */
 export async function commitShard(deps: RuntimeDeps, c: ShardCommit): Promise<void> {
   const { shardId, attemptId, progress } = c;
-  const parts: Part[] = c.folds.map((f, i) => ({ time: f.time, nodeId: f.nodeId, shardId, attemptId, firstSeq: f.firstSeq, payload: c.payloads[i]! }));
+  const parts: Part[] = c.folds.map((f, i) => ({
+    time: f.time,
+    nodeId: f.nodeId,
+    shardId,
+    attemptId,
+    firstSeq: f.firstSeq,
+    payload: c.payloads[i]!,
+    ...(f.partition !== undefined ? { partition: f.partition } : {}),
+  }));
   // The previous commit's markers, in the same batch write as this invocation's parts: once this commit
   // replaces it as the shard's latest, the markers are what says that its parts count.
   const last = progress?.lastCommit;

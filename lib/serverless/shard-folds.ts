@@ -1,3 +1,4 @@
+import { partitionOf } from "../core/partitioner.js";
 import { decodeValue, encodeValue } from "../core/codec.js";
 import { EncodingError } from "../core/errors.js";
 import { KeyMap } from "../core/keys.js";
@@ -18,18 +19,26 @@ export interface Fold {
   readonly firstSeq: string;
   readonly combiners?: KeyMap<unknown, unknown>;
   readonly elements?: unknown[];
+  /** The finalizer partition whose keys it holds; absent with one partition. */
+  readonly partition?: number;
 }
 
 /** Partial aggregates and chunks per (boundary, batch time); the last one of each boundary is at hand. */
 export class Folds {
   private readonly byKey = new Map<string, Fold>();
   private readonly last: Array<Fold | undefined>;
+  /** The folds split by partition, kept until the next add (encoding and committing both ask for them). */
+  private split: Fold[] | undefined;
 
-  constructor(private readonly boundaries: readonly Boundary[]) {
+  constructor(
+    private readonly boundaries: readonly Boundary[],
+    private readonly partitions = 1,
+  ) {
     this.last = boundaries.map(() => undefined);
   }
 
   add(index: number, time: number, value: unknown, seq: string): void {
+    this.split = undefined;
     const boundary = this.boundaries[index];
     let f = this.last[index];
     if (f === undefined || f.time !== time) {
@@ -61,6 +70,7 @@ export class Folds {
     const refuse = (boundary: Boundary, e: unknown) => {
       if (!(e instanceof EncodingError)) throw e;
       for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      this.split = undefined;
       this.last.fill(undefined);
       return { operator: boundary.node.label, reason: `the output of ${boundary.node.label} cannot be stored: ${e.message}` };
     };
@@ -97,9 +107,35 @@ export class Folds {
     return undefined;
   }
 
+  /**
+   * Every fold, split by finalizer partition when there are several: combiners by `partitionOf(key)`, chunk
+   * elements by their key when they are pairs (so a join's sides meet in one partition) and by their whole
+   * encoding otherwise. Split once, at the end, so that folding stays one KeyMap per (boundary, time) and
+   * P = 1 writes exactly the parts it always did.
+   */
   all(): Fold[] {
-    return [...this.byKey.values()];
+    const folds = [...this.byKey.values()];
+    if (this.partitions <= 1) return folds;
+    return (this.split ??= folds.flatMap((f) => splitFold(f, this.partitions)));
   }
+}
+
+function splitFold(f: Fold, partitions: number): Fold[] {
+  const { combiners, elements, ...rest } = f;
+  const out: Array<Fold | undefined> = new Array(partitions);
+  if (combiners) {
+    combiners.forEach((c, k) => {
+      const p = partitionOf(k, partitions);
+      const part = (out[p] ??= { ...rest, partition: p, combiners: new KeyMap() });
+      part.combiners!.set(k, c);
+    });
+  } else {
+    for (const e of elements!) {
+      const p = partitionOf(Array.isArray(e) && e.length === 2 ? e[0] : e, partitions);
+      (out[p] ??= { ...rest, partition: p, elements: [] }).elements!.push(e);
+    }
+  }
+  return out.filter((x): x is Fold => x !== undefined);
 }
 
 /** What one record emitted into the boundaries, as two parallel arrays (no tuple per emission). */

@@ -99,7 +99,7 @@ export function ingest<T>(
   const eventTime = props.timestampExtractor;
 
   const emitted = recordPipeline(plan);
-  const folds = new Folds(plan.boundaries);
+  const folds = new Folds(plan.boundaries, pipeline.partitions);
   const objects: Array<{ key: string; body: string }> = [];
   const deadLetterPrefix = `${PREFIXES.deadLetter}${pipeline.name}/`;
   let deadLetters = 0;

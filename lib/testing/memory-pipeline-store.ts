@@ -1,6 +1,7 @@
 import { FaultPlan, SimulatedCrash, type CrashPoint } from "./faults.js";
-import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../pipeline-store/pipeline-store.js";
-import { checkSegment, checkTime, compareUtf8 as compareStrings } from "../pipeline-store/store-keys.js";
+import { MemoryKeyedStateStore } from "./memory-keyed-state-store.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PartitionStatus, PipelineStatus, PipelineStore, ShardProgress } from "../pipeline-store/pipeline-store.js";
+import { checkPartition, checkSegment, checkTime, compareUtf8 as compareStrings } from "../pipeline-store/store-keys.js";
 
 export { SimulatedCrash, type CrashPoint } from "./faults.js";
 
@@ -40,7 +41,11 @@ export class MemoryPipelineStore implements PipelineStore {
   private readonly memory = new Map<string, { payload: string; expiresAt: number; token: number }>();
   /** On the status item in DynamoDB; here beside it. The token survives a release. */
   private lease: Lease = { owner: "", token: 0, expiresAt: 0 };
+  /** Each finalizer partition's status item (P > 1): its lease and how far it finalized. */
+  private readonly partitionItems = new Map<number, { lease: Lease; lastFinalized?: number }>();
   private readonly faults = new FaultPlan<keyof PipelineStore>();
+  /** mapWithState's per-key state, beside the rest as in the DynamoDB table. */
+  private readonly perKey = new MemoryKeyedStateStore();
 
   /**
    * Makes the next call of `method` throw a {@link SimulatedCrash}: `"before"` it does anything, or `"after"` its
@@ -57,16 +62,43 @@ export class MemoryPipelineStore implements PipelineStore {
   createStatus(status: PipelineStatus): Promise<boolean> {
     return this.faults.run("createStatus", () => {
       if (this.status) return false;
-      this.status = { zeroTime: status.zeroTime, lastFinalized: status.lastFinalized, graphHash: status.graphHash };
+      this.status = {
+        zeroTime: status.zeroTime,
+        lastFinalized: status.lastFinalized,
+        graphHash: status.graphHash,
+        ...(status.partitions !== undefined ? { partitions: status.partitions } : {}),
+      };
       return true;
     });
   }
 
-  advanceStatus(from: number, to: number, token: number): Promise<boolean> {
+  advanceStatus(from: number, to: number, token: number, partition?: number): Promise<boolean> {
     return this.faults.run("advanceStatus", () => {
+      if (partition !== undefined) {
+        const item = this.partitionItems.get(partition);
+        if (!item || item.lease.token !== token || (item.lastFinalized !== undefined && item.lastFinalized !== from)) return false;
+        item.lastFinalized = to;
+        return true;
+      }
       if (!this.status || this.status.lastFinalized !== from || this.lease.token !== token) return false;
       this.status = { ...this.status, lastFinalized: to };
       return true;
+    });
+  }
+
+  getPartitionFinalized(partition: number): Promise<number | undefined> {
+    return this.faults.run("getPartitionFinalized", () => this.partitionItems.get(partition)?.lastFinalized);
+  }
+
+  listPartitionStatus(): Promise<PartitionStatus[]> {
+    return this.faults.run("listPartitionStatus", () => {
+      if (!this.status) return [];
+      const status = this.status;
+      const leased = (lease: Lease) => (lease.owner ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {});
+      if (this.partitionItems.size === 0) return [{ partition: 0, lastFinalized: status.lastFinalized, ...leased(this.lease) }];
+      return [...this.partitionItems.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([partition, item]) => ({ partition, lastFinalized: item.lastFinalized ?? status.zeroTime, ...leased(item.lease) }));
     });
   }
 
@@ -149,31 +181,32 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
-  getParts(time: number): Promise<Part[]> {
+  getParts(time: number, partition = 0): Promise<Part[]> {
     return this.faults.run("getParts", () => {
       checkTime(time);
       return [...(this.parts.get(time)?.entries() ?? [])]
+        .filter(([, part]) => (part.partition ?? 0) === partition)
         .sort(([a], [b]) => compareStrings(a, b))
         .map(([, part]) => ({ ...part }));
     });
   }
 
-  putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean> {
+  putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number, partition?: number): Promise<boolean> {
     return this.faults.run("putMemory", () => {
       checkSegment("nodeId", nodeId);
       checkTime(time);
-      const stored = this.memory.get(memoryKey(nodeId, time));
+      const stored = this.memory.get(memoryKey(nodeId, time, partition));
       if (stored && stored.token > token) return false;
-      this.memory.set(memoryKey(nodeId, time), { payload, expiresAt, token });
+      this.memory.set(memoryKey(nodeId, time, partition), { payload, expiresAt, token });
       return true;
     });
   }
 
-  getMemory(nodeId: string, time: number): Promise<string | undefined> {
+  getMemory(nodeId: string, time: number, partition?: number): Promise<string | undefined> {
     return this.faults.run("getMemory", () => {
       checkSegment("nodeId", nodeId);
       checkTime(time);
-      return this.memory.get(memoryKey(nodeId, time))?.payload;
+      return this.memory.get(memoryKey(nodeId, time, partition))?.payload;
     });
   }
 
@@ -185,16 +218,42 @@ export class MemoryPipelineStore implements PipelineStore {
     });
   }
 
+  acquirePartitionLease(partition: number, owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
+    return this.faults.run("acquirePartitionLease", () => {
+      checkPartition(partition);
+      const item = this.partitionItems.get(partition) ?? { lease: { owner: "", token: 0, expiresAt: 0 } };
+      if (item.lease.expiresAt > now) return undefined;
+      item.lease = { owner, token: item.lease.token + 1, expiresAt: now + ttlMs, partition };
+      this.partitionItems.set(partition, item);
+      return { ...item.lease };
+    });
+  }
+
   renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
     return this.faults.run("renewLease", () => {
+      if (lease.partition !== undefined) {
+        const item = this.partitionItems.get(lease.partition);
+        if (!item || item.lease.token !== lease.token) return undefined;
+        item.lease = { ...item.lease, expiresAt: now + ttlMs };
+        return { ...item.lease };
+      }
       if (this.lease.token !== lease.token) return undefined;
       this.lease = { ...this.lease, expiresAt: now + ttlMs };
       return { ...this.lease };
     });
   }
 
+  keyedState(): MemoryKeyedStateStore {
+    return this.perKey;
+  }
+
   releaseLease(lease: Lease): Promise<void> {
     return this.faults.run("releaseLease", () => {
+      if (lease.partition !== undefined) {
+        const item = this.partitionItems.get(lease.partition);
+        if (item && item.lease.token === lease.token) item.lease = { ...item.lease, expiresAt: 0 };
+        return;
+      }
       if (this.lease.token === lease.token) this.lease = { ...this.lease, expiresAt: 0 };
     });
   }
@@ -223,6 +282,7 @@ function checkMarker(m: CommitMarker): void {
 }
 
 function checkPart(part: Part): void {
+  if (part.partition !== undefined) checkPartition(part.partition);
   checkTime(part.time);
   checkSegment("nodeId", part.nodeId);
   checkSegment("shardId", part.shardId);
@@ -231,10 +291,10 @@ function checkPart(part: Part): void {
 
 /** The DynamoDB store's sort key, so both return parts in the same order. */
 function partKey(part: Part): string {
-  return `${part.nodeId}#${part.shardId}#${part.attemptId}`;
+  return `${part.partition ?? 0}#${part.nodeId}#${part.shardId}#${part.attemptId}`;
 }
 
-function memoryKey(nodeId: string, time: number): string {
-  return `${nodeId}\u0000${time}`;
+function memoryKey(nodeId: string, time: number, partition: number | undefined): string {
+  return `${nodeId}\u0000${time}\u0000${partition ?? ""}`;
 }
 

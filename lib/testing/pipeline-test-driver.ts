@@ -239,15 +239,32 @@ export class PipelineTestDriver<T> {
   /**
    * The elements a named stateful operator (`updateStateByKey(fn, { name })`, a named window …) holds at
    * `time`: for updateStateByKey, its `[key, state]` pairs. Undefined when nothing is stored for that time.
+   * With `finalizerPartitions` > 1, every partition's share, in partition order.
    * @param time a finalized batch time @default - the last finalized batch
    */
   async state<E = unknown>(name: string, time?: number): Promise<E[] | undefined> {
     const at = time ?? (await this.lastFinalized());
     if (at === undefined) return undefined;
-    const payload = await this.store.getMemory(name, at);
-    if (payload === undefined) return undefined;
-    const partitions = decodeValue<E[][] | null>(payload);
-    return partitions === null ? [] : partitions.flat();
+    const shares = await this.partitionShares(name, at);
+    const payloads = shares.some((x) => x !== undefined) ? shares : [await this.store.getMemory(name, at)];
+    if (payloads.every((x) => x === undefined)) return undefined;
+    return payloads.flatMap((payload) => (payload === undefined ? [] : (decodeValue<E[][] | null>(payload) ?? []).flat()));
+  }
+
+  /** Each finalizer partition's memory of `name` at `time` (none with one partition: it is the pipeline's own). */
+  private async partitionShares(name: string, time: number): Promise<Array<string | undefined>> {
+    const partitions = this.pipeline.partitions;
+    if (partitions === 1) return [];
+    return Promise.all(Array.from({ length: partitions }, (_, p) => this.store.getMemory(name, time, p)));
+  }
+
+  /**
+   * Runs the finalizer function as invoked for finalizer partition `partition` (with `finalizerPartitions` > 1):
+   * that partition's share of the complete batches, then the completion step. Tests race two of these, or crash
+   * one at a write (`store.failNext`), as Lambda may.
+   */
+  finalizePartition(partition: number): Promise<FinalizeResult> {
+    return this.runtime.finalize(lambdaContext(), { partition });
   }
 
   /** Records that went to the dead-letter prefix (undecodable, or a user function threw on them). */

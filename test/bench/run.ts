@@ -14,6 +14,7 @@ import { localStackStartup } from "./local-stack-startup.js";
 import { localStackPush } from "./local-stack-push.js";
 import { kafkaShard } from "./kafka-shard.js";
 import { serverless, type BenchmarkWithNotes } from "./serverless.js";
+import { scale } from "./scale.js";
 import { sql } from "./sql.js";
 import { wordCount } from "./word-count.js";
 import { dataframe } from "./dataframe.js";
@@ -22,6 +23,8 @@ const BENCHMARKS: Record<string, BenchmarkFactory> = {
   "word-count": wordCount,
   dataframe,
   serverless,
+  // The keyed stage over P finalizer partitions (modelled DynamoDB/S3) and mapWithState's state I/O.
+  scale,
   "kafka-shard": kafkaShard,
   // The embedded stack: push throughput and start-up (cold, warm), each beside the previous design's figure.
   "local-stack-push": localStackPush,

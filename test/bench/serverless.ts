@@ -25,7 +25,7 @@ import type { KinesisEventLike, KinesisRecordLike } from "../../lib/serverless/k
 import type { ProbeResult, RuntimeDeps, ShardDirectory, ShardInfo } from "../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
-import type { CommitMarker, CommitRequest, Lease, Part, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/pipeline-store/pipeline-store.js";
+import type { CommitMarker, CommitRequest, Lease, Part, PartitionStatus, PipelineStatus, PipelineStore, ShardProgress } from "../../lib/pipeline-store/pipeline-store.js";
 import { type Benchmark, type BenchmarkFactory, type Measurement, median } from "./harness.js";
 
 // ---- prices (us-east-1, on-demand; as assumed here) ----
@@ -167,9 +167,18 @@ class CountingStore implements PipelineStore {
     this.count("createStatus", 1, 1);
     return this.inner.createStatus(status);
   }
-  async advanceStatus(from: number, to: number, token: number): Promise<boolean> {
+  async advanceStatus(from: number, to: number, token: number, partition?: number): Promise<boolean> {
     this.count("advanceStatus", 1, 1);
-    return this.inner.advanceStatus(from, to, token);
+    return this.inner.advanceStatus(from, to, token, partition);
+  }
+  async getPartitionFinalized(partition: number): Promise<number | undefined> {
+    this.count("getPartitionFinalized", 1, 0, 1);
+    return this.inner.getPartitionFinalized(partition);
+  }
+  async listPartitionStatus(): Promise<PartitionStatus[]> {
+    const list = await this.inner.listPartitionStatus();
+    this.count("listPartitionStatus", 1, 0, rruOf(list.length * ITEM_OVERHEAD));
+    return list;
   }
   async replaceGraphHash(from: string, to: string): Promise<boolean> {
     this.count("replaceGraphHash", 1, 1);
@@ -212,8 +221,8 @@ class CountingStore implements PipelineStore {
     this.count("getCommitMarkers", 1, 0, rruOf(markers.length * ITEM_OVERHEAD));
     return markers;
   }
-  async getParts(time: number): Promise<Part[]> {
-    const parts = await this.inner.getParts(time);
+  async getParts(time: number, partition?: number): Promise<Part[]> {
+    const parts = await this.inner.getParts(time, partition);
     let bytes = 0;
     let spills = 0;
     for (const p of parts) {
@@ -224,13 +233,13 @@ class CountingStore implements PipelineStore {
     this.count("getParts", Math.max(1, Math.ceil(bytes / 1_000_000)), 0, rruOf(bytes), 0, spills);
     return parts;
   }
-  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number): Promise<boolean> {
+  async putMemory(nodeId: string, time: number, payload: string, expiresAt: number, token: number, partition?: number): Promise<boolean> {
     const bytes = storedBytes(payload);
     this.count("putMemory", 1, wruOf(ITEM_OVERHEAD + (bytes > SPILL_BYTES ? 100 : bytes)), 0, bytes > SPILL_BYTES ? 1 : 0);
-    return this.inner.putMemory(nodeId, time, payload, expiresAt, token);
+    return this.inner.putMemory(nodeId, time, payload, expiresAt, token, partition);
   }
-  async getMemory(nodeId: string, time: number): Promise<string | undefined> {
-    const payload = await this.inner.getMemory(nodeId, time);
+  async getMemory(nodeId: string, time: number, partition?: number): Promise<string | undefined> {
+    const payload = await this.inner.getMemory(nodeId, time, partition);
     const bytes = payload === undefined ? 0 : storedBytes(payload);
     this.count("getMemory", 1, 0, rruOf(ITEM_OVERHEAD + (bytes > SPILL_BYTES ? 100 : bytes)), 0, bytes > SPILL_BYTES ? 1 : 0);
     return payload;
@@ -238,6 +247,10 @@ class CountingStore implements PipelineStore {
   async acquireLease(owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
     this.count("acquireLease", 1, 1);
     return this.inner.acquireLease(owner, now, ttlMs);
+  }
+  async acquirePartitionLease(partition: number, owner: string, now: number, ttlMs: number): Promise<Lease | undefined> {
+    this.count("acquirePartitionLease", 1, 1);
+    return this.inner.acquirePartitionLease(partition, owner, now, ttlMs);
   }
   async renewLease(lease: Lease, now: number, ttlMs: number): Promise<Lease | undefined> {
     this.count("renewLease", 1, 1);

@@ -253,6 +253,7 @@ describe("SparklessPipeline with the defaults", SYNTH, () => {
         SPARKLESS_STREAM_NAME: { Ref: logicalIdOf(stack, pipeline.stream as kinesis.Stream) },
         SPARKLESS_STREAM_ARN: { "Fn::GetAtt": [logicalIdOf(stack, pipeline.stream as kinesis.Stream), "Arn"] },
         SPARKLESS_BATCH_INTERVAL_MS: "10000",
+        SPARKLESS_FINALIZER_PARTITIONS: "1",
         NODE_OPTIONS: "--enable-source-maps",
       };
       const env = (fn: object) => template.toJSON().Resources[logicalIdOf(stack, fn as never)].Properties.Environment.Variables;

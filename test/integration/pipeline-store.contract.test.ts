@@ -396,6 +396,83 @@ describe.each(implementations)("PipelineStore contract: %s", (_name, make) => {
     });
   });
 
+  describe("finalizer partitions (P > 1)", () => {
+    it("keeps each partition's parts apart, partition 0 where parts always were", async () => {
+      const { store, spilled } = make();
+      const big = `["${randomBytes(1 << 19).toString("base64")}"]`;
+      await store.putParts([part({ payload: "[0]" }), part({ partition: 3, payload: "[3]" }), part({ partition: 5, payload: big })]);
+      expect((await store.getParts(1000)).map((p) => p.payload)).toEqual(["[0]"]);
+      expect(await store.getParts(1000, 0)).toEqual([part({ payload: "[0]" })]);
+      expect(await store.getParts(1000, 3)).toEqual([part({ partition: 3, payload: "[3]" })]);
+      expect((await store.getParts(1000, 5))[0]!.payload).toBe(big);
+      expect(await store.getParts(1000, 4)).toEqual([]);
+      if (spilled) expect(await spilled()).toEqual([`parts/000000000001000/p5/reduceByKey-1/${SHARD}/a1`]);
+      await expect(store.putParts([part({ partition: 256 })])).rejects.toMatchObject({ code: "BadPartition" });
+    });
+
+    it("gives each partition its own lease, token sequence and lastFinalized, apart from the pipeline's", async () => {
+      const { store } = make();
+      await store.createStatus({ zeroTime: 0, lastFinalized: 0, graphHash: "h", partitions: 4 });
+      expect(await store.getStatus()).toEqual({ zeroTime: 0, lastFinalized: 0, graphHash: "h", partitions: 4 });
+      const pipe = (await store.acquireLease("c", 1_000, 5_000))!;
+      const p1 = (await store.acquirePartitionLease(1, "f1", 1_000, 5_000))!;
+      const p2 = (await store.acquirePartitionLease(2, "f2", 1_000, 5_000))!;
+      expect(p1).toMatchObject({ owner: "f1", partition: 1, expiresAt: 6_000 });
+      expect(await store.acquirePartitionLease(1, "g1", 2_000, 5_000)).toBeUndefined();
+      expect(await store.getPartitionFinalized(1)).toBeUndefined();
+      expect(await store.advanceStatus(0, 1000, p1.token, 1)).toBe(true);
+      expect(await store.advanceStatus(0, 1000, p1.token, 1)).toBe(false); // stale `from`
+      expect(await store.advanceStatus(1000, 2000, p1.token, 1)).toBe(true);
+      expect(await store.getPartitionFinalized(1)).toBe(2000);
+      expect(await store.getPartitionFinalized(2)).toBeUndefined();
+      expect((await store.getStatus())!.lastFinalized).toBe(0); // the pipeline's own status did not move
+      expect(await store.advanceStatus(0, 1000, pipe.token)).toBe(true);
+
+      // Taken over after expiry: the old holder is fenced off from advancing, renewing and releasing.
+      const g1 = (await store.acquirePartitionLease(1, "g1", 6_000, 5_000))!;
+      expect(g1.token).toBeGreaterThan(p1.token);
+      expect(await store.advanceStatus(2000, 3000, p1.token, 1)).toBe(false);
+      expect(await store.renewLease(p1, 6_100, 5_000)).toBeUndefined();
+      await store.releaseLease(p1);
+      expect(await store.acquirePartitionLease(1, "h1", 7_000, 5_000)).toBeUndefined();
+      expect(await store.renewLease(g1, 7_000, 5_000)).toMatchObject({ partition: 1, expiresAt: 12_000 });
+      await store.releaseLease(g1);
+      expect(await store.acquirePartitionLease(1, "h1", 7_000, 5_000)).toBeDefined();
+
+      const list = await store.listPartitionStatus();
+      expect(list.map((s) => [s.partition, s.lastFinalized, s.leaseOwner])).toEqual([
+        [1, 2000, "h1"],
+        [2, 0, "f2"],
+      ]);
+      expect(list[1]!.leaseExpiresAt).toBe(p2.expiresAt);
+    });
+
+    it("lists partition 0 from the pipeline's status when no partition has an item of its own (P = 1), nothing before the status", async () => {
+      const { store } = make();
+      expect(await store.listPartitionStatus()).toEqual([]);
+      await store.createStatus({ zeroTime: 0, lastFinalized: 0, graphHash: "h" });
+      const lease = (await store.acquireLease("f", 1_000, 5_000))!;
+      await store.advanceStatus(0, 1000, lease.token);
+      expect(await store.listPartitionStatus()).toEqual([{ partition: 0, lastFinalized: 1000, leaseOwner: "f", leaseExpiresAt: 6_000 }]);
+    });
+
+    it("keeps each partition's node memory apart, fenced by that partition's tokens", async () => {
+      const { store, spilled } = make();
+      expect(await store.putMemory("state-1", 1000, "[0]", Date.now() + 60_000, 5)).toBe(true);
+      expect(await store.putMemory("state-1", 1000, "[1]", Date.now() + 60_000, 1, 1)).toBe(true);
+      expect(await store.putMemory("state-1", 1000, "[2]", Date.now() + 60_000, 1, 2)).toBe(true);
+      expect(await store.putMemory("state-1", 1000, "[x]", Date.now() + 60_000, 0, 1)).toBe(false);
+      expect(await store.getMemory("state-1", 1000)).toBe("[0]");
+      expect(await store.getMemory("state-1", 1000, 1)).toBe("[1]");
+      expect(await store.getMemory("state-1", 1000, 2)).toBe("[2]");
+      expect(await store.getMemory("state-1", 1000, 3)).toBeUndefined();
+      const big = `["${randomBytes(1 << 19).toString("base64")}"]`;
+      await store.putMemory("state-1", 2000, big, Date.now() + 60_000, 1, 2);
+      expect(await store.getMemory("state-1", 2000, 2)).toBe(big);
+      if (spilled) expect(await spilled()).toEqual(["mem/state-1/p2/000000000002000"]);
+    });
+  });
+
   describe("lease", () => {
     const withStatus = async () => {
       const { store } = make();

@@ -2,7 +2,8 @@
  * Every AWS call each handler makes stays inside what the contract says that function does
  * (lib/contract/functions.ts), on every path: a shard commit, a dead letter, a spilled payload, inline
  * finalization, a late record, the finalizer invoked on its own, a failed batch, the ticker's probe and
- * finalization, and the metadata checkpoint. The handlers are the real ones (functions/lambda-handlers.ts, with
+ * finalization, and the metadata checkpoint; and, with finalizer partitions, the fan-out (an asynchronous Invoke
+ * of the finalizer function per partition, from the shard function and the ticker only) and each partition's run. The handlers are the real ones (functions/lambda-handlers.ts, with
  * the environment the construct sets) on the emulators; calls are recorded where the AWS SDK sends them, as the
  * IAM action and resource AWS would check — independent of how the stores are written. The construct grants
  * each role exactly the contract (test/infra/grants.test.ts), so a call outside it here is an AccessDenied on AWS.
@@ -15,6 +16,9 @@
  * client certificate is passed; the same requests under IAM access control need the same actions plus Connect.
  */
 import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -24,7 +28,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Context, KinesisStreamEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaHandlers } from "../../functions/lambda-handlers.js";
-import { BUCKET_PREFIXES, ENV, type FunctionContract, type FunctionKind, FUNCTIONS, KAFKA_CODE_ACTIONS, KAFKA_ENV, KAFKA_SECRET_ACTIONS } from "../../lib/contract/index.js";
+import { BUCKET_PREFIXES, ENV, type FunctionContract, type FunctionKind, FUNCTIONS, KAFKA_CODE_ACTIONS, KAFKA_ENV, KAFKA_SECRET_ACTIONS, INVOKE_ACTION } from "../../lib/contract/index.js";
 import { produce } from "../../lib/io/kafka/produce.js";
 import { type MockKafka, startMockKafka } from "../../tooling/kafka/mock-broker.js";
 import { type PartitionProxy, startPartitionProxy } from "../../tooling/kafka/partition-proxy.js";
@@ -39,13 +43,15 @@ const TABLE = "contract-calls";
 const BUCKET = "contract-calls";
 const STREAM = "contract-calls";
 const B = 60_000;
+/** The finalizer function's name, as the construct gives it to the functions that fan out (P > 1). */
+const FINALIZER = "contract-calls-finalizer";
 const add = (a: number, b: number) => a + b;
 
 /** One call as IAM sees it. */
 interface Call {
   readonly fn: FunctionKind;
   readonly action: string;
-  /** `table/<name>`, `bucket/<name>`, `object/<bucket>/<key>` or `stream/<name>`. */
+  /** `table/<name>`, `bucket/<name>`, `object/<bucket>/<key>`, `stream/<name>` or `function/<name>`. */
   readonly resource: string;
 }
 
@@ -88,6 +94,7 @@ function iamOf(service: string, commandName: string, input: Record<string, any>)
   }
   if (service === "Kafka") return [{ action: `kafka:${name}`, resource: `msk/${input.ClusterArn}` }];
   if (service === "Secrets Manager") return [{ action: `secretsmanager:${name}`, resource: `secret/${input.SecretId}` }];
+  if (service === "Lambda") return [{ action: `lambda:${name === "Invoke" ? "InvokeFunction" : name}`, resource: `function/${input.FunctionName}` }];
   return [{ action: `${service}:${name}`, resource: "*" }];
 }
 
@@ -123,8 +130,11 @@ interface KafkaSource {
   readonly secretArns: readonly string[];
 }
 
-/** Why `call` is outside the contract of its function, or undefined when the contract allows it. */
-function violation(call: Call, kafka?: KafkaSource): string | undefined {
+/**
+ * Why `call` is outside the contract of its function, or undefined when the contract allows it. With P > 1 the
+ * construct grants the functions that fan out the invoke of the finalizer function (infra/grants.ts).
+ */
+function violation(call: Call, kafka?: KafkaSource, partitions = 1): string | undefined {
   const contract: FunctionContract = FUNCTIONS[call.fn];
   const [kind, ...rest] = call.resource.split("/");
   const allowed = (() => {
@@ -135,6 +145,7 @@ function violation(call: Call, kafka?: KafkaSource): string | undefined {
     if (kind === "secret") return kafka?.secretArns.includes(rest.join("/")) === true && (KAFKA_SECRET_ACTIONS as readonly string[]).includes(call.action);
     if (kind === "cluster") return kafka !== undefined && (KAFKA_CODE_ACTIONS.cluster as readonly string[]).includes(call.action);
     if (kind === "topic") return rest[0] === kafka?.topic && (KAFKA_CODE_ACTIONS.topic as readonly string[]).includes(call.action);
+    if (kind === "function") return partitions > 1 && call.action === INVOKE_ACTION && rest[0] === FINALIZER && contract.invokes.includes("finalizer");
     if (kind === "bucket") return rest[0] === BUCKET && call.action === "s3:ListBucket" && contract.reads.length > 0;
     if (kind === "object") {
       const key = rest.slice(1).join("/");
@@ -162,7 +173,7 @@ class Recorder {
 
   install(): void {
     const recorder = this;
-    const bases = new Set([S3Client, DynamoDBClient, KinesisClient, DynamoDBDocumentClient, KafkaClient, SecretsManagerClient].map((c) => Object.getPrototypeOf(c.prototype) as { send: (...args: any[]) => any }));
+    const bases = new Set([S3Client, DynamoDBClient, KinesisClient, DynamoDBDocumentClient, KafkaClient, SecretsManagerClient, LambdaClient].map((c) => Object.getPrototypeOf(c.prototype) as { send: (...args: any[]) => any }));
     for (const base of bases) {
       const send = base.send;
       base.send = function (this: { config: { serviceId?: string } }, command: { constructor: { name: string }; input: Record<string, any> }, ...rest: unknown[]) {
@@ -262,8 +273,11 @@ afterAll(() => {
   }
 });
 
+/** The last sequence number delivered: a later delivery (another pipeline's) starts after it. */
+let lastDelivered: string | undefined;
+
 /** Puts records on the stream and reads them back in Lambda's event shape. */
-async function deliver(records: Array<Event | string>, after?: string): Promise<KinesisStreamEvent> {
+async function deliver(records: Array<Event | string>, after: string | undefined = lastDelivered): Promise<KinesisStreamEvent> {
   await kinesis.send(
     new PutRecordsCommand({
       StreamName: STREAM,
@@ -280,6 +294,7 @@ async function deliver(records: Array<Event | string>, after?: string): Promise<
   );
   const read = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 100 }));
   expect(read.Records).toHaveLength(records.length);
+  lastDelivered = read.Records!.at(-1)!.SequenceNumber!;
   return {
     Records: read.Records!.map((r) => ({
       eventID: `${shard!.ShardId}:${r.SequenceNumber}`,
@@ -312,7 +327,7 @@ describe("the handlers' AWS calls", () => {
 
   it("stay inside each function's contract on every path", { timeout: 600_000 }, async () => {
     // A commit with a dead letter (not JSON), a user function that throws, and a spilled part; nothing completes.
-    const first = await deliver([{ w: "a", t: T0 + 1_000 }, "not json", { w: "bad", t: T0 + 1_500 }, { w: manyWords(), t: T0 + 2_000 }]);
+    const first = await deliver([{ w: "a", t: T0 + 1_000 }, "not json", { w: "bad", t: T0 + 1_500 }, { w: manyWords(), t: T0 + 2_000 }], undefined);
     const r1 = await recorder.as("shard", () => handlers.shardHandler(first, context(60_000)));
     expect(r1.batchItemFailures).toEqual([]);
 
@@ -351,7 +366,7 @@ describe("the handlers' AWS calls", () => {
 
   it("would catch a call outside the contract", () => {
     expect(violation({ fn: "ticker", action: "s3:PutObject", resource: `object/${BUCKET}/late/contract-calls/x.json` })).toBe(`ticker: s3:PutObject on object/${BUCKET}/late/contract-calls/x.json`);
-    expect(violation({ fn: "finalizer", action: "dynamodb:BatchWriteItem", resource: `table/${TABLE}` })).toBeDefined();
+    expect(violation({ fn: "finalizer", action: "dynamodb:Scan", resource: `table/${TABLE}` })).toBeDefined();
     expect(violation({ fn: "shard", action: "s3:DeleteObject", resource: `object/${BUCKET}/output/contract-calls/x` })).toBeDefined();
     expect(violation({ fn: "finalizer", action: "kinesis:GetRecords", resource: `stream/${STREAM}` })).toBeDefined();
     expect(violation({ fn: "shard", action: "s3:GetObject", resource: `object/${BUCKET}/checkpoint/contract-calls/metadata.json` })).toBeUndefined();
@@ -465,3 +480,107 @@ describe("the handlers' AWS and Kafka calls on a Kafka topic", () => {
     expect(violation({ fn: "ticker", action: "kafka-cluster:DescribeTopic", resource: `topic/${TOPIC}` }, source)).toBeUndefined();
   });
 });
+
+describe("with finalizer partitions, the handlers' AWS calls", () => {
+  const P = 4;
+  const T0 = Math.floor((Date.now() - 10 * 60_000) / B) * B;
+  const partitioned = definePipeline<Event>(
+    "contract-calls-p4",
+    { batchInterval: Seconds(60), finalizerPartitions: P, decoder: (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8")) as Event, timestampExtractor: (e) => e.t },
+    (events) => {
+      events
+        .flatMap((e) => e.w.split(" "))
+        .map((w) => [w, 1] as [string, number])
+        .reduceByKey(add)
+        .saveAsTextFiles("counts");
+    },
+  );
+  /** Lambda as the shard function and the ticker reach it: each Invoke recorded and answered 202 (queued). */
+  const invoked: Array<{ functionName: string; type: string | undefined; event: unknown }> = [];
+  let lambdaApi: Server;
+
+  beforeAll(async () => {
+    lambdaApi = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const name = decodeURIComponent(/\/functions\/([^/]+)\/invocations/.exec(req.url ?? "")?.[1] ?? "");
+        invoked.push({ functionName: name, type: req.headers["x-amz-invocation-type"] as string | undefined, event: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+        res.writeHead(202, { "content-length": "0" }).end();
+      });
+    });
+    await new Promise<void>((resolve) => lambdaApi.listen(0, "127.0.0.1", resolve));
+    for (const [name, value] of Object.entries({ [ENV.pipeline]: partitioned.name, [ENV.finalizerPartitions]: String(P), AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambdaApi.address() as AddressInfo).port}` })) {
+      if (!(name in saved)) saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+  });
+  afterAll(async () => {
+    lambdaApi?.closeAllConnections();
+    await new Promise<void>((resolve) => (lambdaApi ? lambdaApi.close(() => resolve()) : resolve()));
+  });
+
+  /** Handlers as the construct deploys them: the shard function and the ticker know the finalizer, the finalizer does not. */
+  function deployed(kind: "fan-out" | "finalizer") {
+    if (kind === "fan-out") process.env[ENV.finalizerFunction] = FINALIZER;
+    else delete process.env[ENV.finalizerFunction];
+    if (!(ENV.finalizerFunction in saved)) saved[ENV.finalizerFunction] = undefined;
+    return lambdaHandlers(partitioned);
+  }
+
+  it("fan a complete batch out to the finalizer, one asynchronous invocation per partition, and stay inside the contract", { timeout: 600_000 }, async () => {
+    const before = recorder.calls.length;
+    const fanOut = deployed("fan-out");
+    const first = await deliver([{ w: "a b c d e f g h", t: T0 + 1_000 }]);
+    await recorder.as("shard", () => fanOut.shardHandler(first, context(60_000)));
+    expect(invoked).toEqual([]); // nothing complete yet
+    // The watermark passes T0+60 s: the commit that completed the batch asks for its P partitions.
+    const second = await deliver([{ w: "a i", t: T0 + 61_000 }]);
+    await recorder.as("shard", () => fanOut.shardHandler(second, context(60_000)));
+    // In any order: the P requests go out at once.
+    expect(invoked.map((i) => [i.functionName, i.type, i.event]).sort(byPartition)).toEqual(Array.from({ length: P }, (_, p) => [FINALIZER, "Event", { partition: p }]));
+
+    // Lambda runs each invocation in the finalizer function: its partition, then the completion of the batch.
+    const finalizer = deployed("finalizer");
+    const run = async () => {
+      for (const { event } of invoked.splice(0)) await recorder.as("finalizer", () => finalizer.finalizerHandler(event as { partition: number }, context(60_000)));
+    };
+    await run();
+    const outputs = () => recorder.calls.filter((c) => c.action === "s3:PutObject" && c.resource.includes(`/output/${partitioned.name}/counts-`)).map((c) => c.resource);
+    expect(outputs().some((k) => k.endsWith(`counts-${T0 + B}/_SUCCESS`))).toBe(true);
+
+    // The ticker probes the quiet shard, and fans the batches that became complete out again.
+    await recorder.as("ticker", () => fanOut.tickerHandler({}, context(60_000)));
+    expect(new Set(invoked.map((i) => JSON.stringify(i.event)))).toEqual(new Set(Array.from({ length: P }, (_, p) => JSON.stringify({ partition: p }))));
+    await run();
+
+    expect(recorder.of("shard").filter((c) => c.action === INVOKE_ACTION).map((c) => c.resource)).toEqual(Array(P).fill(`function/${FINALIZER}`));
+    expect(recorder.of("ticker").some((c) => c.action === INVOKE_ACTION)).toBe(true);
+    expect(recorder.of("finalizer").some((c) => c.action === INVOKE_ACTION)).toBe(false);
+    expect(recorder.calls.slice(before).map((c) => violation(c, undefined, P)).filter((v) => v !== undefined)).toEqual([]);
+  });
+
+  it("refuse a partition the pipeline does not have, and a module whose P differs from the deployed one", async () => {
+    const finalizer = deployed("finalizer");
+    await expect(finalizer.finalizerHandler({ partition: P }, context(60_000))).rejects.toThrow(/invoked for partition 4, but the pipeline has 4 finalizer partition\(s\): give \{ "partition": n \} with n from 0 to 3/);
+    process.env[ENV.finalizerPartitions] = "2";
+    try {
+      await expect(lambdaHandlers(partitioned).finalizerHandler({}, context(60_000))).rejects.toThrow(
+        /deployed for 2 finalizer partition\(s\) \(SPARKLESS_FINALIZER_PARTITIONS\) but its module's pipeline "contract-calls-p4" has finalizerPartitions 4: synthesize and deploy again/,
+      );
+    } finally {
+      process.env[ENV.finalizerPartitions] = String(P);
+    }
+  });
+
+  it("would catch an invoke of another function, or any invoke with one partition", () => {
+    expect(violation({ fn: "shard", action: INVOKE_ACTION, resource: `function/${FINALIZER}` }, undefined, P)).toBeUndefined();
+    expect(violation({ fn: "shard", action: INVOKE_ACTION, resource: `function/${FINALIZER}` })).toBeDefined();
+    expect(violation({ fn: "ticker", action: INVOKE_ACTION, resource: "function/other" }, undefined, P)).toBeDefined();
+    expect(violation({ fn: "finalizer", action: INVOKE_ACTION, resource: `function/${FINALIZER}` }, undefined, P)).toBeDefined();
+  });
+});
+
+function byPartition(a: unknown[], b: unknown[]): number {
+  return (a[2] as { partition: number }).partition - (b[2] as { partition: number }).partition;
+}

@@ -32,10 +32,22 @@ describe("the functions' environment", () => {
 
   it("reads back what the construct sets, with the emulators' endpoints when given", () => {
     const env = { ...environmentVariables(values), AWS_ENDPOINT_URL: "http://127.0.0.1:1", AWS_ENDPOINT_URL_S3: "http://127.0.0.1:2" };
-    expect(readEnvironment(env)).toEqual({ ...values, endpoints: { kinesis: "http://127.0.0.1:1", dynamodb: "http://127.0.0.1:1", s3: "http://127.0.0.1:2" } });
+    expect(readEnvironment(env)).toEqual({ ...values, finalizerPartitions: 1, endpoints: { kinesis: "http://127.0.0.1:1", dynamodb: "http://127.0.0.1:1", s3: "http://127.0.0.1:2", lambda: "http://127.0.0.1:1" } });
   });
 
-  it.each(Object.values(ENV))("fails at cold start if %s is missing, naming it", (name) => {
+  it("reads P and, on the functions that fan out, the finalizer's name; P is 1 when absent (deployed before partitions)", () => {
+    expect(readEnvironment(environmentVariables({ ...values, finalizerPartitions: 4, finalizerFunction: "clicks-finalizer" }))).toMatchObject({ finalizerPartitions: 4, finalizerFunction: "clicks-finalizer" });
+    const env: Record<string, string | undefined> = environmentVariables(values);
+    delete env[ENV.finalizerPartitions];
+    expect(readEnvironment(env).finalizerPartitions).toBe(1);
+    expect(readEnvironment(env).finalizerFunction).toBeUndefined();
+    const error = sparklessErrorOf(() => readEnvironment({ ...environmentVariables(values), [ENV.finalizerPartitions]: "0" }));
+    expect(error.code).toBe("InvalidEnvironment");
+    expect(error.message).toMatch(/SPARKLESS_FINALIZER_PARTITIONS must be a positive whole number \(received "0"\)/);
+  });
+
+  const optional: string[] = [ENV.finalizerPartitions, ENV.finalizerFunction];
+  it.each(Object.values(ENV).filter((name) => !optional.includes(name)))("fails at cold start if %s is missing, naming it", (name) => {
     const env: Record<string, string | undefined> = environmentVariables(values);
     delete env[name];
     const error = sparklessErrorOf(() => readEnvironment(env));

@@ -11,6 +11,7 @@ import { countRecordsAfter, type RecordsAfter } from "../../lib/io/kinesis/probe
 import { listShards } from "../../lib/io/kinesis/shards.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { DynamoDbPipelineStore } from "../../lib/pipeline-store/dynamodb-pipeline-store.js";
+import type { PartitionStatus } from "../../lib/pipeline-store/pipeline-store.js";
 import { readInvocations, type FunctionInvocations } from "../stack/invocation-metrics.js";
 import type { PipelineTarget } from "./target.js";
 import { BUCKET_PREFIXES } from "../../lib/contract/index.js";
@@ -40,6 +41,18 @@ export interface ShardStatus {
   readonly oldestPendingArrival?: number;
 }
 
+/** One finalizer partition's progress (`listPartitionStatus`), and the complete batches it has still to finalize. */
+export interface PartitionProgress {
+  readonly partition: number;
+  /** The last batch time it finalized; the zero time before its first. */
+  readonly lastFinalized: number;
+  /** Who holds its lease, until when (epoch ms); absent when no finalizer ever took it. */
+  readonly leaseOwner?: string;
+  readonly leaseExpiresAt?: number;
+  /** Complete batches after its last finalized one (undefined when the batch interval is unknown). */
+  readonly behind?: number;
+}
+
 export interface PipelineStatusReport {
   readonly pipeline: string;
   readonly stream: string;
@@ -50,6 +63,11 @@ export interface PipelineStatusReport {
   readonly lastFinalized?: number;
   readonly graphHash?: string;
   readonly batchIntervalMs?: number;
+  /**
+   * Per finalizer partition, in order (P rows; a partition that never finalized shows the zero time). A batch is
+   * finalized (`lastFinalized`) when every partition has finalized it. Absent before the pipeline started.
+   */
+  readonly partitions?: readonly PartitionProgress[];
   readonly shards: readonly ShardStatus[];
   /**
    * Batch times after the last finalized one that every shard's watermark has passed (complete, waiting
@@ -95,8 +113,9 @@ export function clientsFor(target: PipelineTarget): StatusClients {
 export async function collectStatus(target: PipelineTarget, clients: StatusClients = clientsFor(target)): Promise<PipelineStatusReport> {
   const objects = new S3ObjectStore({ client: clients.s3, bucket: target.bucket });
   const store = new DynamoDbPipelineStore({ client: clients.dynamodb, tableName: target.table, pipeline: target.pipeline, objects });
-  const [status, progress, listed, deadKeys, discardKeys, metadata] = await Promise.all([
+  const [status, partitionRows, progress, listed, deadKeys, discardKeys, metadata] = await Promise.all([
     store.getStatus(),
+    store.listPartitionStatus(),
     store.listProgress(),
     listShards(clients.kinesis, target.stream),
     objects.list(`${BUCKET_PREFIXES.deadLetter}${target.pipeline}/`),
@@ -148,6 +167,7 @@ export async function collectStatus(target: PipelineTarget, clients: StatusClien
         ? open.filter((s) => s.watermark! < next!).map((s) => s.shardId)
         : open.filter((s) => s.watermark === minWatermark).map((s) => s.shardId);
 
+  const partitions = status ? partitionProgress(status, partitionRows, ready) : undefined;
   const invocations = target.localStack ? readInvocations(target.localStack.stateDir, target.localStack.pid) : undefined;
   const batchDeadLetters = deadKeys.filter((k) => k.startsWith(`${BUCKET_PREFIXES.deadLetter}${target.pipeline}/batches/`)).length;
   return {
@@ -157,11 +177,32 @@ export async function collectStatus(target: PipelineTarget, clients: StatusClien
     bucket: target.bucket,
     ...(status ? { zeroTime: status.zeroTime, lastFinalized: status.lastFinalized, graphHash: status.graphHash } : {}),
     ...(batchIntervalMs !== undefined ? { batchIntervalMs } : {}),
+    ...(partitions ? { partitions } : {}),
     shards,
     pending: { ready, ...(next !== undefined ? { next } : {}), waitingOn },
     deadLetters: { records: deadKeys.length - batchDeadLetters, batches: batchDeadLetters, discarded: discardKeys.length },
     ...(invocations ? { invocations: { functions: invocations.functions } } : {}),
   };
+}
+
+/**
+ * Every partition 0..P-1 (P from the status, else the rows listed): a partition whose finalizer has not run yet
+ * has no item of its own, and stands at the zero time.
+ */
+function partitionProgress(status: { zeroTime: number; partitions?: number }, rows: readonly PartitionStatus[], ready: readonly number[] | undefined): PartitionProgress[] {
+  const count = Math.max(status.partitions ?? 1, ...rows.map((r) => r.partition + 1));
+  return Array.from({ length: count }, (_, partition) => {
+    const row = rows.find((r) => r.partition === partition);
+    const lastFinalized = row?.lastFinalized ?? status.zeroTime;
+    // The complete batches the pipeline still waits on that this partition has not finalized.
+    const behind = ready?.filter((t) => t > lastFinalized).length;
+    return {
+      partition,
+      lastFinalized,
+      ...(row?.leaseOwner !== undefined ? { leaseOwner: row.leaseOwner, leaseExpiresAt: row.leaseExpiresAt! } : {}),
+      ...(behind !== undefined ? { behind } : {}),
+    };
+  });
 }
 
 function intervalFrom(metadata: string | undefined): number | undefined {

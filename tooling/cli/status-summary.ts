@@ -13,6 +13,8 @@ export interface StatusSummary {
   readonly lag: string;
   /** `10 batches` complete and waiting for the finalizer; undefined when the batch interval is unknown. */
   readonly pending?: string;
+  /** With P > 1: `4, slowest p2 (3 batches behind)` or `4, none behind`. */
+  readonly partitions?: string;
   /** `57, 3 failed: wc-ticker timed out ×2 (after 60 s), wc-shard failed ×1`; undefined off the local stack. */
   readonly invocations?: string;
   /** Some invocation ran out of its timeout. */
@@ -41,6 +43,13 @@ export function statusSummary(report: PipelineStatusReport, now: number): Status
   const ready = report.pending.ready;
   const pending = ready === undefined ? undefined : ready.length === 0 ? "none" : plural(ready.length, "batch", "batches");
 
+  let partitions: string | undefined;
+  const parts = report.partitions;
+  if (parts && parts.length > 1) {
+    const slowest = parts.reduce((a, b) => ((b.behind ?? 0) > (a.behind ?? 0) ? b : a));
+    partitions = `${parts.length}, ${(slowest.behind ?? 0) === 0 ? "none behind" : `slowest p${slowest.partition} (${plural(slowest.behind!, "batch", "batches")} behind)`}`;
+  }
+
   let invocations: string | undefined;
   let timedOut = false;
   if (report.invocations) {
@@ -56,8 +65,13 @@ export function statusSummary(report: PipelineStatusReport, now: number): Status
   }
 
   // Failures first: a terminal cuts the line at its width, and a timed-out function must not be what is cut.
-  const line = [...(invocations !== undefined ? [`invocations ${invocations}`] : []), ...(pending !== undefined ? [`pending ${pending}`] : []), `lag ${lag}`].join(" · ");
-  return { lag, ...(pending !== undefined ? { pending } : {}), ...(invocations !== undefined ? { invocations } : {}), timedOut, line };
+  const line = [
+    ...(invocations !== undefined ? [`invocations ${invocations}`] : []),
+    ...(pending !== undefined ? [`pending ${pending}`] : []),
+    ...(partitions !== undefined ? [`partitions ${partitions}`] : []),
+    `lag ${lag}`,
+  ].join(" · ");
+  return { lag, ...(pending !== undefined ? { pending } : {}), ...(partitions !== undefined ? { partitions } : {}), ...(invocations !== undefined ? { invocations } : {}), timedOut, line };
 }
 
 /** `shardId-000000000001` → `shard 1` */

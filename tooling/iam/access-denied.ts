@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { AccessRequest, Caller, Decision } from "./evaluate.js";
 import { escapeXml } from "./s3-requests.js";
 
-export type Service = "dynamodb" | "kinesis" | "s3";
+export type Service = "dynamodb" | "kinesis" | "s3" | "lambda";
 
 /** A denied call, with what the stack's output names: function, action, resource, and the missing grant. */
 export interface Denial {
@@ -64,9 +64,15 @@ export interface ErrorResponse {
   readonly body: string;
 }
 
-/** The error response of a service's protocol: JSON (`__type`) for DynamoDB and Kinesis, XML for S3. */
-export function errorResponse(service: Service, code: string, message: string, status = service === "s3" ? 403 : 400): ErrorResponse {
+/**
+ * The error response of a service's protocol: JSON (`__type`) for DynamoDB and Kinesis, XML for S3, REST JSON
+ * (the code in `x-amzn-errortype`, 403 for a denial) for Lambda.
+ */
+export function errorResponse(service: Service, code: string, message: string, status = service === "s3" || service === "lambda" ? 403 : 400): ErrorResponse {
   const requestId = randomUUID();
+  if (service === "lambda") {
+    return { status, headers: { "content-type": "application/json", "x-amzn-requestid": requestId, "x-amzn-errortype": code }, body: JSON.stringify({ Type: "User", Message: message }) };
+  }
   if (service === "s3") {
     return {
       status,

@@ -1,5 +1,5 @@
 /**
- * An HTTP proxy per service (Kinesis, DynamoDB, S3) in front of the emulators, where the functions' SDK clients
+ * An HTTP proxy per service (Kinesis, DynamoDB, S3, and Lambda's Invoke) in front of the emulators, where the functions' SDK clients
  * send every call: it reads the SigV4 `Credential` to know the function, maps the request to what IAM checks for
  * it (action, resource ARN, condition keys), asks the {@link Enforcer}, and either forwards the request untouched
  * but for the access key id (the emulators know one key; the signature does not cover it), or answers as AWS
@@ -16,6 +16,7 @@ import type { Enforcer } from "./enforcer.js";
 import type { AccessRequest } from "./evaluate.js";
 import { requestAccessKeyId, type FunctionIdentity } from "./identities.js";
 import { kinesisAccess, kinesisStream, StreamTokens } from "./kinesis-requests.js";
+import { lambdaAccess } from "./lambda-requests.js";
 import { objectArn, type ResourceArns } from "./resource-arns.js";
 import { deleteObjectsKeys, deleteObjectsQuiet, escapeXml, s3Access } from "./s3-requests.js";
 
@@ -228,10 +229,26 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
     }
   };
 
-  const handlers: Record<Service, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = { dynamodb: json("dynamodb"), kinesis: json("kinesis"), s3 };
+  // Lambda's REST API: the action and the function are in the method and path; the body is the event.
+  const lambda = async (req: IncomingMessage, res: ServerResponse) => {
+    const identity = caller("lambda", req, res);
+    if (!identity) return;
+    const check = lambdaAccess(req.method ?? "GET", req.url ?? "/", options.arns);
+    if (check) {
+      const denial = options.enforcer.check(identity, [check], "lambda");
+      if (denial) {
+        req.resume();
+        return denied("lambda", res, denial, false);
+      }
+    }
+    counts.allowed++;
+    forward("lambda", req, res, undefined);
+  };
+
+  const handlers: Record<Service, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = { dynamodb: json("dynamodb"), kinesis: json("kinesis"), s3, lambda };
   const endpoints: Partial<Record<Service, string>> = {};
   try {
-    for (const service of ["kinesis", "dynamodb", "s3"] as const) {
+    for (const service of ["kinesis", "dynamodb", "s3", "lambda"] as const) {
       const server = createServer((req, res) => {
         handlers[service](req, res).catch((err: unknown) => {
           if (res.headersSent) res.destroy();

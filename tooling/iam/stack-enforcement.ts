@@ -34,7 +34,7 @@ export interface StackEnforcement {
 }
 
 export const IAM_LIMITATIONS: readonly string[] = [
-  "IAM: each function's calls to Kinesis, DynamoDB and S3 are checked against its role's policies in the template (identity-based policies, bucket policies, wildcards, NotAction/NotResource, conditions; aws:SecureTransport counts as true, as over AWS's HTTPS endpoints). Not modelled: permission boundaries, SCPs, session policies, KMS key policies, dynamodb:LeadingKeys/Attributes, AWS managed policies other than a few common ones, and the Lambda service's own calls (the event source mapping reads the stream and writes on-failure records with the stack's credentials).",
+  "IAM: each function's calls to Kinesis, DynamoDB, S3 and Lambda (Invoke) are checked against its role's policies in the template (identity-based policies, bucket policies, wildcards, NotAction/NotResource, conditions; aws:SecureTransport counts as true, as over AWS's HTTPS endpoints). Not modelled: permission boundaries, SCPs, session policies, KMS key policies, dynamodb:LeadingKeys/Attributes, AWS managed policies other than a few common ones, and the Lambda service's own calls (the event source mapping reads the stream and writes on-failure records with the stack's credentials).",
 ];
 
 /**

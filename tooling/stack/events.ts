@@ -25,11 +25,11 @@ export type LocalStackEvent =
   | { readonly type: "log"; readonly functionName: string; readonly stream: "stdout" | "stderr"; readonly line: string; readonly requestId?: string }
   /** A `print()` block (Spark's `Time: <ms> ms` block) a function wrote; `lines` are its elements (and `...`). */
   | { readonly type: "printed"; readonly functionName: string; readonly time: number; readonly lines: readonly string[] }
-  /** A function invocation started: by an event source mapping (records in) or a schedule. */
+  /** A function invocation started: by an event source mapping (records in), a schedule, or another function's asynchronous Invoke. */
   | {
       readonly type: "invoke";
       readonly functionName: string;
-      readonly source: "mapping" | "schedule";
+      readonly source: "mapping" | "schedule" | "async";
       readonly requestId: string;
       readonly shardId?: string;
       readonly records?: number;
@@ -38,7 +38,7 @@ export type LocalStackEvent =
   | {
       readonly type: "result";
       readonly functionName: string;
-      readonly source: "mapping" | "schedule";
+      readonly source: "mapping" | "schedule" | "async";
       readonly requestId: string;
       readonly outcome: "success" | "partial" | "error" | "timeout";
       readonly durationMs: number;

@@ -23,6 +23,7 @@ import { mappingPoller, unappliedSettings } from "./mapping-runner.js";
 import { kafkaMappingsOf, localKafkaEnvironment, startKafkaBroker, startKafkaRuntime, type KafkaBroker, type KafkaMapping, type KafkaRuntime } from "./kafka-mappings.js";
 import { KafkaProgressRecorder } from "./kafka-progress.js";
 import { LOCAL_ACCOUNT_ID } from "./physical-names.js";
+import { LAMBDA_API_LIMITATIONS, startLambdaApi, type LambdaApi } from "./lambda-api.js";
 import { InvocationRecorder } from "./invocation-metrics.js";
 import { ProgressWatcher, type WatchedPipeline } from "./progress-watcher.js";
 import { parseScheduleExpression, ScheduleRunner, scheduledEvent, type ScheduledJob } from "./schedule-runner.js";
@@ -107,6 +108,7 @@ interface Running {
   emulatorsStarting?: Promise<Emulators>;
   emulators?: Emulators;
   iam?: StackEnforcement;
+  lambdaApi?: LambdaApi;
   clients?: { kinesis: KinesisClient; dynamodb: DynamoDBClient; s3: S3Client };
   hosts: Map<string, { host: FunctionHost; fn: DeployedFunction }>;
   pollers: Array<{ logicalId: string; uuid: string; functionName: string; poller: EsmPoller }>;
@@ -128,7 +130,7 @@ function checkWipe(stateDir: string, cwd: string): void {
 }
 
 /** The environment of a function's sandboxes: the template's, then Lambda's own variables and the emulators. */
-function sandboxEnvironment(fn: DeployedFunction, region: string, endpoints: StackFile["endpoints"], codeDirectory: string, accessKeyId: string): Record<string, string> {
+function sandboxEnvironment(fn: DeployedFunction, region: string, endpoints: StackFile["endpoints"] & { lambda: string }, codeDirectory: string, accessKeyId: string): Record<string, string> {
   return {
     ...fn.environment,
     AWS_REGION: region,
@@ -138,6 +140,7 @@ function sandboxEnvironment(fn: DeployedFunction, region: string, endpoints: Sta
     AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
     AWS_LAMBDA_FUNCTION_NAME: fn.name,
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
@@ -239,6 +242,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await step(() => running.kafkaBroker?.broker.stop());
     await step(() => running.kafkaProgress?.stop());
     await step(() => running.watcher?.stop());
+    // Before the sandboxes: the asynchronous invocations running finish, the queued ones are dropped.
+    await step(() => running.lambdaApi?.stop());
     await step(() => Promise.all([...running.hosts.values()].map((h) => h.host.stop())).then(() => {}));
     await step(() => running.iam?.stop());
     await step(() => running.invocations?.stop());
@@ -309,19 +314,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     aborted();
 
+    // Lambda's Invoke, for the functions that invoke another (the fan-out to the finalizer partitions); the
+    // hosts it runs are created below, and looked up when an invocation arrives.
+    running.lambdaApi = await startLambdaApi({
+      host: (name) => running.hosts.get(name)?.host,
+      onAsync: (e) =>
+        e.phase === "invoke"
+          ? emit({ type: "invoke", functionName: e.functionName, source: "async", requestId: e.requestId })
+          : emit({
+              type: "result",
+              functionName: e.functionName,
+              source: "async",
+              requestId: e.requestId,
+              outcome: e.error === undefined ? "success" : e.error instanceof FunctionTimeoutError ? "timeout" : "error",
+              durationMs: e.durationMs,
+              ...(e.error !== undefined ? { error: errorText(e.error) } : {}),
+            }),
+    });
+    const upstream = { ...endpoints, lambda: running.lambdaApi.endpoint };
+
     // IAM: the functions reach the emulators through a proxy that checks each call against their role's policies.
     if (options.iam ?? true) {
       running.iam = await startStackEnforcement({
         stacks: deployed.map((d, i) => ({ template: assembly.stacks[i]!.template, deployed: d })),
         region,
-        upstream: endpoints,
+        upstream,
         upstreamCredentials: LOCAL_CREDENTIALS,
         onDenied: (d) => emit({ type: "access-denied", functionName: d.functionName, role: d.role, action: d.action, resource: d.resource, reason: d.reason, grantResource: d.grantResource, missingGrant: d.missingGrant, message: d.message }),
       });
       notice(`sparkless: IAM enforced from the template: each function's calls are checked against its role's policies (--no-iam turns it off)`);
       for (const n of running.iam.notes) notice(`sparkless:   note: ${n}`);
     }
-    const functionEndpoints = running.iam?.proxy.endpoints ?? endpoints;
+    const functionEndpoints = running.iam?.proxy.endpoints ?? upstream;
 
     // Kafka: one local broker stands in for every cluster the templates name, started before the functions so
     // that their environment names it (the ticker reads the topic's partitions and offsets from it).
@@ -542,6 +566,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const limitations = [
       ...(running.pollers[0]?.poller.limitations ?? []),
       ...(running.kafka?.limitations ?? []),
+      ...LAMBDA_API_LIMITATIONS,
       ...(running.iam ? [...DEPLOYER_LIMITATIONS.filter((l) => !l.startsWith("IAM is not enforced")), ...running.iam.limitations] : DEPLOYER_LIMITATIONS),
       ...(tickerIntervalMs > 0 && jobs.length > 0
         ? [`Schedules run every ${tickerIntervalMs} ms instead of their template's expression (tickerIntervalMs), so quiet batches finalize quickly; EventBridge async retries are not made.`]

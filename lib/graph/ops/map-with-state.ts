@@ -20,6 +20,14 @@ export interface StateRecord<K, S, E> {
   readonly mapped: E[];
 }
 
+/** A key a batch changed: its state after the batch, or `undefined` when the batch removed it. */
+export interface StateChange<K, S> {
+  readonly key: K;
+  readonly state: KeyState<S> | undefined;
+  /** The key's insertion index within the batch, when the batch (re)inserted it (it then follows every older key). */
+  readonly inserted?: number;
+}
+
 /**
  * mapWithState (Spark's InternalMapWithStateDStream): the function runs once per record, in order, with the
  * key's state. Timeouts follow Spark exactly: a key is timed out when its last update is older than
@@ -78,10 +86,58 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
     return RDD.of([this.apply(time, previous, data)]);
   }
 
-  /** One batch: shared with the serverless finalizer, which supplies the previous states. */
+  /** One batch over the whole state (the local engine, and the serverless finalizer when it keeps the state as one snapshot). */
   apply(time: Time, previous: KeyMap<K, KeyState<S>> | undefined, data: RDD<[K, V]> | undefined): StateRecord<K, S, E> {
+    const states = previous ? previous.clone() : this.initialStates(time.milliseconds);
+    return this.step(time, states, data);
+  }
+
+  /**
+   * One batch over PART of the state, for a store that keeps each key apart (the serverless finalizer's
+   * per-key state, lib/serverless/keyed-state.ts). `previous` must hold every key this batch can change —
+   * the keys with data in it, and on a timeout-scanning batch every key that may have timed out — in the
+   * state's order (the order the local engine's KeyMap has them in); `undefined` before the node's first batch
+   * (the initial state applies, the keys `owns` accepts). Keys left out are not changed by the batch, so the
+   * function calls and their order, `mapped`, and the states of the keys given come out exactly as
+   * {@link apply} gives them over the whole state.
+   *
+   * Returns the record (its `states` are the keys given, after the batch) and what changed, in state order:
+   * each changed key with its new state (`undefined`: removed), and `inserted`, its insertion index within
+   * this batch when the batch (re)inserted it — the local KeyMap puts such a key after every older one, in
+   * that order, which is how the store keeps the state's order without reading it.
+   */
+  applyPartial(
+    time: Time,
+    previous: KeyMap<K, KeyState<S>> | undefined,
+    data: RDD<[K, V]> | undefined,
+    owns: (key: K) => boolean = () => true,
+  ): { record: StateRecord<K, S, E>; changes: Array<StateChange<K, S>> } {
+    const before = previous ?? new KeyMap<K, KeyState<S>>();
+    const inserted = new KeyMap<K, number>();
+    let states: KeyMap<K, KeyState<S>>;
+    if (previous) states = previous.clone();
+    else {
+      states = new KeyMap<K, KeyState<S>>();
+      this.initialStates(time.milliseconds).forEach((s, k) => {
+        if (!owns(k)) return;
+        if (!states.has(k)) inserted.set(k, inserted.size);
+        states.set(k, s);
+      });
+    }
+    const record = this.step(time, states, data, inserted);
+    const changes: Array<StateChange<K, S>> = [];
+    before.forEach((_s, k) => {
+      if (!record.states.has(k)) changes.push({ key: k, state: undefined });
+    });
+    record.states.forEach((s, k) => {
+      if (before.get(k) !== s) changes.push({ key: k, state: s, inserted: inserted.get(k) });
+    });
+    return { record, changes };
+  }
+
+  /** The batch's function calls on `states` (changed in place); `inserted` records each (re)insertion's index. */
+  private step(time: Time, states: KeyMap<K, KeyState<S>>, data: RDD<[K, V]> | undefined, inserted?: KeyMap<K, number>): StateRecord<K, S, E> {
     const batch = time.milliseconds;
-    const states = previous ? previous.clone() : this.initialStates(batch);
     const timeout = this.spec.getTimeoutInterval();
     const state = new State<S>();
     const mapped: E[] = [];
@@ -90,6 +146,7 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
     const emit = (out: E | undefined) => {
       if (out !== undefined) mapped.push(out);
     };
+    let insertions = inserted?.size ?? 0;
     data?.forEachElement((pair) => {
       requirePair<K, V>(pair, this.label);
       const [key, value] = pair;
@@ -97,7 +154,10 @@ export class MapWithStateNode<K, V, S, E> extends Node<StateRecord<K, S, E>> {
       state.wrap(current !== undefined, current?.state);
       emit(this.fn(time, key, value, state));
       if (state.isRemoved()) states.delete(key);
-      else if (state.isUpdated() || (state.exists() && timeout !== undefined)) states.set(key, { state: state.get(), updatedAt: batch });
+      else if (state.isUpdated() || (state.exists() && timeout !== undefined)) {
+        if (inserted && !states.has(key)) inserted.set(key, insertions++);
+        states.set(key, { state: state.get(), updatedAt: batch });
+      }
     });
     if (timeout !== undefined && this.scansTimeouts(time)) {
       const threshold = batch - timeout.milliseconds;

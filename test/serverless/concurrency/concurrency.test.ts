@@ -12,6 +12,8 @@ import { runSchedule, World } from "./world.js";
 
 const SCHEDULES = Number(process.env.SPARKLESS_SCHEDULES ?? 150);
 const FIRST = Number(process.env.SPARKLESS_SEED ?? 1);
+/** Schedules with finalizer partitions (each runs more actors and batches): a sixth as many. */
+const PARTITIONED = Math.ceil(SCHEDULES / 6);
 
 describe("concurrent actors", () => {
   it("a finalizer that read the status before another finished the batch does not run that batch again", async () => {
@@ -35,6 +37,34 @@ describe("concurrent actors", () => {
     if (process.env.SPARKLESS_TRACE) console.log(world.sched.trace.join("\n"));
     expect(problems).toEqual([]);
   });
+
+  it("two finalizers of one partition: the second, which waited for the lease, neither re-runs nor loses a batch", async () => {
+    const words = ["a", "b", "c", "d", "e", "f"];
+    const shard = (offset: number) => Array.from({ length: 12 }, (_, i) => ({ at: offset + i * 4_000, w: words[i % 6]!, n: 1 + (i % 3) }));
+    const world = new World(1, { shards: [shard(0), shard(1_500)], partitions: 3 });
+    await world.start();
+    for (const [id, recs] of world.records) await world.sched.finish(world.shardHandler(`shard-${id}`, recs, 8_000));
+    const f1 = world.partitionFinalizer("pfinA#", 1);
+    const f2 = world.partitionFinalizer("pfinB#", 1);
+    await world.sched.runUntil(f2, (label) => label === "store.acquirePartitionLease");
+    await world.sched.finish(f1);
+    await world.sched.finish(f2);
+    const problems = await world.check();
+    if (process.env.SPARKLESS_TRACE) console.log(world.sched.trace.join("\n"));
+    expect(problems).toEqual([]);
+  });
+
+  it(`keep every batch equal to the local engine's with 3 finalizer partitions over ${PARTITIONED} random schedules`, async () => {
+    const failed: string[] = [];
+    for (let seed = FIRST; seed < FIRST + PARTITIONED; seed++) {
+      const outcome = await runSchedule(seed, { partitions: 3 });
+      if (outcome.problems.length) {
+        failed.push(`seed ${seed}: ${outcome.problems.slice(0, 3).join("; ")}`);
+        if (process.env.SPARKLESS_TRACE) console.log(outcome.trace.join("\n"));
+      }
+    }
+    expect(failed).toEqual([]);
+  }, Math.max(120_000, PARTITIONED * 3_000));
 
   it(`keep every batch equal to the local engine's over ${SCHEDULES} random schedules`, async () => {
     const failed: string[] = [];

@@ -36,17 +36,23 @@ export const SHARD_TIMEOUT_MS = 60_000;
 export const TICKER_TIMEOUT_MS = 60_000;
 export const FINALIZER_TIMEOUT_MS = 300_000;
 
-export const pipeline = definePipeline<Rec>(
-  "race",
-  { batchInterval: Milliseconds(B), decoder: (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8")) as Rec, idleAfter: Seconds(1) },
-  (input: DStream<Rec>) => {
-    const pairs = input.map((r) => [r.w, r.n] as [string, number]);
-    pairs.reduceByKey(add).saveAsTextFiles("out/sum");
-    pairs.updateStateByKey((vs: number[], s: number | undefined) => (s ?? 0) + vs.reduce(add, 0), { name: "totals" }).saveAsTextFiles("out/totals");
-    pairs.reduceByKeyAndWindow(add, sub, Seconds(30), Seconds(10), { name: "win" }).saveAsTextFiles("out/win");
-    input.map((r) => `${r.w}${r.n}`).print(4);
-  },
-);
+/** The race pipeline, with `partitions` finalizer partitions. */
+function racePipeline(partitions: number) {
+  return definePipeline<Rec>(
+    "race",
+    { batchInterval: Milliseconds(B), decoder: (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8")) as Rec, idleAfter: Seconds(1), finalizerPartitions: partitions },
+    (input: DStream<Rec>) => {
+      const pairs = input.map((r) => [r.w, r.n] as [string, number]);
+      pairs.reduceByKey(add).saveAsTextFiles("out/sum");
+      pairs.updateStateByKey((vs: number[], s: number | undefined) => (s ?? 0) + vs.reduce(add, 0), { name: "totals" }).saveAsTextFiles("out/totals");
+      pairs.reduceByKeyAndWindow(add, sub, Seconds(30), Seconds(10), { name: "win" }).saveAsTextFiles("out/win");
+      input.map((r) => `${r.w}${r.n}`).print(4);
+    },
+  );
+}
+
+export const pipeline = racePipeline(1);
+const partitioned = new Map<number, ReturnType<typeof racePipeline>>([[1, pipeline]]);
 
 export interface WorldOptions {
   /** The stores under test. @default - in-memory ones */
@@ -57,6 +63,11 @@ export interface WorldOptions {
   readonly batches?: number;
   /** Records per shard, as ms after the start and the record's word and number. @default - random */
   readonly shards?: ReadonlyArray<ReadonlyArray<{ at: number; w: string; n: number }>>;
+  /**
+   * Finalizer partitions. With more than one, the schedule also runs partition finalizers (several of one
+   * partition at once), and files compare as sorted lines (an RDD's elements come in partition order). @default 1
+   */
+  readonly partitions?: number;
 }
 
 /** Everything one schedule did, for a failure message. */
@@ -74,6 +85,7 @@ export class World {
   readonly objects: ObjectStore;
   readonly shards: SimShards;
   readonly rnd: (n: number) => number;
+  readonly pipeline: ReturnType<typeof racePipeline>;
   private attempts = 0;
   /** What each shard handler returned: its batchItemFailures tell Lambda where to resume. */
   private readonly responses = new Map<Actor, { batchItemFailures: ReadonlyArray<{ itemIdentifier: string }> }>();
@@ -86,6 +98,8 @@ export class World {
     readonly options: WorldOptions = {},
   ) {
     this.rnd = prng(seed);
+    const partitions = options.partitions ?? 1;
+    this.pipeline = partitioned.get(partitions) ?? partitioned.set(partitions, racePipeline(partitions)).get(partitions)!;
     const made = options.stores?.() ?? { store: new MemoryPipelineStore(), objects: new MemoryObjectStore() };
     this.store = made.store;
     this.objects = made.objects;
@@ -123,7 +137,7 @@ export class World {
   /** The pipeline starts at its first tick, before any record (its zero time is set then). */
   async start(): Promise<void> {
     this.clock.now = this.base;
-    await new PipelineRuntime(pipeline, this.direct()).tick();
+    await new PipelineRuntime(this.pipeline, this.direct()).tick();
     this.zero = (await this.store.getStatus())!.zeroTime;
     const last = Math.max(this.base, ...[...this.records.values()].flat().map((r) => r.arrival));
     this.end = Math.floor(last / B) * B + 3 * B;
@@ -139,16 +153,21 @@ export class World {
   shardHandler(name: string, records: readonly SimRecord[], timeoutMs = SHARD_TIMEOUT_MS): Actor {
     const event = kinesisEvent(records);
     return this.sched.spawn(name, timeoutMs, async (actor) => {
-      this.responses.set(actor, await new PipelineRuntime(pipeline, this.depsOf(actor)).handleShardEvent(event, this.context(actor)));
+      this.responses.set(actor, await new PipelineRuntime(this.pipeline, this.depsOf(actor)).handleShardEvent(event, this.context(actor)));
     });
   }
 
   ticker(name: string): Actor {
-    return this.sched.spawn(name, TICKER_TIMEOUT_MS, (actor) => new PipelineRuntime(pipeline, this.depsOf(actor)).tick(this.context(actor)));
+    return this.sched.spawn(name, TICKER_TIMEOUT_MS, (actor) => new PipelineRuntime(this.pipeline, this.depsOf(actor)).tick(this.context(actor)));
   }
 
   finalizer(name: string): Actor {
-    return this.sched.spawn(name, FINALIZER_TIMEOUT_MS, (actor) => new PipelineRuntime(pipeline, this.depsOf(actor)).finalize(this.context(actor)));
+    return this.sched.spawn(name, FINALIZER_TIMEOUT_MS, (actor) => new PipelineRuntime(this.pipeline, this.depsOf(actor)).finalize(this.context(actor)));
+  }
+
+  /** The finalizer function invoked for one partition (P > 1), as the fan-out asks for it. */
+  partitionFinalizer(name: string, partition: number): Actor {
+    return this.sched.spawn(name, FINALIZER_TIMEOUT_MS, (actor) => new PipelineRuntime(this.pipeline, this.depsOf(actor)).finalize(this.context(actor), { partition }));
   }
 
   /**
@@ -192,6 +211,9 @@ export class World {
       const live = sched.actors.filter((a) => !a.done && !a.dead);
       if (rnd(12) === 0 && live.filter((a) => a.name.startsWith("tick")).length < 2) this.ticker(`tick#${n++}`);
       if (rnd(8) === 0 && live.filter((a) => a.name.startsWith("fin")).length < 4) this.finalizer(`fin#${n++}`);
+      const partitions = this.pipeline.partitions;
+      // Partition finalizers, up to three at once and often of the same partition: they race for its lease.
+      if (partitions > 1 && rnd(4) === 0 && live.filter((a) => a.name.startsWith("pfin")).length < 3) this.partitionFinalizer(`pfin${n++}#`, rnd(2) === 0 ? 0 : rnd(partitions));
       await sched.settle();
 
       const consumed = [...this.records.keys()].every((id) => position.get(id)! >= this.records.get(id)!.length);
@@ -242,7 +264,7 @@ export class World {
    */
   async check(): Promise<string[]> {
     const deps = this.direct();
-    const runtime = new PipelineRuntime(pipeline, deps);
+    const runtime = new PipelineRuntime(this.pipeline, deps);
     for (const [, recs] of this.records) {
       // Anything left: delivered once more from the start (committed records are skipped).
       if (recs.length) await runtime.handleShardEvent(kinesisEvent(recs), { getRemainingTimeInMillis: () => 60_000 });
@@ -250,7 +272,8 @@ export class World {
     this.clock.now = Math.max(this.clock.now, this.end + 2 * B);
     for (let i = 0; i < 5 && (await this.store.getStatus())!.lastFinalized < this.end; i++) {
       const { finalized } = await runtime.tick({ getRemainingTimeInMillis: () => 60_000 });
-      if (finalized.stopped === "leased") this.clock.now += 61_000; // a dead finalizer's lease
+      // A dead finalizer's lease (with P > 1 a partition's, which leaves the completion step "incomplete").
+      if (finalized.stopped === "leased" || this.pipeline.partitions > 1) this.clock.now += 61_000;
     }
     const problems: string[] = [];
     for (const a of this.sched.actors) {
@@ -268,14 +291,22 @@ export class World {
     }
     const local = await runLocal(pipeline, batches, this.zero, this.end, LOCAL_CHECKPOINTS);
     const remote = await serverlessFiles(this.objects, pipeline.name, this.end);
+    // With P > 1 an RDD lists its elements in partition order: the same lines, in another order.
+    const partitioned = this.pipeline.partitions > 1;
+    const same = (text: string | undefined) => (partitioned && text !== undefined ? text.split("\n").sort().join("\n") : text);
     for (const [path, text] of local.files) {
-      if (remote.get(path) !== text) problems.push(`${path}: expected ${JSON.stringify(text)}, found ${JSON.stringify(remote.get(path))}`);
+      if (same(remote.get(path)) !== same(text)) problems.push(`${path}: expected ${JSON.stringify(text)}, found ${JSON.stringify(remote.get(path))}`);
     }
     for (const path of remote.keys()) if (!local.files.has(path)) problems.push(`${path} should not exist`);
 
     // Printing is at least once: every block printed for a batch, by any actor, is the local engine's.
-    const expected = printedBlocks(local.printed, this.end);
-    const printed = printedBlocks(this.sched.actors.flatMap((a) => a.logs), this.end);
+    const block = (text: string) => {
+      const [header, ...lines] = text.split("\n");
+      return !partitioned ? text : lines.includes("...") ? `${header} ${lines.length}` : [header, ...lines.sort()].join("\n");
+    };
+    const normal = (blocks: Map<number, string[]>) => new Map([...blocks].map(([t, bs]) => [t, bs.map(block)]));
+    const expected = normal(printedBlocks(local.printed, this.end));
+    const printed = normal(printedBlocks(this.sched.actors.flatMap((a) => a.logs), this.end));
     for (const [time, blocks] of printed) {
       const want = expected.get(time) ?? [];
       for (const block of blocks) if (!want.includes(block)) problems.push(`printed at ${time}: ${JSON.stringify(block)} is not one of ${JSON.stringify(want)}`);

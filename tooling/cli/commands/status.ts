@@ -1,4 +1,4 @@
-/** `sparkless status`: per shard progress and lag, the last finalized batch, pending batches, dead letters. */
+/** `sparkless status`: per shard progress and lag, per finalizer partition progress and lease, the last finalized batch, pending batches, dead letters. */
 import { Command, Option } from "commander";
 import { CliError, count, plural, type CommandContext } from "../io.js";
 import { batchTime, duration, fields, iso, table } from "../format.js";
@@ -67,6 +67,7 @@ export function formatStatus(r: PipelineStatusReport, where: string, now: number
       ? "none"
       : `${plural(d.records, "record")}, ${plural(d.batches, "failed batch", "failed batches")}, ${count(d.discarded)} discarded by the event-source mapping`,
   ]);
+  const partitions = r.partitions !== undefined && r.partitions.length > 1 ? formatPartitions(r, now) + "\n" : "";
   const rows = r.shards.map((s) => [
     s.shardId + (s.closed ? " (closed)" : ""),
     s.seq ?? "-",
@@ -79,5 +80,16 @@ export function formatStatus(r: PipelineStatusReport, where: string, now: number
     rows.length === 0
       ? "the stream has no shards\n"
       : table(["SHARD", "COMMITTED SEQUENCE NUMBER", "WATERMARK", "BEHIND", "OLDEST", "DRAINED"], rows, new Set([3, 4]));
-  return head + fields(lines) + "\n" + shards;
+  return head + fields(lines) + "\n" + partitions + shards;
+}
+
+/** One row per finalizer partition: how far it finalized, the batches it has left, who holds its lease. */
+function formatPartitions(r: PipelineStatusReport, now: number): string {
+  const rows = r.partitions!.map((p) => [
+    `p${p.partition}`,
+    p.lastFinalized === r.zeroTime ? "none yet" : batchTime(p.lastFinalized),
+    p.behind === undefined ? "-" : count(p.behind),
+    p.leaseOwner === undefined ? "-" : p.leaseExpiresAt! > now ? `${p.leaseOwner} (${duration(p.leaseExpiresAt! - now)} left)` : "free",
+  ]);
+  return table(["PARTITION", "LAST FINALIZED", "BEHIND", "LEASE"], rows, new Set([2]));
 }

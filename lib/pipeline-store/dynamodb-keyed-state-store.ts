@@ -1,0 +1,276 @@
+/**
+ * mapWithState's per-key state on the pipeline's DynamoDB table (the layout rows `state` and `state index` of
+ * dynamodb-pipeline-store.ts's table), values too large for an item spilled to the object store.
+ *
+ * - A state item: pk `<pipe>#kst#<nodeId>#p<p>#<c>`, sk `<id>`, where `<c>` is the id's first character, so an
+ *   operator's state spreads over 65 item collections (DynamoDB's throughput limit is per partition key: one
+ *   collection per operator would cap a batch's writes at 1000 per second). Attributes: `key`, `ct` (current
+ *   version's batch time), `cv`/`cz`/`cs` (its value: text, gzip, or the spilled object's key; none: a
+ *   tombstone), `pt` and `pv`/`pz`/`ps` (the previous version), `fence` (the lease token that wrote it),
+ *   `ttl` on tombstones only.
+ * - A state index item: pk `<pipe>#kidx#<nodeId>#p<p>`, sk `<time>#<chunk>`, `ids` (comma-joined), `ttl`.
+ *
+ * Reads are BatchGetItem (100 keys a request). Writes are one conditional PutItem per changed key, not
+ * BatchWriteItem: the condition (`ct <= T` and `fence <= token`) is what keeps an older finalizer from
+ * overwriting a newer batch's value, and BatchWriteItem has none. DynamoDB bills a conditional put as it bills a
+ * batched one (a write unit per KB), so the choice costs requests — sent 32 at a time — not money.
+ */
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { SparklessError } from "../core/errors.js";
+import type { ObjectStore } from "../io/object-store.js";
+import { checkPipelineName } from "../contract/pipeline-name.js";
+import { SPILL } from "../contract/bucket.js";
+import { checkStateId, checkStateScope, type KeyedStateStore, type StateItem, type StateScope, type StateVersion } from "./keyed-state-store.js";
+import { checkTime, padTime } from "./store-keys.js";
+
+export interface DynamoDbKeyedStateStoreProps {
+  readonly client: DynamoDBClient;
+  /** The pipeline's table (key `pk`, `sk`; TTL on `ttl`). */
+  readonly tableName: string;
+  readonly pipeline: string;
+  /** Where values too large for an item go. */
+  readonly objects: ObjectStore;
+  /** A version's value longer than this, even gzipped, is spilled (two versions share an item's 400 KB). @default 180_000 */
+  readonly spillBytes?: number;
+}
+
+/** The first characters an id can have: base64url's and `~` (reserved ids). */
+const ID_FIRST_CHARS = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~"];
+const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+const PUT_CONCURRENCY = 32;
+const QUERY_CONCURRENCY = 16;
+const UNPROCESSED_RETRIES = 8;
+const COMPRESS_FROM_BYTES = 1024;
+/** Ids per index item: 23 bytes each, well inside an item. */
+const INDEX_CHUNK = 10_000;
+
+type Item = Record<string, unknown>;
+
+/**
+ * @example
+ * const state = new DynamoDbKeyedStateStore({ client, tableName: "sparkless", pipeline: "sessions", objects });
+ */
+export class DynamoDbKeyedStateStore implements KeyedStateStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly pipe: string;
+  private readonly objects: ObjectStore;
+  private readonly spillBytes: number;
+
+  constructor(props: DynamoDbKeyedStateStoreProps) {
+    checkPipelineName(props.pipeline);
+    this.doc = DynamoDBDocumentClient.from(props.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.table = props.tableName;
+    this.pipe = props.pipeline;
+    this.objects = props.objects;
+    this.spillBytes = props.spillBytes ?? 180_000;
+  }
+
+  private pk(scope: StateScope, id: string): string {
+    return `${this.pipe}#kst#${scope.nodeId}#p${scope.partition}#${id[0]}`;
+  }
+
+  private indexPk(scope: StateScope): string {
+    return `${this.pipe}#kidx#${scope.nodeId}#p${scope.partition}`;
+  }
+
+  async getItems(scope: StateScope, ids: readonly string[]): Promise<StateItem[]> {
+    checkStateScope(scope);
+    ids.forEach(checkStateId);
+    const keys = [...new Set(ids)].map((id) => ({ pk: this.pk(scope, id), sk: id }));
+    const chunks: Array<typeof keys> = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) chunks.push(keys.slice(i, i + BATCH_GET_MAX));
+    const found = (await mapLimit(chunks, QUERY_CONCURRENCY, (chunk) => this.batchGet(chunk))).flat();
+    return mapLimit(found, QUERY_CONCURRENCY, (item) => this.toStateItem(item));
+  }
+
+  async scanItems(scope: StateScope): Promise<StateItem[]> {
+    checkStateScope(scope);
+    const found = (
+      await mapLimit(ID_FIRST_CHARS, QUERY_CONCURRENCY, (c) =>
+        this.queryAll({
+          TableName: this.table,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": "pk" },
+          ExpressionAttributeValues: { ":pk": this.pk(scope, c) },
+          ConsistentRead: true,
+        }),
+      )
+    ).flat();
+    return mapLimit(found, QUERY_CONCURRENCY, (item) => this.toStateItem(item));
+  }
+
+  async putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean> {
+    checkStateScope(scope);
+    items.forEach((item) => {
+      checkStateId(item.id);
+      checkTime(item.current.time);
+    });
+    const results = await mapLimit(items, PUT_CONCURRENCY, async (item) => {
+      const current = await this.stored(scope, item.id, "c", item.current);
+      const previous = item.previous ? await this.stored(scope, item.id, "p", item.previous) : {};
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              pk: this.pk(scope, item.id),
+              sk: item.id,
+              key: item.key,
+              ...current,
+              ...previous,
+              fence: token,
+              ...(item.current.value === undefined ? { ttl: Math.ceil(tombstoneExpiresAt / 1000) } : {}),
+            },
+            ConditionExpression: "attribute_not_exists(#pk) OR (#ct <= :t AND #fence <= :token)",
+            ExpressionAttributeNames: { "#pk": "pk", "#ct": "ct", "#fence": "fence" },
+            ExpressionAttributeValues: { ":t": item.current.time, ":token": token },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if ((err as { name?: string }).name === "ConditionalCheckFailedException") return false;
+        throw err;
+      }
+    });
+    return results.every(Boolean);
+  }
+
+  async putUpdateIndex(scope: StateScope, time: number, ids: readonly string[], expiresAt: number): Promise<void> {
+    checkStateScope(scope);
+    checkTime(time);
+    ids.forEach(checkStateId);
+    const items: Item[] = [];
+    for (let i = 0, chunk = 0; i < ids.length; i += INDEX_CHUNK, chunk++) {
+      items.push({
+        pk: this.indexPk(scope),
+        sk: `${padTime(time)}#${String(chunk).padStart(6, "0")}`,
+        ids: ids.slice(i, i + INDEX_CHUNK).join(","),
+        ttl: Math.ceil(expiresAt / 1000),
+      });
+    }
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) await this.batchPut(items.slice(i, i + BATCH_WRITE_MAX));
+  }
+
+  async getUpdateIndex(scope: StateScope, from: number, to: number): Promise<string[]> {
+    checkStateScope(scope);
+    if (to <= from || to <= 0) return [];
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+      ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+      // Chunk numbers are digits, which sort before "~": the range ends after every chunk of `to - 1`.
+      ExpressionAttributeValues: { ":pk": this.indexPk(scope), ":from": padTime(Math.max(0, from)), ":to": `${padTime(to - 1)}#~` },
+      ConsistentRead: true,
+    });
+    return items.flatMap((item) => ((item.ids as string) === "" ? [] : (item.ids as string).split(",")));
+  }
+
+  /** A version as attributes with the prefix `c` (current) or `p` (previous): time, and the value inline, gzipped or spilled. */
+  private async stored(scope: StateScope, id: string, prefix: "c" | "p", version: StateVersion): Promise<Item> {
+    const out: Item = { [`${prefix}t`]: version.time };
+    const value = version.value;
+    if (value === undefined) return out;
+    const size = Buffer.byteLength(value, "utf8");
+    if (size < COMPRESS_FROM_BYTES) return { ...out, [`${prefix}v`]: value };
+    const packed = gzipSync(value, { level: 6 });
+    if (packed.length <= this.spillBytes) return { ...out, [`${prefix}z`]: packed };
+    // One object per (key, batch): a re-run writes the same bytes; the item is written after it, never pointing at nothing.
+    const key = `${SPILL.keyedStatePrefix(this.pipe)}${scope.nodeId}/p${scope.partition}/${id}/${padTime(version.time)}`;
+    await this.objects.put(key, value);
+    return { ...out, [`${prefix}s`]: key };
+  }
+
+  private async versionOf(item: Item, prefix: "c" | "p"): Promise<StateVersion | undefined> {
+    const time = item[`${prefix}t`];
+    if (typeof time !== "number") return undefined;
+    const text = item[`${prefix}v`];
+    if (typeof text === "string") return { time, value: text };
+    const packed = item[`${prefix}z`];
+    if (packed instanceof Uint8Array) return { time, value: gunzipSync(packed).toString("utf8") };
+    const spill = item[`${prefix}s`];
+    if (typeof spill === "string") {
+      const body = await this.objects.get(spill);
+      if (body === undefined) {
+        throw new SparklessError("SpilledPayloadMissing", `the state item ${String(item.pk)} / ${String(item.sk)} points at the spilled value ${spill}, which is not in the object store`, {
+          pk: item.pk,
+          sk: item.sk,
+          key: spill,
+        });
+      }
+      return { time, value: body };
+    }
+    return { time };
+  }
+
+  private async toStateItem(item: Item): Promise<StateItem> {
+    const previous = await this.versionOf(item, "p");
+    return { id: item.sk as string, key: item.key as string, current: (await this.versionOf(item, "c"))!, ...(previous ? { previous } : {}) };
+  }
+
+  private async batchGet(keys: Array<{ pk: string; sk: string }>): Promise<Item[]> {
+    const out: Item[] = [];
+    let pending = keys;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) {
+        throw new SparklessError("UnprocessedItems", `DynamoDB left ${pending.length} state keys unread after ${UNPROCESSED_RETRIES} retries (table ${this.table})`, {
+          table: this.table,
+          unprocessed: pending.length,
+        });
+      }
+      if (attempt > 0) await backoff(attempt);
+      const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+      out.push(...(res.Responses?.[this.table] ?? []));
+      pending = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof pending;
+    }
+    return out;
+  }
+
+  private async batchPut(items: Item[]): Promise<void> {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) {
+        throw new SparklessError("UnprocessedItems", `DynamoDB left ${pending.length} state index items unwritten after ${UNPROCESSED_RETRIES} retries (table ${this.table})`, {
+          table: this.table,
+          unprocessed: pending.length,
+        });
+      }
+      if (attempt > 0) await backoff(attempt);
+      const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+      pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+    }
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+}
+
+/** Full jitter, 50 ms doubling to 3.2 s. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

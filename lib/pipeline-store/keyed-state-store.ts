@@ -1,0 +1,90 @@
+/**
+ * Keyed state kept per key (mapWithState on the serverless path: docs/serverless.md, "Keyed state per key"), so
+ * a batch reads and writes only the keys it touches instead of the whole state. Two implementations share one
+ * contract test (test/integration/keyed-state-store.contract.test.ts): DynamoDB and an in-memory one.
+ *
+ * The store knows versions and fences, not what a state means: values and keys are encoded text (codec.ts),
+ * and an item is found by its id (a hash of the key: lib/serverless/keyed-state.ts says which).
+ *
+ * The exactly-once rule of the finalizer (a re-run of batch T reads what T − B left and writes the same
+ * result) needs the state as it was before T even after T wrote some keys and crashed. Each item therefore
+ * keeps two versions: `current`, written by the last batch that changed the key, and `previous`, the one
+ * before it. A batch T reads `current` when `current.time < T` and `previous` when `current.time === T` (a
+ * re-run); a `current.time > T` means a later batch ran, so the reader is behind and must stop.
+ */
+
+import { ValidationError } from "../core/errors.js";
+import { checkSegment } from "./store-keys.js";
+
+/** One version of a key's state. */
+export interface StateVersion {
+  /** The batch (epoch ms) that wrote it. */
+  readonly time: number;
+  /** The encoded state after that batch; absent: that batch removed the key (a tombstone). */
+  readonly value?: string;
+}
+
+export interface StateItem {
+  /** The key's id within its scope: at most 64 characters of `[A-Za-z0-9_~-]`. */
+  readonly id: string;
+  /** The encoded key (what the state is read back under). */
+  readonly key: string;
+  /** What the last batch that changed the key wrote. */
+  readonly current: StateVersion;
+  /** The version before `current` (what a re-run of `current.time` reads); absent when the key had none. */
+  readonly previous?: StateVersion;
+}
+
+/** Whose state: one operator's, in one finalizer partition (0 when there is one). */
+export interface StateScope {
+  readonly nodeId: string;
+  readonly partition: number;
+}
+
+export interface KeyedStateStore {
+  /** The stored items among `ids` (missing ids are left out), strongly consistent, in no particular order. */
+  getItems(scope: StateScope, ids: readonly string[]): Promise<StateItem[]>;
+  /** Every item of the scope, tombstones included: a full read, for what needs the whole state (stateSnapshots). */
+  scanItems(scope: StateScope): Promise<StateItem[]>;
+  /**
+   * Writes the items, each conditional on its own: refused when the stored item's `current` was written by a
+   * later batch than the new one's, or under a later lease token than `token`. A re-run writing the same item
+   * again succeeds. A tombstone (`current.value` absent) is kept until `tombstoneExpiresAt` (epoch ms), then
+   * may vanish. Resolves to false when any item was refused (the others may have been written).
+   */
+  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean>;
+  /**
+   * The timeout index: the ids of the keys batch `time` left with their last update at `time`. Unconditional
+   * (a re-run writes the same ids under the same keys); kept until `expiresAt` (epoch ms).
+   */
+  putUpdateIndex(scope: StateScope, time: number, ids: readonly string[], expiresAt: number): Promise<void>;
+  /** The ids listed under update times in `[from, to)`, a time's ids in the order they were written. */
+  getUpdateIndex(scope: StateScope, from: number, to: number): Promise<string[]>;
+}
+
+/** An id becomes a storage key segment: no `#` or `/`, not empty, short (a hash, or a reserved word). */
+const STATE_ID_PATTERN = /^[A-Za-z0-9_~-]{1,64}$/;
+
+export function checkStateId(id: string): void {
+  if (!STATE_ID_PATTERN.test(id)) {
+    throw new ValidationError("BadStateId", `state id "${id}" must be 1 to 64 characters of A-Z a-z 0-9 _ ~ -: it becomes part of storage keys`, { id });
+  }
+}
+
+/** A scope's node id is a key segment (store-keys.ts) and its partition a non-negative integer. */
+export function checkStateScope(scope: StateScope): void {
+  checkSegment("nodeId", scope.nodeId);
+  if (!Number.isInteger(scope.partition) || scope.partition < 0) {
+    throw new ValidationError("BadPartition", `partition ${scope.partition} must be a non-negative integer (0 when there is one)`, { partition: scope.partition });
+  }
+}
+
+/**
+ * What an item weighs, in bytes, as I/O counts go (the bench and the I/O test): its id, key and versions' values
+ * in UTF-8, and 8 per version for its batch time. DynamoDB adds attribute names and rounds to 1 KB per write
+ * unit and 4 KB per read unit; this counts what the state itself costs.
+ */
+export function stateItemBytes(item: StateItem): number {
+  const text = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s, "utf8"));
+  return text(item.id) + text(item.key) + text(item.current.value) + 8 + (item.previous ? text(item.previous.value) + 8 : 0);
+}

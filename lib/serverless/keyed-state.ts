@@ -1,0 +1,224 @@
+import { createHash } from "node:crypto";
+import { decodeValue, encodeValue } from "../core/codec.js";
+import { Time } from "../core/duration.js";
+import { IllegalStateError } from "../core/errors.js";
+import { canonicalKey, KeyMap } from "../core/keys.js";
+import { partitionOf } from "../core/partitioner.js";
+import { RDD } from "../core/rdd.js";
+import type { Evaluation } from "../graph/evaluation.js";
+import type { Node } from "../graph/node.js";
+import { MapWithStateNode, type KeyState } from "../graph/ops/map-with-state.js";
+import type { KeyedStateStore, StateItem, StateScope, StateVersion } from "../pipeline-store/keyed-state-store.js";
+
+/**
+ * mapWithState's state kept per key (docs/serverless.md, "Keyed state per key"): a batch reads the keys with
+ * data in it (and, on a timeout-scanning batch, the keys the update-time index says may have timed out), runs
+ * the node on that part of the state ({@link MapWithStateNode.applyPartial}), and writes only the keys it changed
+ * or removed. A graph that reads `stateSnapshots()` needs every key each batch, as Spark's full scan does: for
+ * such a node the batch reads the whole state (and still writes only what changed).
+ *
+ * Exactly once: each stored item keeps the version before its last write, so a re-run of T reads what T − B
+ * left (see keyed-state-store.ts) and computes the same items; the writes are conditional on the batch time and
+ * the lease token. A finalizer that finds a key written by a later batch is behind and stops (LeaseLost).
+ */
+
+/** The id of the item that says the node has state (its first batch ran): the initial state applies before it. */
+export const STARTED_ID = "~started";
+/** Items written per store call (a lease check between calls keeps a long write inside the lease). */
+const WRITE_CHUNK = 500;
+/**
+ * Tombstones and index entries outlive the last batch that can read them by this much: as node memory does, so
+ * a finalizer that crashed mid-batch and resumes within it re-runs the batch from the same state.
+ */
+const STATE_SLACK_MS = 14 * 24 * 3600_000;
+
+/**
+ * What a stored version holds: `[state, index]` or `[state, index, inserted]` — the key's place in the state's
+ * order is (the batch that inserted it, its insertion index in that batch), the batch being the version's own
+ * unless `inserted` says otherwise. The last update (timeouts count from it) is the version's batch: every
+ * change of a key's state sets it to the batch's time.
+ */
+type Stored = readonly [state: unknown, index: number, inserted?: number];
+
+/**
+ * The id a key is stored under: a hash of its canonical text (what KeyMap compares keys by), told apart by
+ * whether the key is an object, as KeyMap keeps primitives and objects apart. 22 base64url characters (132 bits).
+ */
+export function stateKeyId(key: unknown): string {
+  const text = key === undefined ? "u" : (key !== null && typeof key === "object" ? "o" : "p") + canonicalKey(key);
+  return createHash("sha256").update(text).digest("base64url").slice(0, 22);
+}
+
+/** The version batch `time` reads: what the batches before it left. */
+export function versionBefore(item: StateItem, time: number): StateVersion | undefined {
+  if (item.current.time < time) return item.current;
+  if (item.current.time === time) return item.previous;
+  throw new IllegalStateError(
+    "LeaseLost",
+    `batch ${item.current.time} already wrote the state of a key that batch ${time} reads: another finalizer finalized this batch, and this one stops`,
+    { time, written: item.current.time },
+  );
+}
+
+interface Prepared {
+  readonly node: MapWithStateNode<unknown, unknown, unknown, unknown>;
+  readonly scope: StateScope;
+  rdd?: RDD<unknown>;
+  error?: unknown;
+  items: StateItem[];
+  indexIds: string[];
+  indexExpiresAt: number;
+}
+
+/**
+ * One finalizer batch's per-key state: {@link prepare} before the graph runs, {@link supply} while it runs,
+ * {@link commit} after. Owns the plan's mapWithState nodes when a store is given; owns nothing otherwise (they
+ * are then remembered as snapshots, as before).
+ */
+export class KeyedStateBatch {
+  private readonly nodes: ReadonlySet<Node>;
+  private readonly prepared = new Map<Node, Prepared>();
+  private readonly store: KeyedStateStore | undefined;
+
+  /** `store` is asked for only when the plan has a mapWithState: a graph without one never touches it. */
+  constructor(
+    remembered: readonly Node[],
+    store: () => KeyedStateStore | undefined,
+    private readonly partition = 0,
+    private readonly partitions = 1,
+  ) {
+    const nodes = remembered.filter((n) => n instanceof MapWithStateNode);
+    this.store = nodes.length > 0 ? store() : undefined;
+    this.nodes = new Set(this.store ? nodes : []);
+  }
+
+  /** Whether `node`'s state is kept here (not as node memory). */
+  owns(node: Node): boolean {
+    return this.nodes.has(node);
+  }
+
+  /** Reads the state each owned node's batch needs and runs the batch; a user function's error is kept for the jobs. */
+  async prepare(ev: Evaluation, time: Time): Promise<void> {
+    const reachable = ev.graph.reachable();
+    await Promise.all(
+      [...this.nodes].map(async (n) => {
+        const node = n as MapWithStateNode<unknown, unknown, unknown, unknown>;
+        if (!node.isTimeValid(time)) return;
+        const full = reachable.some((c) => c.kind === "stateSnapshots" && c.dependencies[0] === node);
+        this.prepared.set(node, await this.run(node, ev, time, full));
+      }),
+    );
+  }
+
+  /** The owned node's RDD for the batch (what prepare computed), or nothing for earlier times: never read. */
+  supply(node: Node, at: Time, time: Time): { readonly rdd: RDD<unknown> | undefined } {
+    if (at.milliseconds !== time.milliseconds) return { rdd: undefined };
+    const p = this.prepared.get(node);
+    if (p?.error !== undefined) throw p.error;
+    return { rdd: p?.rdd };
+  }
+
+  /**
+   * Writes what the batch changed: the update index first, then the items, `check` (the lease) before each
+   * call. A node whose function threw writes nothing (its state stays as the batch before left it) and its
+   * error goes to `fail`. Throws LeaseLost when the store refused an item: a later lease or batch wrote it.
+   */
+  async commit(check: () => Promise<void>, token: number, fail: (e: unknown) => Promise<void>): Promise<void> {
+    for (const p of this.prepared.values()) {
+      if (p.error !== undefined) {
+        await fail(p.error);
+        continue;
+      }
+      const store = this.store!;
+      if (p.indexIds.length > 0) {
+        await check();
+        await store.putUpdateIndex(p.scope, p.items[0]!.current.time, p.indexIds, p.indexExpiresAt);
+      }
+      for (let i = 0; i < p.items.length; i += WRITE_CHUNK) {
+        await check();
+        const time = p.items[0]!.current.time;
+        if (!(await store.putItems(p.scope, p.items.slice(i, i + WRITE_CHUNK), token, time + STATE_SLACK_MS))) {
+          throw new IllegalStateError("LeaseLost", `the state of ${p.node.label} for batch ${time} was refused: a later finalizer wrote it; this one stops`, { token, time });
+        }
+      }
+    }
+  }
+
+  private async run(node: MapWithStateNode<unknown, unknown, unknown, unknown>, ev: Evaluation, time: Time, full: boolean): Promise<Prepared> {
+    const store = this.store!;
+    const scope: StateScope = { nodeId: node.id, partition: this.partition };
+    const batch = time.milliseconds;
+    const prepared: Prepared = { node, scope, items: [], indexIds: [], indexExpiresAt: 0 };
+    let data: RDD<[unknown, unknown]> | undefined;
+    try {
+      data = ev.getOrCompute(node.parent, time);
+    } catch (e) {
+      prepared.error = e;
+      return prepared;
+    }
+
+    // The ids this batch reads: its keys with data, the keys that may have timed out, and whether it has begun.
+    const ids = new Set<string>([STARTED_ID]);
+    data?.forEachElement((pair) => {
+      if (Array.isArray(pair)) ids.add(stateKeyId(pair[0]));
+    });
+    const timeout = node.spec.getTimeoutInterval()?.milliseconds;
+    const every = node.checkpointDuration!.milliseconds;
+    if (timeout !== undefined && node.scansTimeouts(time)) {
+      // A key last updated before the previous scan's threshold was timed out by that scan: only the update
+      // times since then can hold keys that timed out now.
+      const threshold = batch - timeout;
+      for (const id of await store.getUpdateIndex(scope, threshold - every, threshold)) ids.add(id);
+    }
+    const items = full ? [...(await store.scanItems(scope)), ...(await store.getItems(scope, [STARTED_ID]))] : await store.getItems(scope, [...ids]);
+
+    // The state as the batches before left it, in the state's order.
+    let started = false;
+    const live: Array<{ id: string; key: unknown; state: unknown; updatedAt: number; order: readonly [number, number] }> = [];
+    const before = new Map<string, StateVersion>();
+    for (const item of items) {
+      const version = versionBefore(item, batch);
+      if (item.id === STARTED_ID) {
+        started = version?.value !== undefined;
+        continue;
+      }
+      if (version?.value === undefined) continue;
+      before.set(item.id, version);
+      const [state, index, inserted] = decodeValue<Stored>(version.value);
+      live.push({ id: item.id, key: decodeValue(item.key), state, updatedAt: version.time, order: [inserted ?? version.time, index] });
+    }
+    live.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
+    const order = new Map(live.map((e) => [e.id, e.order]));
+    let previous: KeyMap<unknown, KeyState<unknown>> | undefined;
+    if (started) {
+      previous = new KeyMap();
+      for (const e of live) previous.set(e.key, { state: e.state, updatedAt: e.updatedAt });
+    }
+
+    const owns = this.partitions > 1 ? (key: unknown) => partitionOf(key, this.partitions) === this.partition : undefined;
+    let result: ReturnType<typeof node.applyPartial>;
+    try {
+      result = node.applyPartial(time, previous, data, owns);
+    } catch (e) {
+      prepared.error = e;
+      return prepared;
+    }
+    prepared.rdd = RDD.of([result.record]);
+
+    for (const change of result.changes) {
+      const id = stateKeyId(change.key);
+      const was = before.get(id);
+      let value: string | undefined;
+      if (change.state !== undefined) {
+        if (change.state.updatedAt !== batch) throw new IllegalStateError("StateNotUpdatedAtBatch", `${node.label} changed a key's state without setting its update time to the batch's`, { batch });
+        const [inserted, index] = change.inserted !== undefined ? [batch, change.inserted] : order.get(id)!;
+        value = encodeValue((inserted === batch ? [change.state.state, index] : [change.state.state, index, inserted]) satisfies Stored);
+        if (timeout !== undefined) prepared.indexIds.push(id);
+      }
+      prepared.items.push({ id, key: encodeValue(change.key), current: { time: batch, ...(value !== undefined ? { value } : {}) }, ...(was ? { previous: was } : {}) });
+    }
+    if (!started) prepared.items.push({ id: STARTED_ID, key: "null", current: { time: batch, value: "1" } });
+    prepared.indexExpiresAt = batch + (timeout ?? 0) + every + STATE_SLACK_MS;
+    return prepared;
+  }
+}

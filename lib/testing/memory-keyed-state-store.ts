@@ -1,0 +1,182 @@
+import { FaultPlan, SimulatedCrash } from "./faults.js";
+import { checkStateId as checkId, checkStateScope as checkScope, stateItemBytes, type KeyedStateStore, type StateItem, type StateScope } from "../pipeline-store/keyed-state-store.js";
+import { checkTime } from "../pipeline-store/store-keys.js";
+
+/** What a store moved, counted by the in-memory store (the I/O test and the bench read it). */
+export interface StateIo {
+  requests: number;
+  itemsRead: number;
+  bytesRead: number;
+  itemsWritten: number;
+  bytesWritten: number;
+  /** Ids read from or written to the timeout index. */
+  indexIds: number;
+  indexBytes: number;
+}
+
+const zeroIo = (): StateIo => ({ requests: 0, itemsRead: 0, bytesRead: 0, itemsWritten: 0, bytesWritten: 0, indexIds: 0, indexBytes: 0 });
+
+/**
+ * The per-key state store in this process, with the semantics of {@link DynamoDbKeyedStateStore} (the contract
+ * test runs one suite against both), for property tests, and counting what it reads and writes.
+ *
+ * Each item's write is atomic on its own (as one conditional PutItem is); `putItems` as a whole is not, so a
+ * crash "after" it means every item was written, and a crash in the middle is a `failAfterItems`.
+ *
+ * @example
+ * const state = new MemoryKeyedStateStore();
+ * state.failNext("putItems", "after"); // the items are written, then the caller sees a SimulatedCrash
+ */
+export class MemoryKeyedStateStore implements KeyedStateStore {
+  private readonly items = new Map<string, Map<string, StateItem & { fence: number; expiresAt?: number }>>();
+  private readonly index = new Map<string, Map<number, string[]>>();
+  private readonly faults = new FaultPlan<keyof KeyedStateStore>();
+  private partialAfter: number | undefined;
+  /** Counts since construction or the last {@link resetIo}. */
+  io: StateIo = zeroIo();
+
+  /** Makes the next call of `method` throw a SimulatedCrash, before it does anything or after it took effect. */
+  failNext(method: keyof KeyedStateStore, when: "before" | "after"): void {
+    this.faults.arm(method, when);
+  }
+
+  /** Makes the next `putItems` write its first `n` items and then throw a SimulatedCrash (a crash between writes). */
+  failAfterItems(n: number): void {
+    this.partialAfter = n;
+  }
+
+  resetIo(): StateIo {
+    const io = this.io;
+    this.io = zeroIo();
+    return io;
+  }
+
+  getItems(scope: StateScope, ids: readonly string[]): Promise<StateItem[]> {
+    return this.faults.run("getItems", () => {
+      checkScope(scope);
+      ids.forEach(checkId);
+      const mine = this.items.get(scopeKey(scope));
+      const out: StateItem[] = [];
+      for (const id of new Set(ids)) {
+        const item = mine?.get(id);
+        if (item) out.push(this.read(item));
+      }
+      this.io.requests += Math.max(1, Math.ceil(ids.length / 100));
+      return out;
+    });
+  }
+
+  scanItems(scope: StateScope): Promise<StateItem[]> {
+    return this.faults.run("scanItems", () => {
+      checkScope(scope);
+      this.io.requests++;
+      return [...(this.items.get(scopeKey(scope))?.values() ?? [])].map((item) => this.read(item));
+    });
+  }
+
+  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean> {
+    return this.faults.run("putItems", () => {
+      checkScope(scope);
+      items.forEach((item) => {
+        checkId(item.id);
+        checkTime(item.current.time);
+      });
+      const mine = this.items.get(scopeKey(scope)) ?? new Map<string, StateItem & { fence: number; expiresAt?: number }>();
+      this.items.set(scopeKey(scope), mine);
+      let ok = true;
+      let written = 0;
+      for (const item of items) {
+        if (this.partialAfter !== undefined && written === this.partialAfter) {
+          this.partialAfter = undefined;
+          throw new SimulatedCrashBetweenWrites(written);
+        }
+        this.io.requests++;
+        const stored = mine.get(item.id);
+        if (stored && (stored.current.time > item.current.time || stored.fence > token)) {
+          ok = false;
+          continue;
+        }
+        mine.set(item.id, { ...copy(item), fence: token, ...(item.current.value === undefined ? { expiresAt: tombstoneExpiresAt } : {}) });
+        this.io.itemsWritten++;
+        this.io.bytesWritten += stateItemBytes(item);
+        written++;
+      }
+      if (this.partialAfter !== undefined) this.partialAfter = undefined;
+      return ok;
+    });
+  }
+
+  putUpdateIndex(scope: StateScope, time: number, ids: readonly string[], _expiresAt: number): Promise<void> {
+    return this.faults.run("putUpdateIndex", () => {
+      checkScope(scope);
+      checkTime(time);
+      ids.forEach(checkId);
+      const mine = this.index.get(scopeKey(scope)) ?? new Map<number, string[]>();
+      this.index.set(scopeKey(scope), mine);
+      mine.set(time, [...ids]);
+      this.io.requests++;
+      this.io.indexIds += ids.length;
+      this.io.indexBytes += ids.reduce((n, id) => n + id.length + 1, 0);
+    });
+  }
+
+  getUpdateIndex(scope: StateScope, from: number, to: number): Promise<string[]> {
+    return this.faults.run("getUpdateIndex", () => {
+      checkScope(scope);
+      this.io.requests++;
+      const mine = this.index.get(scopeKey(scope));
+      const times = [...(mine?.keys() ?? [])].filter((t) => t >= from && t < to).sort((a, b) => a - b);
+      const ids = times.flatMap((t) => mine!.get(t)!);
+      this.io.indexIds += ids.length;
+      this.io.indexBytes += ids.reduce((n, id) => n + id.length + 1, 0);
+      return ids;
+    });
+  }
+
+  /**
+   * Stores items as if earlier batches had written them (under lease token 0), without counting them as I/O:
+   * a bench starts from a large state this way.
+   */
+  seed(scope: StateScope, items: readonly StateItem[]): void {
+    const mine = this.items.get(scopeKey(scope)) ?? new Map<string, StateItem & { fence: number; expiresAt?: number }>();
+    this.items.set(scopeKey(scope), mine);
+    for (const item of items) mine.set(item.id, { ...copy(item), fence: 0 });
+  }
+
+  /** Whether the scope holds an item of this id (not counted as I/O). */
+  has(scope: StateScope, id: string): boolean {
+    return this.items.get(scopeKey(scope))?.has(id) ?? false;
+  }
+
+  /** Every item of every scope, for tests that look at what is stored (not counted as I/O). */
+  dump(scope: StateScope): StateItem[] {
+    return [...(this.items.get(scopeKey(scope))?.values() ?? [])].map(copy);
+  }
+
+  private read(item: StateItem): StateItem {
+    this.io.itemsRead++;
+    this.io.bytesRead += stateItemBytes(item);
+    return copy(item);
+  }
+}
+
+/** Thrown by {@link MemoryKeyedStateStore.failAfterItems}: some of a `putItems` call's items were written. */
+export class SimulatedCrashBetweenWrites extends SimulatedCrash {
+  constructor(readonly written: number) {
+    super("putItems", "after");
+    this.message = `simulated crash after ${written} items of putItems were written`;
+  }
+}
+
+function copy(item: StateItem): StateItem {
+  return {
+    id: item.id,
+    key: item.key,
+    current: { ...item.current },
+    ...(item.previous ? { previous: { ...item.previous } } : {}),
+  };
+}
+
+function scopeKey(scope: StateScope): string {
+  return `${scope.nodeId}\u0000${scope.partition}`;
+}

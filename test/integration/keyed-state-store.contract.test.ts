@@ -1,0 +1,145 @@
+/**
+ * One suite, two implementations of KeyedStateStore (mapWithState's per-key state): in memory, and DynamoDB
+ * (dynalite) spilling to S3 (s3rver). The per-item conditions — never back to an older batch, never under an
+ * older lease token — are semantics, so they are checked against the emulator. Each test has a pipeline of its
+ * own on one shared table.
+ */
+import { randomBytes } from "node:crypto";
+import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
+import type { ObjectStore } from "../../lib/io/object-store.js";
+import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
+import { startDynalite, startS3rver, type RunningEmulator } from "../../tooling/emulators/index.js";
+import { DynamoDbKeyedStateStore } from "../../lib/pipeline-store/dynamodb-keyed-state-store.js";
+import type { KeyedStateStore, StateItem, StateScope } from "../../lib/pipeline-store/keyed-state-store.js";
+import { MemoryKeyedStateStore } from "../../lib/testing/memory-keyed-state-store.js";
+import { createPipelineTable } from "../support/emulators.js";
+
+const running: RunningEmulator[] = [];
+let ddb: DynamoDBClient | undefined;
+let s3: S3Client | undefined;
+const TABLE = "sparkless-keyed-state";
+const BUCKET = "sparkless-keyed-state";
+
+beforeAll(async () => {
+  const [dynalite, s3rver] = await Promise.all([startDynalite(), startS3rver()]);
+  running.push(dynalite, s3rver);
+  ddb = dynamoDbClient({ endpoint: dynalite.endpoint });
+  s3 = s3Client({ endpoint: s3rver.endpoint });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await createPipelineTable(ddb, TABLE);
+});
+afterAll(async () => {
+  ddb?.destroy();
+  s3?.destroy();
+  await Promise.all(running.map((e) => e.stop()));
+});
+
+interface Harness {
+  readonly store: KeyedStateStore;
+  readonly spilled?: () => Promise<string[]>;
+}
+
+let n = 0;
+const implementations: Array<[string, () => Harness]> = [
+  ["memory", () => ({ store: new MemoryKeyedStateStore() })],
+  [
+    "dynamodb+s3",
+    () => {
+      const pipeline = `kst-${++n}`;
+      const objects: ObjectStore = new S3ObjectStore({ client: s3!, bucket: BUCKET, prefix: "data" });
+      // A small spill threshold, so that a few KB of random text spills.
+      const store = new DynamoDbKeyedStateStore({ client: ddb!, tableName: TABLE, pipeline, objects, spillBytes: 2_000 });
+      return { store, spilled: async () => objects.list(`spill/${pipeline}/kst/`) };
+    },
+  ],
+];
+
+const scope: StateScope = { nodeId: "mapWithState-1", partition: 0 };
+const item = (id: string, time: number, value: string | undefined, previous?: StateItem["previous"]): StateItem => ({
+  id,
+  key: JSON.stringify(id),
+  current: { time, ...(value !== undefined ? { value } : {}) },
+  ...(previous ? { previous } : {}),
+});
+const byId = (items: StateItem[]) => Object.fromEntries(items.map((i) => [i.id, i]));
+
+describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => {
+  it("reads back what it wrote, only the ids asked for, versions and tombstones included", async () => {
+    const { store } = make();
+    const a = item("aaa", 1000, '{"s":1}');
+    const b = item("bbb", 2000, undefined, { time: 1000, value: '{"s":2}' });
+    const c = item("~started", 1000, "1");
+    expect(await store.putItems(scope, [a, b, c], 1, 99_000)).toBe(true);
+    expect(byId(await store.getItems(scope, ["aaa", "bbb", "zzz", "aaa"]))).toEqual({ aaa: a, bbb: b });
+    expect(byId(await store.scanItems(scope))).toEqual({ aaa: a, bbb: b, "~started": c });
+    // Another partition, another operator: nothing.
+    expect(await store.getItems({ ...scope, partition: 1 }, ["aaa"])).toEqual([]);
+    expect(await store.scanItems({ nodeId: "mapWithState-2", partition: 0 })).toEqual([]);
+  });
+
+  it("refuses an item from an older batch than the stored one, or under an older lease token; a re-run succeeds", async () => {
+    const { store } = make();
+    expect(await store.putItems(scope, [item("k", 2000, "v2", { time: 1000, value: "v1" })], 5, 0)).toBe(true);
+    // The same batch again (a re-run), same token: written.
+    expect(await store.putItems(scope, [item("k", 2000, "v2", { time: 1000, value: "v1" })], 5, 0)).toBe(true);
+    // An older batch (a finalizer that is behind): refused, the item stays.
+    expect(await store.putItems(scope, [item("k", 1000, "old"), item("other", 1000, "x")], 5, 0)).toBe(false);
+    // An older lease token for a later batch: refused.
+    expect(await store.putItems(scope, [item("k", 3000, "v3")], 4, 0)).toBe(false);
+    expect(byId(await store.getItems(scope, ["k", "other"]))).toEqual({ k: item("k", 2000, "v2", { time: 1000, value: "v1" }), other: item("other", 1000, "x") });
+    // A later token and batch: written.
+    expect(await store.putItems(scope, [item("k", 3000, "v3", { time: 2000, value: "v2" })], 6, 0)).toBe(true);
+    expect((await store.getItems(scope, ["k"]))[0]!.current).toEqual({ time: 3000, value: "v3" });
+  });
+
+  it("lets the newer of two racing writers of one key win, whatever the interleaving", async () => {
+    const { store } = make();
+    const writes = await Promise.all([
+      store.putItems(scope, [item("r", 2000, "new")], 7, 0),
+      store.putItems(scope, [item("r", 1000, "stale")], 6, 0),
+      store.putItems(scope, [item("r", 2000, "new")], 7, 0),
+    ]);
+    expect(writes[0] && writes[2]).toBe(true);
+    expect((await store.getItems(scope, ["r"]))[0]!.current).toEqual({ time: 2000, value: "new" });
+  });
+
+  it("keeps large values (compressed or spilled) and many ids (batched reads)", async () => {
+    const { store, spilled } = make();
+    // Random text does not compress: it spills past the 2 KB threshold.
+    const random = (bytes: number) => randomBytes(bytes).toString("base64");
+    const big = item("big", 2000, random(60_000), { time: 1000, value: random(50_000) });
+    const medium = item("medium", 1000, "x".repeat(5_000));
+    const many = Array.from({ length: 130 }, (_, i) => item(`k${i}`, 1000, `{"s":${i}}`));
+    expect(await store.putItems(scope, [big, medium, ...many], 1, 0)).toBe(true);
+    const got = byId(await store.getItems(scope, ["big", "medium", ...many.map((m) => m.id)]));
+    expect(got.big).toEqual(big);
+    expect(got.medium).toEqual(medium);
+    expect(Object.keys(got)).toHaveLength(132);
+    if (spilled) expect((await spilled()).length).toBe(2); // big's two versions; medium gzips to a few bytes
+  });
+
+  it("indexes ids by update time and reads the times in [from, to)", async () => {
+    const { store } = make();
+    await store.putUpdateIndex(scope, 1000, ["a", "b"], 0);
+    await store.putUpdateIndex(scope, 2000, ["c"], 0);
+    await store.putUpdateIndex(scope, 3000, ["a"], 0);
+    await store.putUpdateIndex(scope, 2000, ["c"], 0); // a re-run: the same ids again
+    const many = Array.from({ length: 25_000 }, (_, i) => `m${i}`);
+    await store.putUpdateIndex(scope, 4000, many, 0);
+    expect(await store.getUpdateIndex(scope, 1000, 3000)).toEqual(["a", "b", "c"]);
+    expect(await store.getUpdateIndex(scope, 2000, 2001)).toEqual(["c"]);
+    expect(await store.getUpdateIndex(scope, 0, 1000)).toEqual([]);
+    expect(await store.getUpdateIndex(scope, 4000, 5000)).toEqual(many);
+    expect(await store.getUpdateIndex({ ...scope, partition: 3 }, 0, 5000)).toEqual([]);
+  });
+
+  it("fails if an id or scope cannot be part of a storage key", async () => {
+    const { store } = make();
+    await expect(store.getItems(scope, ["a#b"])).rejects.toThrow(/state id "a#b" must be 1 to 64 characters/);
+    await expect(store.scanItems({ nodeId: "a/b", partition: 0 })).rejects.toThrow(/nodeId "a\/b" must be non-empty/);
+    await expect(store.putItems({ nodeId: "n", partition: -1 }, [], 1, 0)).rejects.toThrow(/partition -1 must be a non-negative integer/);
+  });
+});

@@ -1,0 +1,31 @@
+/**
+ * mapWithState's state costs what changed: with N keys of state and k keys with data per batch, the per-key
+ * state store reads and writes about k items a batch — the same whether N is a thousand or ten million — where
+ * the snapshot it replaced read and wrote all N every batch. Counts of items and bytes, never time
+ * (test/bench/map-with-state-io.ts runs the batches through the serverless runtime and counts).
+ */
+import { describe, expect, it } from "vitest";
+import { mapWithStateIo } from "../bench/map-with-state-io.js";
+
+describe("mapWithState's state I/O per batch", () => {
+  it.each([false, true])("follows the changed keys, not the state's size (timeout: %s)", async (timeout) => {
+    const k = 40;
+    const small = await mapWithStateIo({ stateKeys: 1_000, changedKeys: k, stateBytes: 100, timeout });
+    const large = await mapWithStateIo({ stateKeys: 10_000_000, changedKeys: k, stateBytes: 100, timeout });
+    for (const io of [small, large]) {
+      // Each key with data is read (with the item saying the state has begun) and written once.
+      expect(io.perKey.itemsRead).toBe(k + 1);
+      expect(io.perKey.itemsWritten).toBe(k);
+      // A written item holds the key, the new state and the version before it (for a re-run of the batch).
+      expect(io.perKey.bytesWritten).toBeLessThan(2.5 * io.changedBytes);
+      expect(io.perKey.bytesRead).toBeLessThan(2.5 * io.changedBytes);
+      // The update-time index lists each changed key once, when there is a timeout to find keys by.
+      expect(io.perKey.indexBytes).toBe(timeout ? k * 23 : 0);
+    }
+    // Ten thousand times the state, the same I/O; the snapshot grew with it.
+    expect(Math.abs(large.perKey.bytesWritten - small.perKey.bytesWritten)).toBeLessThan(0.1 * small.perKey.bytesWritten);
+    expect(Math.abs(large.perKey.bytesRead - small.perKey.bytesRead)).toBeLessThan(0.1 * small.perKey.bytesRead);
+    expect(large.snapshot.bytesWritten).toBeGreaterThan(5_000 * small.snapshot.bytesWritten);
+    expect(large.snapshot.bytesWritten).toBeGreaterThan(1_000 * large.perKey.bytesWritten);
+  });
+});

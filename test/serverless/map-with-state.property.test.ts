@@ -1,0 +1,219 @@
+/**
+ * mapWithState with its state kept per key (lib/serverless/keyed-state.ts) equals the local engine: for random
+ * records (updates, removals, keys that time out, an initial state), with and without stateSnapshots, through
+ * duplicate deliveries and a crash at each write of the state (before it, after it took effect, or between two
+ * of one batch's items) — and a finalizer whose lease another took cannot overwrite the newer state.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Milliseconds, Seconds, type Time } from "../../lib/core/duration.js";
+import type { DStream } from "../../lib/api/dstream.js";
+import { definePipeline, type Pipeline } from "../../lib/api/define-pipeline.js";
+import { StateSpec } from "../../lib/core/state-spec.js";
+import type { State } from "../../lib/core/state.js";
+import type { KeyedStateStore } from "../../lib/pipeline-store/keyed-state-store.js";
+import { PipelineRuntime } from "../../lib/serverless/runtime.js";
+import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
+import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
+import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
+import { kinesisEvent, lambdaContext, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, type SimRecord } from "./support.js";
+
+const B = 1000;
+type Rec = { k: string; n: number };
+const decoder = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString("utf8")) as Rec;
+
+/** n = 0 removes the key's state; odd n adds to it; even n only reads it (a touch, which with a timeout renews it). */
+function session(key: string, n: number | undefined, state: State<number>): [string, number, string] {
+  if (state.isTimingOut()) return [key, state.get(), "timeout"];
+  const had = state.getOption() ?? -1;
+  if (n === 0) state.remove();
+  else if (n !== undefined && n % 2 === 1) state.update((state.getOption() ?? 0) + n);
+  return [key, had, state.exists() ? "live" : "gone"];
+}
+
+const pipelines: Array<[string, Pipeline<Rec>]> = [
+  [
+    "timeouts, removals, an initial state and stateSnapshots (the whole state read)",
+    definePipeline<Rec>("kst-snap", { batchInterval: Milliseconds(B), decoder, idleAfter: Seconds(1) }, (input: DStream<Rec>) => {
+      const sessions = input
+        .map((r) => [r.k, r.n] as [string, number])
+        .mapWithState(StateSpec.function(session).timeout(Seconds(3)).initialState([["c", 100], ["a", 7]]).name("sessions"))
+        .checkpoint(Seconds(2));
+      sessions.saveAsTextFiles("out/mapped");
+      sessions.stateSnapshots().saveAsTextFiles("out/snapshots");
+    }),
+  ],
+  [
+    "timeouts and removals, the mapped stream only (the keys with data and the timed-out ones read)",
+    definePipeline<Rec>("kst-part", { batchInterval: Milliseconds(B), decoder, idleAfter: Seconds(1) }, (input: DStream<Rec>) => {
+      input
+        .map((r) => [r.k, r.n] as [string, number])
+        .mapWithState(StateSpec.function(session).timeout(Seconds(2)).name("sessions"))
+        .saveAsTextFiles("out/mapped");
+    }),
+  ],
+  [
+    "no timeout, time-aware function, the mapped stream only",
+    definePipeline<Rec>("kst-plain", { batchInterval: Milliseconds(B), decoder, idleAfter: Seconds(1) }, (input: DStream<Rec>) => {
+      input
+        .map((r) => [r.k, r.n] as [string, number])
+        .mapWithState(StateSpec.function((t: Time, k: string, n: number | undefined, s: State<number>) => [t.milliseconds, ...session(k, n, s)]))
+        .saveAsTextFiles("out/mapped");
+    }),
+  ],
+];
+
+/** The writes and reads of the state store, each of which may crash before or after it took effect. */
+const STATE_FAULTS: Array<[keyof KeyedStateStore, "before" | "after"]> = [
+  ["putItems", "before"], ["putItems", "after"], ["putUpdateIndex", "before"], ["putUpdateIndex", "after"],
+  ["getItems", "before"], ["scanItems", "before"], ["getUpdateIndex", "before"],
+];
+
+const recordArb = fc.record({ k: fc.constantFrom("a", "b", "c", "d", "e", "f"), n: fc.integer({ min: 0, max: 4 }), gap: fc.integer({ min: 0, max: 2600 }) });
+const scenarioArb = fc.record({ records: fc.array(recordArb, { maxLength: 30 }), seed: fc.integer() });
+
+async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: string; n: number; gap: number }>; seed: number }): Promise<void> {
+  const rnd = prng(s.seed);
+  const base = 1_700_000_000_321;
+  const shardId = "shardId-000000000000";
+  let t = base;
+  const records: SimRecord[] = s.records.map((r, i) => {
+    t += r.gap;
+    return { shardId, seq: sequenceNumber(0, i), arrival: t, partitionKey: r.k, data: Buffer.from(JSON.stringify({ k: r.k, n: r.n })).toString("base64") };
+  });
+  const store = new MemoryPipelineStore();
+  const state = store.keyedState();
+  const objects = new MemoryObjectStore();
+  let now = base;
+  let attempt = 0;
+  const deps: RuntimeDeps = { store, objects, shards: new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]), now: () => now, log: () => undefined, newAttemptId: () => `a${attempt++}` };
+  const runtime = new PipelineRuntime(pipeline, deps);
+  const swallow = async (p: Promise<unknown>) => {
+    try {
+      await p;
+      return true;
+    } catch (e) {
+      if (e instanceof SimulatedCrash || (e as { code?: string }).code === "CommitConflict") return false;
+      throw e;
+    }
+  };
+  const armFault = () => {
+    const r = rnd(10);
+    if (r < 4) {
+      const [method, when] = STATE_FAULTS[rnd(STATE_FAULTS.length)]!;
+      state.failNext(method, when);
+    } else if (r < 6) state.failAfterItems(rnd(3));
+    else if (r === 6) store.failNext("advanceStatus", rnd(2) ? "after" : "before");
+  };
+
+  await runtime.tick();
+  const last = records.at(-1)?.arrival ?? base;
+  // Lambda delivers in random slices, each perhaps twice, while batches finalize inline and on ticks; faults
+  // are armed on the state store along the way, so crashes land on every kind of state read and write.
+  for (let from = 0; from < records.length; ) {
+    const slice = records.slice(from, from + 1 + rnd(4));
+    now = slice.at(-1)!.arrival + 1;
+    if (rnd(3) === 0) armFault();
+    if (!(await swallow(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext())))) continue;
+    if (rnd(5) === 0) await swallow(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext()));
+    from += slice.length;
+    if (rnd(3) === 0) {
+      armFault();
+      await swallow(runtime.tick());
+    }
+  }
+  const status0 = (await store.getStatus())!;
+  const end = Math.floor(last / B) * B + 8 * B;
+  for (let i = 0; i < 80 && ((await store.getStatus())?.lastFinalized ?? 0) < end; i++) {
+    // Past a crashed finalizer's lease after a while; faults keep landing until then.
+    now = Math.max(now, end + 2 * B) + (i > 10 ? 61_000 * i : 0);
+    if (i < 10 && rnd(2) === 0) armFault();
+    await swallow(runtime.tick());
+  }
+  expect((await store.getStatus())!.lastFinalized).toBeGreaterThanOrEqual(end);
+
+  const zero = status0.zeroTime;
+  const batches: Rec[][] = [];
+  for (let time = zero + B; time <= end; time += B) {
+    batches.push(records.filter((r) => Math.max(Math.floor(r.arrival / B) * B + B, zero + B) === time).map((r) => decoder(Buffer.from(r.data, "base64"))));
+  }
+  const local = await runLocal(pipeline, batches, zero, end);
+  const remote = await serverlessFiles(objects, pipeline.name);
+  for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
+}
+
+describe("mapWithState with per-key state equals the local engine", () => {
+  it.each(pipelines)("%s, through duplicates and a crash at each state write", async (_name, pipeline) => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) => runScenario(pipeline, s)),
+      { numRuns: Number(process.env.KST_RUNS ?? 40) },
+    );
+  }, 120_000);
+});
+
+describe("two finalizers of one pipeline", () => {
+  it("the older lease's finalizer, stalled inside a state write, cannot overwrite what the newer one wrote", async () => {
+    const pipeline = pipelines[1]![1];
+    const shardId = "shardId-000000000000";
+    const base = 1_700_000_000_000;
+    const keys = ["a", "b", "a", "c", "b", "a", "d", "c"];
+    const records: SimRecord[] = keys.map((k, i) => ({
+      shardId, seq: sequenceNumber(0, i), arrival: base + 300 + i * 700, partitionKey: k,
+      data: Buffer.from(JSON.stringify({ k, n: 1 + (i % 3) })).toString("base64"),
+    }));
+    const store = new MemoryPipelineStore();
+    const objects = new MemoryObjectStore();
+    let now = base;
+    const shards = new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]);
+    const plain: RuntimeDeps = { store, objects, shards, now: () => now, log: () => undefined };
+    await new PipelineRuntime(pipeline, plain).tick();
+    now = records.at(-1)!.arrival + 1;
+    // Committed without finalizing inline: too little of the invocation left for a batch.
+    await new PipelineRuntime(pipeline, plain).handleShardEvent(kinesisEvent(records), lambdaContext(8_000));
+    now = Math.floor(now / B) * B + 5 * B;
+    for (let i = 0; i < 3; i++) await new PipelineRuntime(pipeline, plain).tick(lambdaContext(8_000)); // probes: the shard is idle
+
+    // Finalizer A stalls inside its first state write, after its lease check passed.
+    const state = store.keyedState();
+    let stalled!: () => void;
+    const reached = new Promise<void>((resolve) => (stalled = resolve));
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    const refused: boolean[] = [];
+    const stalling: KeyedStateStore = {
+      getItems: (...a) => state.getItems(...a),
+      scanItems: (...a) => state.scanItems(...a),
+      getUpdateIndex: (...a) => state.getUpdateIndex(...a),
+      putUpdateIndex: (...a) => state.putUpdateIndex(...a),
+      putItems: async (...a) => {
+        if (refused.length === 0) {
+          stalled();
+          await gate;
+        }
+        const ok = await state.putItems(...a);
+        refused.push(!ok);
+        return ok;
+      },
+    };
+    const a = new PipelineRuntime(pipeline, { ...plain, keyedState: stalling }).finalize();
+    await reached;
+    // A's lease runs out; B takes over and finalizes every batch, A's included.
+    now += 61_000;
+    const b = await new PipelineRuntime(pipeline, plain).finalize();
+    expect(b.finalized.length).toBeGreaterThan(3);
+    const afterB = state.dump({ nodeId: "sessions", partition: 0 });
+    resume();
+    expect((await a).stopped).toBe("leased");
+    expect(refused[0]).toBe(true);
+    expect(state.dump({ nodeId: "sessions", partition: 0 })).toEqual(afterB);
+
+    const status = (await store.getStatus())!;
+    const batches: Rec[][] = [];
+    for (let time = status.zeroTime + B; time <= status.lastFinalized; time += B) {
+      batches.push(records.filter((r) => Math.floor(r.arrival / B) * B + B === time).map((r) => decoder(Buffer.from(r.data, "base64"))));
+    }
+    const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
+    const remote = await serverlessFiles(objects, pipeline.name);
+    for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
+  });
+});
