@@ -24,6 +24,7 @@ const PLANS: Record<string, Plan> = {
   "mkdir -p incoming && npm start -- --dir ./incoming": { kind: "start-stop", ready: /input: files moved into \.\/incoming/ },
   "npm start -- --kinesis my-stream": { kind: "skip", why: "needs a Kinesis stream named my-stream (AWS, LocalStack or a running local stack); --kinesis is run by test/integration/cli-run.test.ts" },
   "npm start -- --generated": { kind: "start-stop", ready: /input: sample lines/ },
+  "SPARKLESS_EXAMPLE_PARTITIONS=4 npm start -- --fresh": { kind: "skip", why: "the embedded stack with four finalizer partitions: run with IAM enforced by test/e2e/local-stack-partitions.e2e.test.ts" },
   "npm start -- --kafka my-topic --bootstrap localhost:9092": { kind: "skip", why: "needs a Kafka broker at localhost:9092 with a topic my-topic; --kafka is run against librdkafka's mock cluster by test/integration/kafka-cli.test.ts" },
   "npx sparkless push < lines.txt": { kind: "skip", why: "needs a running stack (`npm start`) and the user's lines.txt; run by test/integration/cli-push.test.ts" },
   "npx sparkless tail": { kind: "skip", why: "needs a running stack; run by test/integration/cli-tail.test.ts" },

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack, type LocalStackEvent } from "../../tooling/stack/index.js";
 import { writeProbeAssembly } from "../fixtures/iam/probe-assembly.js";
-import { until, waitFor } from "../support/wait.js";
+import { until } from "../support/wait.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -40,8 +40,17 @@ describe("Lambda Invoke on the embedded stack", () => {
     // Writer may put checkpoint/*: the object appears once its asynchronous invocation has run.
     const r = await stack.invoke("Demo-Probe", { op: "invoke", functionName: "Demo-Writer", event: { op: "put", key: "checkpoint/from-async" } });
     expect(r).toEqual({ status: 202, payload: null, functionError: null });
-    await waitFor("the asynchronous invocation to write its object", async () => (await listed("checkpoint/")).includes("checkpoint/from-async"), { timeoutMs: 60_000, everyMs: 100 });
-    expect(asyncOf("Demo-Writer").filter((e) => e.type === "result").map((e) => (e as Extract<Async, { type: "result" }>).outcome)).toEqual(["success"]);
+    // The object is written before the invocation returns, so wait for its result, not only for the object.
+    const outcomes = await until(
+      "the asynchronous invocation's result",
+      () => {
+        const rs = asyncOf("Demo-Writer").filter((e): e is Extract<Async, { type: "result" }> => e.type === "result");
+        return rs.length > 0 && rs.map((e) => e.outcome);
+      },
+      { timeoutMs: 60_000, everyMs: 100 },
+    );
+    expect(outcomes).toEqual(["success"]);
+    expect(await listed("checkpoint/")).toContain("checkpoint/from-async");
   }, 90_000);
 
   it("retries a failed Event invocation twice, then gives up", async () => {
