@@ -5,6 +5,7 @@ import type { Pipeline } from "../api/define-pipeline.js";
 import type { FinalizeResult } from "../serverless/finalizer.js";
 import { PREFIXES } from "../serverless/runtime-deps.js";
 import { PipelineRuntime } from "../serverless/runtime.js";
+import { readKeyedState } from "../serverless/keyed-state.js";
 import type { TickResult } from "../serverless/ticker.js";
 import { MemoryPipelineStore } from "./memory-pipeline-store.js";
 import { batchTimeOf, jsonObjects, printedBlocks, serverlessFiles } from "./outputs.js";
@@ -238,14 +239,19 @@ export class PipelineTestDriver<T> {
 
   /**
    * The elements a named stateful operator (`updateStateByKey(fn, { name })`, a named window …) holds at
-   * `time`: for updateStateByKey, its `[key, state]` pairs. Undefined when nothing is stored for that time.
+   * `time`: for updateStateByKey and mapWithState, its `[key, state]` pairs (mapWithState's for the last
+   * finalized batch only: its state is kept per key, without history). Undefined when nothing is stored for that time.
    * @param time a finalized batch time @default - the last finalized batch
    */
   async state<E = unknown>(name: string, time?: number): Promise<E[] | undefined> {
     const at = time ?? (await this.lastFinalized());
     if (at === undefined) return undefined;
     const payload = await this.store.getMemory(name, at);
-    if (payload === undefined) return undefined;
+    if (payload === undefined) {
+      // mapWithState keeps its state per key: its `[key, state]` pairs after the batch.
+      const entries = await readKeyedState(this.store.keyedState(), { nodeId: name, partition: 0 }, at);
+      return entries?.map((e) => [e.key, e.state] as E);
+    }
     const partitions = decodeValue<E[][] | null>(payload);
     return partitions === null ? [] : partitions.flat();
   }

@@ -16,6 +16,7 @@ import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
+import { PipelineTestDriver, readOperatorState } from "../../lib/testing/index.js";
 import { kinesisEvent, lambdaContext, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, type SimRecord } from "./support.js";
 
 const B = 1000;
@@ -215,5 +216,34 @@ describe("two finalizers of one pipeline", () => {
     const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
     const remote = await serverlessFiles(objects, pipeline.name);
     for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
+  });
+});
+
+describe("reading per-key state", () => {
+  it("gives the last finalized batch's keys and states in the state's order, to the test driver and the state reader", async () => {
+    const sums = definePipeline("kst-read", { batchInterval: Seconds(1) }, (lines) => {
+      lines
+        .map((l) => l.split(" ") as [string, string])
+        .map(([k, n]) => [k, Number(n)] as [string, number])
+        .mapWithState(StateSpec.function((_k: string, n: number | undefined, s: State<number>) => (n === 0 ? s.remove() : s.update((s.getOption() ?? 0) + (n ?? 0)))).name("sums"))
+        .print();
+    });
+    const driver = new PipelineTestDriver(sums as never, { startTime: 0 }) as PipelineTestDriver<unknown>;
+    driver.send("b 2", { at: 100 });
+    driver.send("a 1", { at: 200 });
+    driver.send("c 5", { at: 300 });
+    driver.send("a 3", { at: 1_500 });
+    driver.send("b 0", { at: 1_600 }); // removed
+    driver.send("b 4", { at: 2_100 }); // back, now after c and a
+    await driver.deliver();
+    await driver.advanceTime(Seconds(10));
+    expect(await driver.state("sums")).toEqual([["a", 4], ["c", 5], ["b", 4]]);
+    const state = await readOperatorState({ store: driver.store, objects: driver.objects, pipeline: "kst-read" }, "sums");
+    expect(state).toMatchObject({ kind: "mapWithState", keys: 3, batchTime: await driver.lastFinalized() });
+    expect(state.entries).toEqual([
+      { key: "a", value: 4, updatedAt: 2_000 },
+      { key: "c", value: 5, updatedAt: 1_000 },
+      { key: "b", value: 4, updatedAt: 3_000 },
+    ]);
   });
 });
