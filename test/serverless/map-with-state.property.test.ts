@@ -13,6 +13,7 @@ import { StateSpec } from "../../lib/core/state-spec.js";
 import type { State } from "../../lib/core/state.js";
 import type { KeyedStateStore } from "../../lib/pipeline-store/keyed-state-store.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
+import { finalizeReady } from "../../lib/serverless/finalizer.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
@@ -245,5 +246,67 @@ describe("reading per-key state", () => {
       { key: "c", value: 5, updatedAt: 1_000 },
       { key: "b", value: 4, updatedAt: 3_000 },
     ]);
+  });
+});
+
+describe("a crash at each write of the state", () => {
+  const crashes: Array<[string, (state: ReturnType<MemoryPipelineStore["keyedState"]>) => void]> = [
+    ["before the items are written", (st) => st.failNext("putItems", "before")],
+    ["after the items were written", (st) => st.failNext("putItems", "after")],
+    ["between the first and second item", (st) => st.failAfterItems(1)],
+    ["between the second and third item", (st) => st.failAfterItems(2)],
+    ["after the update index was written", (st) => st.failNext("putUpdateIndex", "after")],
+    ["before the keys are read", (st) => st.failNext("getItems", "before")],
+  ];
+
+  it.each(crashes)("re-runs every batch to the local engine's outputs: %s", async (_name, arm) => {
+    const pipeline = pipelines[1]![1];
+    const shardId = "shardId-000000000000";
+    const base = 1_700_000_000_000;
+    const keys = [..."abcadbeacfbdefabcfedcbaafbecdf"];
+    const records: SimRecord[] = keys.map((k, i) => ({
+      shardId, seq: sequenceNumber(0, i), arrival: base + 100 + i * 150, partitionKey: k,
+      data: Buffer.from(JSON.stringify({ k, n: i % 5 === 4 ? 0 : 1 + (i % 3) })).toString("base64"),
+    }));
+    const store = new MemoryPipelineStore();
+    const objects = new MemoryObjectStore();
+    let now = base;
+    const deps: RuntimeDeps = { store, objects, shards: new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]), now: () => now, log: () => undefined };
+    await new PipelineRuntime(pipeline, deps).tick();
+    now = records.at(-1)!.arrival + 1;
+    await new PipelineRuntime(pipeline, deps).handleShardEvent(kinesisEvent(records), lambdaContext(8_000));
+    now = Math.floor(now / B) * B + 8 * B;
+    for (let i = 0; i < 3; i++) await new PipelineRuntime(pipeline, deps).tick(lambdaContext(8_000));
+    // Each batch that writes state crashes once at the chosen point, then runs again (an armed crash waits for
+    // the next call of its kind, so a batch that changes nothing passes it on).
+    let crashed = 0;
+    let armed = false;
+    let retry = false;
+    for (let i = 0; i < 60; i++) {
+      if (!armed && !retry) {
+        arm(store.keyedState());
+        armed = true;
+      }
+      retry = false;
+      try {
+        const done = await finalizeReady(pipeline, deps, { maxBatches: 1 });
+        if (done.stopped === "incomplete") break;
+      } catch (e) {
+        if (!(e instanceof SimulatedCrash)) throw e;
+        crashed++;
+        armed = false;
+        retry = true;
+      }
+    }
+    expect(crashed).toBeGreaterThanOrEqual(3);
+    const status = (await store.getStatus())!;
+    const batches: Rec[][] = [];
+    for (let time = status.zeroTime + B; time <= status.lastFinalized; time += B) {
+      batches.push(records.filter((r) => Math.floor(r.arrival / B) * B + B === time).map((r) => decoder(Buffer.from(r.data, "base64"))));
+    }
+    const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
+    const remote = await serverlessFiles(objects, pipeline.name, status.lastFinalized);
+    expect([...remote.keys()].sort()).toEqual([...local.files.keys()].sort());
+    for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
   });
 });
