@@ -18,7 +18,7 @@ import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
 import { PipelineTestDriver, readOperatorState } from "../../lib/testing/index.js";
-import { kinesisEvent, lambdaContext, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, type SimRecord } from "./support.js";
+import { kinesisEvent, lambdaContext, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, survives, type SimRecord } from "./support.js";
 
 const B = 1000;
 type Rec = { k: string; n: number };
@@ -90,15 +90,6 @@ async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: str
   let attempt = 0;
   const deps: RuntimeDeps = { store, objects, shards: new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]), now: () => now, log: () => undefined, newAttemptId: () => `a${attempt++}` };
   const runtime = new PipelineRuntime(pipeline, deps);
-  const swallow = async (p: Promise<unknown>) => {
-    try {
-      await p;
-      return true;
-    } catch (e) {
-      if (e instanceof SimulatedCrash || (e as { code?: string }).code === "CommitConflict") return false;
-      throw e;
-    }
-  };
   const armFault = () => {
     const r = rnd(10);
     if (r < 4) {
@@ -116,12 +107,12 @@ async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: str
     const slice = records.slice(from, from + 1 + rnd(4));
     now = slice.at(-1)!.arrival + 1;
     if (rnd(3) === 0) armFault();
-    if (!(await swallow(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext())))) continue;
-    if (rnd(5) === 0) await swallow(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext()));
+    if (!(await survives(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext())))) continue;
+    if (rnd(5) === 0) await survives(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext()));
     from += slice.length;
     if (rnd(3) === 0) {
       armFault();
-      await swallow(runtime.tick());
+      await survives(runtime.tick());
     }
   }
   const status0 = (await store.getStatus())!;
@@ -130,7 +121,7 @@ async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: str
     // Past a crashed finalizer's lease after a while; faults keep landing until then.
     now = Math.max(now, end + 2 * B) + (i > 10 ? 61_000 * i : 0);
     if (i < 10 && rnd(2) === 0) armFault();
-    await swallow(runtime.tick());
+    await survives(runtime.tick());
   }
   expect((await store.getStatus())!.lastFinalized).toBeGreaterThanOrEqual(end);
 
