@@ -189,7 +189,7 @@ async function finalizeBatch<T>(
   const keyed = new KeyedStateBatch(plan.remembered, () => deps.keyedState ?? deps.store.keyedState?.(), /* partition */ 0, /* of */ 1);
   const memory = new Map<string, RDD<unknown> | undefined>();
   await Promise.all(
-    plan.remembered.filter((node) => !keyed.owns(node)).flatMap((node) =>
+    keyed.others(plan.remembered).flatMap((node) =>
       rememberedTimes(node, time).map(async (t) => {
         const payload = await deps.store.getMemory(node.id, t);
         if (payload !== undefined) memory.set(`${node.id}@${t}`, decodeRDD(payload));
@@ -199,7 +199,6 @@ async function finalizeBatch<T>(
 
   // This batch's run of the plan: inputs from the parts and the stored memory, outputs to S3 and the log.
   const supply: Supplier = (node, at) => {
-    if (keyed.owns(node)) return keyed.supply(node, at, batchTime);
     if (at.milliseconds === time) {
       const rdd = supplied.get(node);
       return rdd ? { rdd } : plan.stage1.has(node) ? { rdd: undefined } : undefined;
@@ -218,7 +217,7 @@ async function finalizeBatch<T>(
       await deps.objects.put(`${dir}/_SUCCESS`, "");
     },
   };
-  const ev = new Evaluation(graph, outputs, supply);
+  const ev = new Evaluation(graph, outputs, keyed.around(supply, batchTime));
   await keyed.prepare(ev, batchTime);
 
   const failures: Array<{ time: number; error: string }> = [];
@@ -248,8 +247,8 @@ async function finalizeBatch<T>(
   // Store what later batches read; a re-run writes the same values under the same keys.
   await keyed.commit(() => fence.check(), fence.token, fail);
   await Promise.all(
-    plan.remembered.map(async (node) => {
-      if (!node.isTimeValid(batchTime) || keyed.owns(node)) return;
+    keyed.others(plan.remembered).map(async (node) => {
+      if (!node.isTimeValid(batchTime)) return;
       let rdd: RDD<unknown> | undefined;
       try {
         rdd = ev.getOrCompute(node, batchTime);

@@ -5,7 +5,7 @@ import { IllegalStateError } from "../core/errors.js";
 import { canonicalKey, KeyMap } from "../core/keys.js";
 import { partitionOf } from "../core/partitioner.js";
 import { RDD } from "../core/rdd.js";
-import type { Evaluation } from "../graph/evaluation.js";
+import type { Evaluation, Supplier } from "../graph/evaluation.js";
 import type { Node } from "../graph/node.js";
 import { MapWithStateNode, type KeyState } from "../graph/ops/map-with-state.js";
 import type { KeyedStateStore, StateItem, StateScope, StateVersion } from "../pipeline-store/keyed-state-store.js";
@@ -95,6 +95,16 @@ export class KeyedStateBatch {
   /** Whether `node`'s state is kept here (not as node memory). */
   owns(node: Node): boolean {
     return this.nodes.has(node);
+  }
+
+  /** The nodes of `remembered` whose memory is still node memory: those not kept here. */
+  others(remembered: readonly Node[]): Node[] {
+    return remembered.filter((n) => !this.nodes.has(n));
+  }
+
+  /** `supply`, with the owned nodes supplied from here (see {@link supply}). */
+  around(supply: Supplier, time: Time): Supplier {
+    return (node, at) => (this.nodes.has(node) ? this.supply(node, at, time) : supply(node, at));
   }
 
   /** Reads the state each owned node's batch needs and runs the batch; a user function's error is kept for the jobs. */
