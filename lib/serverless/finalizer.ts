@@ -224,8 +224,8 @@ async function finalizeBatch<T>(
   const remembered = divided ? divided.tailRemembered : plan.remembered;
   // mapWithState's state is kept per key (keyed-state.ts); the rest of what earlier batches left is node memory.
   const keyed = keyedStateBatch(remembered, deps);
-  const memory = await loadMemory(remembered.filter((n) => !keyed.owns(n)), time, deps);
-  const supply = withKeyedState(keyed, supplierOf(plan, remembered, supplied, memory, time), batchTime);
+  const memory = await loadMemory(keyed.others(remembered), time, deps);
+  const supply = keyed.around(supplierOf(plan, remembered, supplied, memory, time), batchTime);
   const outputs: BatchOutputs = {
     print: deps.log,
     writeBatch: async (path, parts) => {
@@ -252,7 +252,7 @@ async function finalizeBatch<T>(
     await fail(e);
   }
   await keyed.commit(() => fence.check(), fence.token, fail);
-  await storeMemory(ev, remembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail);
+  await storeMemory(ev, keyed.others(remembered), time, deps, fence, fail);
 
   // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
   // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
@@ -277,11 +277,6 @@ async function finalizeBatch<T>(
 /** The per-key state of one batch of finalizer partition `partition` of `partitions` (the pipeline's own: 0 of 1). */
 export function keyedStateBatch(remembered: readonly Node[], deps: RuntimeDeps, partition = 0, partitions = 1): KeyedStateBatch {
   return new KeyedStateBatch(remembered, () => deps.keyedState ?? deps.store.keyedState?.(), partition, partitions);
-}
-
-/** `supply`, with the nodes whose state `keyed` keeps supplied from it. */
-export function withKeyedState(keyed: KeyedStateBatch, supply: Supplier, batchTime: Time): Supplier {
-  return (node, at) => (keyed.owns(node) ? keyed.supply(node, at, batchTime) : supply(node, at));
 }
 
 /**

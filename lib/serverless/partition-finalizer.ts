@@ -11,7 +11,6 @@ import {
   type FinalizeOptions,
   type FinalizeResult,
   keyedStateBatch,
-  withKeyedState,
   type Fence,
   LEASE_MS,
   loadMemory,
@@ -71,9 +70,9 @@ async function finalizePartitionBatch<T>(
   const supplied = await boundaryRDDs(plan, deps, time, progress, partition);
   // mapWithState's state per key, of this partition's keys only.
   const keyed = keyedStateBatch(divided.localRemembered, deps, partition, pipeline.partitions);
-  const memory = await loadMemory(divided.localRemembered.filter((n) => !keyed.owns(n)), time, deps, partition);
+  const memory = await loadMemory(keyed.others(divided.localRemembered), time, deps, partition);
   const batchTime = new Time(time);
-  const ev = new Evaluation(ssc.graph, NO_OUTPUTS, withKeyedState(keyed, supplierOf(plan, divided.localRemembered, supplied, memory, time), batchTime));
+  const ev = new Evaluation(ssc.graph, NO_OUTPUTS, keyed.around(supplierOf(plan, divided.localRemembered, supplied, memory, time), batchTime));
   await keyed.prepare(ev, batchTime);
   const failures: Array<{ time: number; error: string }> = [];
   const fail = batchFailure(pipeline, deps, fence, time, failures, partition);
@@ -81,6 +80,6 @@ async function finalizePartitionBatch<T>(
   // batches of this partition need. A frontier node that fails is not stored: the completion step fails the
   // jobs that read it, as one finalizer would.
   await keyed.commit(() => fence.check(), fence.token, fail);
-  await storeMemory(ev, divided.localRemembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail, partition, divided.frontier, divided.printOnly);
+  await storeMemory(ev, keyed.others(divided.localRemembered), time, deps, fence, fail, partition, divided.frontier, divided.printOnly);
   return failures;
 }
