@@ -185,6 +185,34 @@ describe("finalizer partitions", () => {
     expect(await d.output("letters")).toEqual(await clean.output("letters"));
   });
 
+  it("leave a file output's directory without _SUCCESS when one partition's part failed, and fail the batch's job", async () => {
+    const picky = (partitions: number) =>
+      definePipeline("picky", { batchInterval: Seconds(1), idleAfter: Seconds(1), finalizerPartitions: partitions }, (lines) => {
+        const counts = lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).reduceByKey(add);
+        counts.filter(([w]) => {
+          if (w === "dog") throw new Error("no dogs");
+          return true;
+        }).saveAsTextFiles("counts");
+      });
+    const d = new PipelineTestDriver(picky(3), { startTime: T0 });
+    d.send("ant bee dog", { at: T0 + 100 });
+    d.send("ant cat", { at: T0 + 1_100 });
+    await d.deliver();
+    await d.advanceTime(Seconds(4));
+    const dogs = partitionOf("dog", 3);
+    const dir = (t: number) => `output/words/counts-${t}`.replace("words", "picky");
+    // The partition holding "dog" wrote no part; the others did, and nobody wrote _SUCCESS: no reader sees it.
+    const first = await d.objects.list(`${dir(T0 + 1_000)}/`);
+    expect(first).not.toContain(`${dir(T0 + 1_000)}/_SUCCESS`);
+    expect(first).not.toContain(`${dir(T0 + 1_000)}/part-0000${dogs}`);
+    expect((await d.output("counts")).has(T0 + 1_000)).toBe(false);
+    const letters = (await d.objects.list(`dead-letter/picky/batches/`)).sort();
+    expect(letters).toEqual([`dead-letter/picky/batches/${T0 + 1_000}-p${dogs}.json`, `dead-letter/picky/batches/${T0 + 1_000}.json`].sort());
+    expect((await d.objects.get(`dead-letter/picky/batches/${T0 + 1_000}.json`)) ?? "").toMatch(/finalizer partition \d did not write its part/);
+    // The next batch, without a dog, is whole.
+    expect((await d.output("counts")).get(T0 + 2_000)?.slice().sort()).toEqual(["(ant,1)", "(cat,1)"]);
+  });
+
   it("store no frontier for a file output's input that only the output reads; keep it where the tail reads it too", () => {
     const plan = (build: (lines: DStream<string>) => void) => {
       const built = builtPlan(definePipeline("frontier", { batchInterval: Seconds(1), finalizerPartitions: 2 }, build), T0);
