@@ -370,7 +370,7 @@ export async function boundaryRDDs(plan: Plan, deps: RuntimeDeps, time: number, 
 /**
  * What the completion step reads instead of parts: each frontier node's RDD of `time` as every partition stored
  * it, one RDD partition per finalizer partition in partition order (so `print` shows the first elements in
- * partition order and `saveAsTextFiles` writes `part-0000p` per partition, as Spark's do). A partition that
+ * partition order, as Spark's does; file outputs over local streams never come here: the partitions write them). A partition that
  * stored nothing for a node failed computing it (its error is in the dead letters): the tail's jobs that read
  * it fail too, as they would have on one partition.
  */
