@@ -9,7 +9,6 @@ import { checkPipelineName } from "../contract/index.js";
 import { MAX_FINALIZER_PARTITIONS } from "../core/partitioner.js";
 import { ValidationError } from "../core/errors.js";
 import { planGraph, type Plan } from "../graph/stage-split.js";
-import { partitionPlan } from "../graph/partition-plan.js";
 
 /**
  * What a record looked like on the log, for decoders and timestamp extractors. On Kafka, `shardId` is
@@ -156,8 +155,6 @@ export class Pipeline<T> {
     this.build(stream, ssc);
     ssc.graph.start(new Time(zeroTime));
     const plan = planGraph(ssc.graph);
-    // A shape P partitions cannot run yet is refused here: at deploy (summary) and on the first call.
-    partitionPlan(plan, ssc.graph.reachable(), this.partitions);
     return { ssc, input: stream.node as InputNode<T>, plan };
   }
 

@@ -1,8 +1,5 @@
 import type { Node } from "./node.js";
-import { MapWithStateNode } from "./ops/map-with-state.js";
-import { UpdateStateNode } from "./ops/update-state.js";
 import type { Plan } from "./stage-split.js";
-import { ValidationError } from "../core/errors.js";
 
 /**
  * How a plan's finalizer work divides over P finalizer partitions (docs/serverless.md "Finalizer partitions").
@@ -13,7 +10,9 @@ import { ValidationError } from "../core/errors.js";
  * of local streams, and every per-key operator (aggregations, keyed windows, joins and cogroups, keyed state)
  * whose inputs are still split by the key it groups on — co-partitioned, since both sides went through the same
  * hash. A `map` or `flatMap` may change the key, so a per-key operator after one is not local (a second shuffle
- * on another key). Everything else — outputs, `transform`, partition-shaped steps (`glom`, `mapPartitions`,
+ * on another key). A file output (`saveAsTextFiles`, `saveAsObjectFiles`) over a local stream is written by the
+ * partitions, each its `part-0000p`, the completion step adding `_SUCCESS` (partitionOutputs). Everything else —
+ * the other outputs, `transform`, partition-shaped steps (`glom`, `mapPartitions`,
  * `repartition`), and whatever reads a non-local stream — is the **tail**: it needs every partition's data and
  * runs once per batch in the completion step, over the RDDs the partitions stored for it (the frontier).
  *
@@ -24,7 +23,13 @@ import { ValidationError } from "../core/errors.js";
 export interface PartitionPlan {
   /** Nodes each partition computes over its own keys (boundary nodes included). */
   readonly local: ReadonlySet<Node>;
-  /** Local nodes the tail reads: each partition stores their RDD of the batch for the completion step. */
+  /**
+   * File outputs (`saveAsTextFiles`, `saveAsObjectFiles`) whose input is local: each partition writes its own
+   * `part-0000p` of the batch's directory, and the completion step writes only `_SUCCESS`, once every
+   * partition's part is there — so an output's data never goes through one invocation.
+   */
+  readonly partitionOutputs: readonly Node[];
+  /** Local nodes the rest of the tail reads: each partition stores their RDD of the batch for the completion step. */
   readonly frontier: readonly Node[];
   /**
    * Frontier nodes read only by `print(n)`: a partition stores their first n + 1 elements (what the largest
@@ -58,16 +63,18 @@ const PER_KEY: ReadonlySet<string> = new Set([
   "cogroup",
 ]);
 
+/** Outputs that write a batch directory of part files: each partition can write its own part. */
+const FILE_OUTPUTS: ReadonlySet<string> = new Set(["saveAsTextFiles", "saveAsObjectFiles"]);
+
 const cache = new WeakMap<Plan, PartitionPlan>();
 
 /**
- * The plan's division over `partitions` finalizer partitions; throws a {@link ValidationError} naming the
- * operator when the graph has a shape that cannot be spread yet. With one partition everything is local.
+ * The plan's division over finalizer partitions (the same for every P > 1; with one partition the finalizer
+ * does not divide). Every shape divides: an initial state is seeded per partition, with the pairs of its keys.
  */
-export function partitionPlan(plan: Plan, nodes: readonly Node[], partitions: number): PartitionPlan {
+export function partitionPlan(plan: Plan, nodes: readonly Node[]): PartitionPlan {
   const divided = cache.get(plan) ?? divide(plan, nodes);
   cache.set(plan, divided);
-  if (partitions > 1) refuseUnsplittable(divided, partitions);
   return divided;
 }
 
@@ -98,34 +105,22 @@ function divide(plan: Plan, nodes: readonly Node[]): PartitionPlan {
   for (const n of nodes) classify(n);
 
   const local = new Set([...state].filter(([, s]) => s !== "tail").map(([n]) => n));
-  const frontier = [...local].filter((n) => nodes.some((c) => !local.has(c) && !plan.stage1.has(c) && c.dependencies.includes(n)));
+  const partitionOutputs = nodes.filter((n) => FILE_OUTPUTS.has(n.kind) && n.dependencies.length === 1 && local.has(n.dependencies[0]!));
+  // The tail's readers of local nodes: what the completion step runs, so what the frontier must feed.
+  const tail = nodes.filter((c) => !local.has(c) && !plan.stage1.has(c) && !partitionOutputs.includes(c));
+  const frontier = [...local].filter((n) => tail.some((c) => c.dependencies.includes(n)));
   const printOnly = new Map<Node, number>();
   for (const n of frontier) {
-    const readers = nodes.filter((c) => !local.has(c) && c.dependencies.includes(n));
+    const readers = tail.filter((c) => c.dependencies.includes(n));
     const nums = readers.map((c) => (c.kind === "print" ? c.describe().num : undefined));
     if (nums.every((x) => typeof x === "number")) printOnly.set(n, Math.max(...(nums as number[])) + 1);
   }
   return {
     local,
+    partitionOutputs,
     frontier,
     printOnly,
     localRemembered: plan.remembered.filter((n) => local.has(n)),
     tailRemembered: plan.remembered.filter((n) => !local.has(n)),
   };
-}
-
-/**
- * Shapes P > 1 cannot run correctly yet, refused when the plan is built (deploy, first call) rather than
- * answered wrongly: keyed state seeded from an initial RDD would seed every key in every partition.
- */
-function refuseUnsplittable(divided: PartitionPlan, partitions: number): void {
-  for (const n of divided.local) {
-    const initial = (n instanceof UpdateStateNode && n.initialRDD !== undefined) || (n instanceof MapWithStateNode && n.spec.getInitialStateRDD() !== undefined);
-    if (!initial) continue;
-    throw new ValidationError(
-      "NotPartitionable",
-      `${n.label} starts from an initial state RDD, which finalizer partitions cannot split yet: use finalizerPartitions: 1 for this pipeline, or drop the initial state`,
-      { operator: n.label, finalizerPartitions: partitions },
-    );
-  }
 }

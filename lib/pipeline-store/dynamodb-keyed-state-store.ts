@@ -17,13 +17,14 @@
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { SparklessError } from "../core/errors.js";
 import type { ObjectStore } from "../io/object-store.js";
 import { checkPipelineName } from "../contract/pipeline-name.js";
 import { SPILL } from "../contract/bucket.js";
 import { checkStateId, checkStateScope, type KeyedStateStore, type StateItem, type StateScope, type StateVersion } from "./keyed-state-store.js";
 import { checkTime, padTime } from "./store-keys.js";
+import { mapLimit, queryAll } from "./dynamodb-calls.js";
 
 export interface DynamoDbKeyedStateStoreProps {
   readonly client: DynamoDBClient;
@@ -244,33 +245,12 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     }
   }
 
-  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      items.push(...(res.Items ?? []));
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  private queryAll(input: QueryCommandInput): Promise<Item[]> {
+    return queryAll(this.doc, input);
   }
 }
 
 /** Full jitter, 50 ms doubling to 3.2 s. */
 function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** Math.min(attempt, 6)));
-}
-
-/** `fn` over `items`, at most `limit` at a time, results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -49,7 +49,6 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
@@ -58,6 +57,7 @@ import type { ObjectStore } from "../io/object-store.js";
 import type { CommitMarker, CommitRequest, Lease, Part, PartitionStatus, PipelineStatus, PipelineStore, ShardProgress } from "./pipeline-store.js";
 import { checkPipelineName } from "../contract/pipeline-name.js";
 import { checkPartition, checkSegment, checkTime, padTime } from "./store-keys.js";
+import { mapLimit, queryAll } from "./dynamodb-calls.js";
 import { DynamoDbKeyedStateStore } from "./dynamodb-keyed-state-store.js";
 import type { KeyedStateStore } from "./keyed-state-store.js";
 
@@ -531,15 +531,8 @@ export class DynamoDbPipelineStore implements PipelineStore {
     }
   }
 
-  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      items.push(...(res.Items ?? []));
-      start = res.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  private queryAll(input: QueryCommandInput): Promise<Item[]> {
+    return queryAll(this.doc, input);
   }
 
   /** Writes up to 25 items, retrying what DynamoDB leaves unprocessed (throttling) with capped backoff. */
@@ -621,18 +614,4 @@ function toProgress(item: Item): ShardProgress {
     drained: item.drained === true,
     ...(typeof item.lastAttempt === "string" ? { lastCommit: { attemptId: item.lastAttempt, times: (item.lastTimes as number[] | undefined) ?? [] } } : {}),
   };
-}
-
-/** `fn` over `items`, at most `limit` at a time, results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

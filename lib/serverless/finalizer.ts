@@ -12,6 +12,8 @@ import { builtPlan } from "./built-plans.js";
 import { partitionPlan } from "../graph/partition-plan.js";
 import type { Plan } from "../graph/stage-split.js";
 import { adoptGraph } from "./graph-compat.js";
+import { outputDirectory } from "../contract/bucket.js";
+import { partFileName } from "../io/text-file-sink.js";
 import { KeyedStateBatch } from "./keyed-state.js";
 import { PREFIXES, type RuntimeDeps, type ShardInfo } from "./runtime-deps.js";
 
@@ -219,19 +221,19 @@ async function finalizeBatch<T>(
   const partitions = pipeline.partitions;
   // One partition: the boundaries' RDDs from the parts, and all memory. Several: this is the completion step,
   // which reads what every partition stored for the tail, and keeps only the tail's memory.
-  const divided = partitions > 1 ? partitionPlan(plan, graph.reachable(), partitions) : undefined;
+  const divided = partitions > 1 ? partitionPlan(plan, graph.reachable()) : undefined;
   const supplied = divided ? await frontierRDDs(divided.frontier, deps, time, partitions) : await boundaryRDDs(plan, deps, time, progress);
   const remembered = divided ? divided.tailRemembered : plan.remembered;
   // mapWithState's state is kept per key (keyed-state.ts); the rest of what earlier batches left is node memory.
   const keyed = keyedStateBatch(remembered, deps);
-  const memory = await loadMemory(remembered.filter((n) => !keyed.owns(n)), time, deps);
-  const supply = withKeyedState(keyed, supplierOf(plan, remembered, supplied, memory, time), batchTime);
+  const memory = await loadMemory(keyed.others(remembered), time, deps);
+  const supply = keyed.around(supplierOf(plan, remembered, supplied, memory, time), batchTime);
   const outputs: BatchOutputs = {
     print: deps.log,
     writeBatch: async (path, parts) => {
       await fence.check();
-      const dir = `${PREFIXES.output}${pipeline.name}/${path.replace(/^(\.\/|\/)+/, "")}`;
-      await Promise.all(parts.map((lines, i) => deps.objects.put(`${dir}/part-${String(i).padStart(5, "0")}`, lines.length ? lines.join("\n") + "\n" : "")));
+      const dir = outputDirectory(pipeline.name, path);
+      await Promise.all(parts.map((lines, i) => deps.objects.put(`${dir}/${partFileName(i)}`, lines.length ? lines.join("\n") + "\n" : "")));
       // Only once every part is there: with P > 1 the RDD has a partition per finalizer partition.
       await deps.objects.put(`${dir}/_SUCCESS`, "");
     },
@@ -241,7 +243,8 @@ async function finalizeBatch<T>(
   const failures: Array<{ time: number; error: string }> = [];
   const fail = batchFailure(pipeline, deps, fence, time, failures);
   try {
-    for (const job of ev.generateJobs(batchTime)) {
+    const jobs = divided ? completionJobs(pipeline, ev, divided.partitionOutputs, deps, fence, time, partitions) : ev.generateJobs(batchTime);
+    for (const job of jobs) {
       try {
         await job.run();
       } catch (e) {
@@ -252,7 +255,7 @@ async function finalizeBatch<T>(
     await fail(e);
   }
   await keyed.commit(() => fence.check(), fence.token, fail);
-  await storeMemory(ev, remembered.filter((n) => !keyed.owns(n)), time, deps, fence, fail);
+  await storeMemory(ev, keyed.others(remembered), time, deps, fence, fail);
 
   // The metadata checkpoint is for people and tools (the truth is in the table): once a minute of batch time,
   // not every batch — an S3 PUT per 10 s batch would be most of the pipeline's own cost.
@@ -274,14 +277,46 @@ async function finalizeBatch<T>(
   return failures;
 }
 
+/**
+ * The completion step's jobs, in output order: the tail's outputs as one finalizer runs them, except the file
+ * outputs the partitions wrote (`partitionOutputs`), whose job is only their `_SUCCESS` — written once every
+ * partition said its part is there. A partition that failed its part's job said nothing (its error is in its
+ * dead letter): the directory stays without `_SUCCESS` and the batch's failure names the partition.
+ */
+function completionJobs<T>(pipeline: Pipeline<T>, ev: Evaluation, partitionOutputs: readonly Node[], deps: RuntimeDeps, fence: Fence, time: number, partitions: number): Array<{ run(): void | Promise<void> }> {
+  const batchTime = new Time(time);
+  return ev.graph.outputs.flatMap((output): Array<{ run(): void | Promise<void> }> => {
+    const node: Node = output;
+    if (!partitionOutputs.includes(node)) {
+      const job = output.generateJob(batchTime, ev);
+      return job ? [job] : [];
+    }
+    if (!node.isTimeValid(batchTime)) return [];
+    return [
+      {
+        run: async () => {
+          const said = await Promise.all(Array.from({ length: partitions }, (_, p) => deps.store.getMemory(node.id, time, p)));
+          const missing = said.findIndex((x) => x === undefined);
+          if (missing >= 0) throw new UserFunctionError(node.label, new Error(`finalizer partition ${missing} did not write its part (see its dead letter)`), time);
+          const path = said.map((x) => decodeValue<string | null>(x!)).find((x) => x !== null);
+          if (path === undefined) return;
+          await fence.check();
+          await deps.objects.put(`${outputDirectory(pipeline.name, path)}/_SUCCESS`, "");
+        },
+      },
+    ];
+  });
+}
+
+/** Partition `partition` wrote its part of file output `node` at `time` (in `path`; null: nothing to write). */
+export async function storeOutputWritten(deps: RuntimeDeps, fence: Fence, node: Node, time: number, partition: number, path: string | null): Promise<void> {
+  await fence.check();
+  if (!(await deps.store.putMemory(node.id, time, encodeValue(path), time + MEMORY_SLACK_MS, fence.token, partition))) throw leaseLost(fence.token);
+}
+
 /** The per-key state of one batch of finalizer partition `partition` of `partitions` (the pipeline's own: 0 of 1). */
 export function keyedStateBatch(remembered: readonly Node[], deps: RuntimeDeps, partition = 0, partitions = 1): KeyedStateBatch {
   return new KeyedStateBatch(remembered, () => deps.keyedState ?? deps.store.keyedState?.(), partition, partitions);
-}
-
-/** `supply`, with the nodes whose state `keyed` keeps supplied from it. */
-export function withKeyedState(keyed: KeyedStateBatch, supply: Supplier, batchTime: Time): Supplier {
-  return (node, at) => (keyed.owns(node) ? keyed.supply(node, at, batchTime) : supply(node, at));
 }
 
 /**
@@ -335,7 +370,7 @@ export async function boundaryRDDs(plan: Plan, deps: RuntimeDeps, time: number, 
 /**
  * What the completion step reads instead of parts: each frontier node's RDD of `time` as every partition stored
  * it, one RDD partition per finalizer partition in partition order (so `print` shows the first elements in
- * partition order and `saveAsTextFiles` writes `part-0000p` per partition, as Spark's do). A partition that
+ * partition order, as Spark's does; file outputs over local streams never come here: the partitions write them). A partition that
  * stored nothing for a node failed computing it (its error is in the dead letters): the tail's jobs that read
  * it fail too, as they would have on one partition.
  */

@@ -5,7 +5,7 @@ import { IllegalStateError } from "../core/errors.js";
 import { canonicalKey, KeyMap } from "../core/keys.js";
 import { partitionOf } from "../core/partitioner.js";
 import { RDD } from "../core/rdd.js";
-import type { Evaluation } from "../graph/evaluation.js";
+import type { Evaluation, Supplier } from "../graph/evaluation.js";
 import type { Node } from "../graph/node.js";
 import { MapWithStateNode, type KeyState } from "../graph/ops/map-with-state.js";
 import type { KeyedStateStore, StateItem, StateScope, StateVersion } from "../pipeline-store/keyed-state-store.js";
@@ -95,6 +95,16 @@ export class KeyedStateBatch {
   /** Whether `node`'s state is kept here (not as node memory). */
   owns(node: Node): boolean {
     return this.nodes.has(node);
+  }
+
+  /** The nodes of `remembered` whose memory is still node memory: those not kept here. */
+  others(remembered: readonly Node[]): Node[] {
+    return remembered.filter((n) => !this.nodes.has(n));
+  }
+
+  /** `supply`, with the owned nodes supplied from here (see {@link supply}). */
+  around(supply: Supplier, time: Time): Supplier {
+    return (node, at) => (this.nodes.has(node) ? this.supply(node, at, time) : supply(node, at));
   }
 
   /** Reads the state each owned node's batch needs and runs the batch; a user function's error is kept for the jobs. */
@@ -221,4 +231,32 @@ export class KeyedStateBatch {
     prepared.indexExpiresAt = batch + (timeout ?? 0) + every + STATE_SLACK_MS;
     return prepared;
   }
+}
+
+/**
+ * Every key's state after batch `time` (a finalized batch: the last one, or one no key changed since), in the
+ * state's order, for tools and tests; undefined when the operator has no state in this partition. A full scan.
+ * Throws when a key has changed since `time` by more than one version: per-key state keeps no history.
+ */
+export async function readKeyedState(
+  store: KeyedStateStore,
+  scope: StateScope,
+  time: number,
+): Promise<Array<{ key: unknown; state: unknown; updatedAt: number }> | undefined> {
+  const items = [...(await store.scanItems(scope)), ...(await store.getItems(scope, [STARTED_ID]))];
+  const after = (item: StateItem) => {
+    if (item.current.time <= time) return item.current;
+    if (!item.previous || item.previous.time <= time) return item.previous;
+    throw new IllegalStateError("StateHistoryGone", `the state of a key was written twice after batch ${time}: per-key state keeps the last finalized batch's state, not older ones`, { time });
+  };
+  if (!items.some((i) => i.id === STARTED_ID && after(i)?.value !== undefined)) return undefined;
+  const out: Array<{ key: unknown; state: unknown; updatedAt: number; order: readonly [number, number] }> = [];
+  for (const item of items) {
+    const version = after(item);
+    if (item.id === STARTED_ID || version?.value === undefined) continue;
+    const [state, index, inserted] = decodeValue<Stored>(version.value);
+    out.push({ key: decodeValue(item.key), state, updatedAt: version.time, order: [inserted ?? version.time, index] });
+  }
+  out.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
+  return out.map(({ key, state, updatedAt }) => ({ key, state, updatedAt }));
 }

@@ -29,9 +29,11 @@ export {
 export { serverlessFiles, printedBlocks, metricLines, jsonObjects, batchTimeOf, type MetricLine } from "./outputs.js";
 export { runLocal } from "./local-reference.js";
 export { MemoryPipelineStore } from "./memory-pipeline-store.js";
+export { MemoryKeyedStateStore, type StateIo } from "./memory-keyed-state-store.js";
 export { MemoryObjectStore } from "./memory-object-store.js";
 export { SimulatedCrash, type CrashPoint } from "./faults.js";
 export type { PipelineStore, PipelineStatus, ShardProgress } from "../pipeline-store/pipeline-store.js";
+export type { KeyedStateStore, StateItem, StateVersion, StateScope } from "../pipeline-store/keyed-state-store.js";
 export type { ObjectStore } from "../io/object-store.js";
 export type { ShardDirectory, ShardInfo, ProbeResult } from "../serverless/runtime-deps.js";
 export type { KinesisEventLike, KinesisRecordLike, InvocationContextLike } from "../serverless/kinesis-event.js";

@@ -5,6 +5,7 @@ import type { Pipeline } from "../api/define-pipeline.js";
 import type { FinalizeResult } from "../serverless/finalizer.js";
 import { PREFIXES } from "../serverless/runtime-deps.js";
 import { PipelineRuntime } from "../serverless/runtime.js";
+import { readKeyedState } from "../serverless/keyed-state.js";
 import type { TickResult } from "../serverless/ticker.js";
 import { MemoryPipelineStore } from "./memory-pipeline-store.js";
 import { batchTimeOf, jsonObjects, printedBlocks, serverlessFiles } from "./outputs.js";
@@ -238,7 +239,8 @@ export class PipelineTestDriver<T> {
 
   /**
    * The elements a named stateful operator (`updateStateByKey(fn, { name })`, a named window …) holds at
-   * `time`: for updateStateByKey, its `[key, state]` pairs. Undefined when nothing is stored for that time.
+   * `time`: for updateStateByKey and mapWithState, its `[key, state]` pairs (mapWithState's for the last
+   * finalized batch only: its state is kept per key, without history). Undefined when nothing is stored for that time.
    * With `finalizerPartitions` > 1, every partition's share, in partition order.
    * @param time a finalized batch time @default - the last finalized batch
    */
@@ -247,7 +249,13 @@ export class PipelineTestDriver<T> {
     if (at === undefined) return undefined;
     const shares = await this.partitionShares(name, at);
     const payloads = shares.some((x) => x !== undefined) ? shares : [await this.store.getMemory(name, at)];
-    if (payloads.every((x) => x === undefined)) return undefined;
+    if (payloads.every((x) => x === undefined)) {
+      // mapWithState keeps its state per key (per finalizer partition): its `[key, state]` pairs after the batch.
+      const scopes = Array.from({ length: this.pipeline.partitions }, (_, partition) => readKeyedState(this.store.keyedState(), { nodeId: name, partition }, at));
+      const entries = await Promise.all(scopes);
+      if (entries.every((e) => e === undefined)) return undefined;
+      return entries.flatMap((e) => e ?? []).map((e) => [e.key, e.state] as E);
+    }
     return payloads.flatMap((payload) => (payload === undefined ? [] : (decodeValue<E[][] | null>(payload) ?? []).flat()));
   }
 

@@ -6,12 +6,13 @@
  * `sparkless state` prints it.
  *
  * Read-only: it never takes the lease nor writes anything. On the serverless path each batch's state is a node
- * memory item (`<pipe>#mem#<operator>`, written by the finalizer before the batch is marked done); locally it
+ * memory item (`<pipe>#mem#<operator>`, written by the finalizer before the batch is marked done), except
+ * mapWithState's, which is kept per key (the last finalized batch's, read whole); locally it
  * is in the checkpoint files, which hold the RDDs the stateful nodes still remember as of each checkpoint.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeValue } from "../core/codec.js";
+import { decodeValue, encodeValue } from "../core/codec.js";
 import { NoSuchElementError, ValidationError } from "../core/errors.js";
 import { canonicalKey, KeyMap } from "../core/keys.js";
 import { graphRecordKey } from "../contract/bucket.js";
@@ -19,6 +20,7 @@ import { checkpointFileName, decodeCheckpoint, decodeRDDs, type CheckpointBody }
 import type { GraphDescription, NodeDescription } from "../graph/stream-graph.js";
 import type { ObjectStore } from "../io/object-store.js";
 import type { PipelineStore } from "../pipeline-store/pipeline-store.js";
+import { readKeyedState } from "../serverless/keyed-state.js";
 
 /** Where a pipeline keeps its state. */
 export type StateLocation =
@@ -134,6 +136,18 @@ async function fromStore(location: Extract<StateLocation, { store: PipelineStore
   const time = batch ?? lastFinalized;
   if (time > lastFinalized) {
     throw new NoSuchElementError("BatchNotFinalized", `batch ${time} of pipeline "${location.pipeline}" is not finalized (the last is ${lastFinalized}): its state is not final`, { operator, batch: time, lastFinalized });
+  }
+  const perKey = node.kind === "mapWithState" ? location.store.keyedState?.() : undefined;
+  if (perKey) {
+    // Kept per key (docs/serverless.md "Keyed state per key"): the items of finalizer partition 0.
+    const entries = await readKeyedState(perKey, { nodeId: node.id, partition: 0 }, time);
+    if (entries === undefined) {
+      throw new NoSuchElementError("NoStateAtBatch", `operator "${operator}" has no state stored for batch ${time}: it has not run a batch yet`, { operator, batch: time });
+    }
+    const states = new KeyMap<unknown, { state: unknown; updatedAt: number }>();
+    for (const e of entries) states.set(e.key, { state: e.state, updatedAt: e.updatedAt });
+    const elements = [{ states, mapped: [] }];
+    return { kind: node.kind, batchTime: time, elements, bytes: Buffer.byteLength(encodeValue(elements)) };
   }
   const payload = await location.store.getMemory(node.id, time);
   if (payload === undefined) {

@@ -14,10 +14,10 @@ import { QueueSource } from "../../lib/io/queue-source.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
-import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
+import { MemoryPipelineStore } from "../../lib/testing/memory-pipeline-store.js";
 import { StateSpec } from "../../lib/core/state-spec.js";
 import type { PipelineStore } from "../../lib/pipeline-store/pipeline-store.js";
-import { kinesisEvent, lambdaContext, sequenceNumber, SimShards, type SimRecord, prng } from "./support.js";
+import { kinesisEvent, lambdaContext, sequenceNumber, SimShards, type SimRecord, prng, survives } from "./support.js";
 
 const B = 1000;
 const add = (a: number, b: number) => a + b;
@@ -105,15 +105,6 @@ async function runScenario(s: Scenario) {
   let now = Math.min(...[...records.values()].flat().map((r) => r.arrival), base);
   const logs: string[] = [];
   const runtime = new PipelineRuntime(pipeline, { store, objects, shards, now: () => now, log: (t) => logs.push(t), newAttemptId: (() => { let n = 0; return () => `attempt-${n++}`; })() });
-  const swallow = async (p: Promise<unknown>) => {
-    try {
-      await p;
-      return true;
-    } catch (e) {
-      if (e instanceof SimulatedCrash || (e as { code?: string }).code === "CommitConflict") return false;
-      throw e;
-    }
-  };
 
   // The pipeline starts (its zero time is set) before any record is processed.
   await runtime.tick();
@@ -138,15 +129,15 @@ async function runScenario(s: Scenario) {
       (rnd(4) === 0 ? objects.failNext("put", when) : store.failNext(method, when));
     }
     let response: { batchItemFailures: Array<{ itemIdentifier: string }> } | undefined;
-    const ok = await swallow(runtime.handleShardEvent(kinesisEvent(batch), lambdaContext()).then((r) => (response = r)));
+    const ok = await survives(runtime.handleShardEvent(kinesisEvent(batch), lambdaContext()).then((r) => (response = r)));
     if (!ok) {
       if (batch.length > 1 && rnd(2) === 0) nextSize.set(id, Math.ceil(batch.length / 2)); // BisectBatchOnFunctionError
       continue;
     }
-    if (rnd(8) === 0) await swallow(runtime.handleShardEvent(kinesisEvent(batch), lambdaContext())); // a duplicate delivery
+    if (rnd(8) === 0) await survives(runtime.handleShardEvent(kinesisEvent(batch), lambdaContext())); // a duplicate delivery
     const failed = response!.batchItemFailures[0]?.itemIdentifier;
     position.set(id, failed ? recs.findIndex((r) => r.seq === failed) : from + batch.length);
-    if (rnd(4) === 0) await swallow(runtime.tick());
+    if (rnd(4) === 0) await survives(runtime.tick());
   }
   expect([...records.keys()].every(consumed)).toBe(true);
 
@@ -156,7 +147,7 @@ async function runScenario(s: Scenario) {
   const end = lastData + 6 * B;
   for (let i = 0; i < 60 && ((await store.getStatus())?.lastFinalized ?? 0) < end; i++) {
     now = Math.max(now, end + 2 * B) + 61_000 * (i > 20 ? 1 : 0); // past a dead finalizer's lease, if one crashed holding it
-    await swallow(runtime.tick());
+    await survives(runtime.tick());
   }
   expect((await store.getStatus())!.lastFinalized).toBeGreaterThanOrEqual(end);
 

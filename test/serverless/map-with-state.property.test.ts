@@ -13,10 +13,12 @@ import { StateSpec } from "../../lib/core/state-spec.js";
 import type { State } from "../../lib/core/state.js";
 import type { KeyedStateStore } from "../../lib/pipeline-store/keyed-state-store.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
+import { finalizeReady } from "../../lib/serverless/finalizer.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
-import { kinesisEvent, lambdaContext, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, type SimRecord } from "./support.js";
+import { PipelineTestDriver, readOperatorState } from "../../lib/testing/index.js";
+import { kinesisEvent, lambdaContext, prng, runLocal, sequenceNumber, serverlessFiles, SimShards, survives, type SimRecord } from "./support.js";
 
 const B = 1000;
 type Rec = { k: string; n: number };
@@ -88,15 +90,6 @@ async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: str
   let attempt = 0;
   const deps: RuntimeDeps = { store, objects, shards: new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]), now: () => now, log: () => undefined, newAttemptId: () => `a${attempt++}` };
   const runtime = new PipelineRuntime(pipeline, deps);
-  const swallow = async (p: Promise<unknown>) => {
-    try {
-      await p;
-      return true;
-    } catch (e) {
-      if (e instanceof SimulatedCrash || (e as { code?: string }).code === "CommitConflict") return false;
-      throw e;
-    }
-  };
   const armFault = () => {
     const r = rnd(10);
     if (r < 4) {
@@ -114,12 +107,12 @@ async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: str
     const slice = records.slice(from, from + 1 + rnd(4));
     now = slice.at(-1)!.arrival + 1;
     if (rnd(3) === 0) armFault();
-    if (!(await swallow(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext())))) continue;
-    if (rnd(5) === 0) await swallow(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext()));
+    if (!(await survives(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext())))) continue;
+    if (rnd(5) === 0) await survives(runtime.handleShardEvent(kinesisEvent(slice), lambdaContext()));
     from += slice.length;
     if (rnd(3) === 0) {
       armFault();
-      await swallow(runtime.tick());
+      await survives(runtime.tick());
     }
   }
   const status0 = (await store.getStatus())!;
@@ -128,7 +121,7 @@ async function runScenario(pipeline: Pipeline<Rec>, s: { records: Array<{ k: str
     // Past a crashed finalizer's lease after a while; faults keep landing until then.
     now = Math.max(now, end + 2 * B) + (i > 10 ? 61_000 * i : 0);
     if (i < 10 && rnd(2) === 0) armFault();
-    await swallow(runtime.tick());
+    await survives(runtime.tick());
   }
   expect((await store.getStatus())!.lastFinalized).toBeGreaterThanOrEqual(end);
 
@@ -214,6 +207,97 @@ describe("two finalizers of one pipeline", () => {
     }
     const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
     const remote = await serverlessFiles(objects, pipeline.name);
+    for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
+  });
+});
+
+describe("reading per-key state", () => {
+  it("gives the last finalized batch's keys and states in the state's order, to the test driver and the state reader", async () => {
+    const sums = definePipeline("kst-read", { batchInterval: Seconds(1) }, (lines) => {
+      lines
+        .map((l) => l.split(" ") as [string, string])
+        .map(([k, n]) => [k, Number(n)] as [string, number])
+        .mapWithState(StateSpec.function((_k: string, n: number | undefined, s: State<number>) => (n === 0 ? s.remove() : s.update((s.getOption() ?? 0) + (n ?? 0)))).name("sums"))
+        .print();
+    });
+    const driver = new PipelineTestDriver(sums as never, { startTime: 0 }) as PipelineTestDriver<unknown>;
+    driver.send("b 2", { at: 100 });
+    driver.send("a 1", { at: 200 });
+    driver.send("c 5", { at: 300 });
+    driver.send("a 3", { at: 1_500 });
+    driver.send("b 0", { at: 1_600 }); // removed
+    driver.send("b 4", { at: 2_100 }); // back, now after c and a
+    await driver.deliver();
+    await driver.advanceTime(Seconds(10));
+    expect(await driver.state("sums")).toEqual([["a", 4], ["c", 5], ["b", 4]]);
+    const state = await readOperatorState({ store: driver.store, objects: driver.objects, pipeline: "kst-read" }, "sums");
+    expect(state).toMatchObject({ kind: "mapWithState", keys: 3, batchTime: await driver.lastFinalized() });
+    expect(state.entries).toEqual([
+      { key: "a", value: 4, updatedAt: 2_000 },
+      { key: "c", value: 5, updatedAt: 1_000 },
+      { key: "b", value: 4, updatedAt: 3_000 },
+    ]);
+  });
+});
+
+describe("a crash at each write of the state", () => {
+  const crashes: Array<[string, (state: ReturnType<MemoryPipelineStore["keyedState"]>) => void]> = [
+    ["before the items are written", (st) => st.failNext("putItems", "before")],
+    ["after the items were written", (st) => st.failNext("putItems", "after")],
+    ["between the first and second item", (st) => st.failAfterItems(1)],
+    ["between the second and third item", (st) => st.failAfterItems(2)],
+    ["after the update index was written", (st) => st.failNext("putUpdateIndex", "after")],
+    ["before the keys are read", (st) => st.failNext("getItems", "before")],
+  ];
+
+  it.each(crashes)("re-runs every batch to the local engine's outputs: %s", async (_name, arm) => {
+    const pipeline = pipelines[1]![1];
+    const shardId = "shardId-000000000000";
+    const base = 1_700_000_000_000;
+    const keys = [..."abcadbeacfbdefabcfedcbaafbecdf"];
+    const records: SimRecord[] = keys.map((k, i) => ({
+      shardId, seq: sequenceNumber(0, i), arrival: base + 100 + i * 150, partitionKey: k,
+      data: Buffer.from(JSON.stringify({ k, n: i % 5 === 4 ? 0 : 1 + (i % 3) })).toString("base64"),
+    }));
+    const store = new MemoryPipelineStore();
+    const objects = new MemoryObjectStore();
+    let now = base;
+    const deps: RuntimeDeps = { store, objects, shards: new SimShards(new Map([[shardId, records]]), [{ shardId, closed: false }]), now: () => now, log: () => undefined };
+    await new PipelineRuntime(pipeline, deps).tick();
+    now = records.at(-1)!.arrival + 1;
+    await new PipelineRuntime(pipeline, deps).handleShardEvent(kinesisEvent(records), lambdaContext(8_000));
+    now = Math.floor(now / B) * B + 8 * B;
+    for (let i = 0; i < 3; i++) await new PipelineRuntime(pipeline, deps).tick(lambdaContext(8_000));
+    // Each batch that writes state crashes once at the chosen point, then runs again (an armed crash waits for
+    // the next call of its kind, so a batch that changes nothing passes it on).
+    let crashed = 0;
+    let armed = false;
+    let retry = false;
+    for (let i = 0; i < 60; i++) {
+      if (!armed && !retry) {
+        arm(store.keyedState());
+        armed = true;
+      }
+      retry = false;
+      try {
+        const done = await finalizeReady(pipeline, deps, { maxBatches: 1 });
+        if (done.stopped === "incomplete") break;
+      } catch (e) {
+        if (!(e instanceof SimulatedCrash)) throw e;
+        crashed++;
+        armed = false;
+        retry = true;
+      }
+    }
+    expect(crashed).toBeGreaterThanOrEqual(3);
+    const status = (await store.getStatus())!;
+    const batches: Rec[][] = [];
+    for (let time = status.zeroTime + B; time <= status.lastFinalized; time += B) {
+      batches.push(records.filter((r) => Math.floor(r.arrival / B) * B + B === time).map((r) => decoder(Buffer.from(r.data, "base64"))));
+    }
+    const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
+    const remote = await serverlessFiles(objects, pipeline.name, status.lastFinalized);
+    expect([...remote.keys()].sort()).toEqual([...local.files.keys()].sort());
     for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
   });
 });

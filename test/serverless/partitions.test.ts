@@ -1,8 +1,8 @@
 /**
  * Finalizer partitions (docs/serverless.md "Finalizer partitions"): where keys go, what a batch's outputs look
  * like with P > 1, who asks for the partitions' invocations, a crash at each write of one partition's finalizer,
- * a change of P refused before anything is written, shapes refused at definition, and P = 1 storing what it
- * always stored.
+ * a change of P refused before anything is written, initial state seeded per partition, file outputs written
+ * part by part, and P = 1 storing what it always stored.
  */
 import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
@@ -14,7 +14,12 @@ import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
 import type { PipelineStore } from "../../lib/pipeline-store/pipeline-store.js";
 import { kinesisEvent, lambdaContext, sequenceNumber, SimShards, type SimRecord } from "./support.js";
-import { sparklessErrorOf } from "../support/errors.js";
+import { StateSpec } from "../../lib/core/state-spec.js";
+import type { State } from "../../lib/core/state.js";
+import { runLocal } from "./support.js";
+import type { DStream } from "../../lib/api/dstream.js";
+import { builtPlan } from "../../lib/serverless/built-plans.js";
+import { partitionPlan } from "../../lib/graph/partition-plan.js";
 
 const T0 = 1_700_000_000_000;
 const add = (a: number, b: number) => a + b;
@@ -137,6 +142,99 @@ describe("finalizer partitions", () => {
     }
   });
 
+  it("write each file output's part in its own partition, and _SUCCESS only once every partition's part is there", async () => {
+    const clean = driverOf(3);
+    await clean.deliver();
+    await clean.advanceTime(Seconds(5));
+    const dir = `output/words/counts-${T0 + 1_000}`;
+    const part = (p: number) => `${dir}/part-0000${p}`;
+    const want = await Promise.all([0, 1, 2].map((p) => clean.objects.get(part(p))));
+    expect(want.join("").split("\n").filter(Boolean)).toHaveLength(10);
+
+    const d = driverOf(3);
+    let now = T0;
+    // Partitions fanned out to nobody: only the calls below finalize, one partition at a time.
+    const runtime = new PipelineRuntime(d.pipeline, { store: d.store, objects: d.objects, shards: d.stream, now: () => now, log: () => undefined, invokeFinalizer: async () => undefined });
+    for (const recs of d.stream.records.values()) await runtime.handleShardEvent(kinesisEvent(recs), lambdaContext());
+    now = T0 + 5_000;
+    await runtime.tick(lambdaContext());
+    expect(await d.objects.list(`${dir}/`)).toEqual([]);
+
+    await runtime.finalize(lambdaContext(), { partition: 0 });
+    expect(await d.objects.list(`${dir}/`)).toEqual([part(0)]);
+    expect(await d.objects.get(part(0))).toBe(want[0]);
+
+    // Partition 1 crashes right after writing its part: the part is there, partition 1 has not finalized the batch.
+    d.objects.failNext("put", "after");
+    await expect(runtime.finalize(lambdaContext(), { partition: 1 })).rejects.toBeInstanceOf(SimulatedCrash);
+    expect(await d.objects.list(`${dir}/`)).toEqual([part(0), part(1)]);
+
+    // Partition 2 finishes, but partition 1 lags: every part is there, and still no _SUCCESS.
+    await runtime.finalize(lambdaContext(), { partition: 2 });
+    expect(await d.objects.list(`${dir}/`)).toEqual([part(0), part(1), part(2)]);
+    expect((await d.store.getStatus())!.lastFinalized).toBe(T0);
+
+    // Partition 1's retry (its lease expired) re-writes the same bytes and completes the batch.
+    now += 61_000;
+    const last = await runtime.finalize(lambdaContext(), { partition: 1 });
+    expect(last.completed).toContain(T0 + 1_000);
+    expect(await d.objects.list(`${dir}/`)).toEqual([part(0), part(1), part(2), `${dir}/_SUCCESS`].sort());
+    expect(await Promise.all([0, 1, 2].map((p) => d.objects.get(part(p))))).toEqual(want);
+    expect(sorted(await d.output("counts"))).toEqual(sorted(await clean.output("counts")));
+    // A non-keyed reduce is keyed by null on its way through the shuffle: one partition's part holds it.
+    expect(await d.output("letters")).toEqual(await clean.output("letters"));
+  });
+
+  it("leave a file output's directory without _SUCCESS when one partition's part failed, and fail the batch's job", async () => {
+    const picky = (partitions: number) =>
+      definePipeline("picky", { batchInterval: Seconds(1), idleAfter: Seconds(1), finalizerPartitions: partitions }, (lines) => {
+        const counts = lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).reduceByKey(add);
+        counts.filter(([w]) => {
+          if (w === "dog") throw new Error("no dogs");
+          return true;
+        }).saveAsTextFiles("counts");
+      });
+    const d = new PipelineTestDriver(picky(3), { startTime: T0 });
+    d.send("ant bee dog", { at: T0 + 100 });
+    d.send("ant cat", { at: T0 + 1_100 });
+    await d.deliver();
+    await d.advanceTime(Seconds(4));
+    const dogs = partitionOf("dog", 3);
+    const dir = (t: number) => `output/words/counts-${t}`.replace("words", "picky");
+    // The partition holding "dog" wrote no part; the others did, and nobody wrote _SUCCESS: no reader sees it.
+    const first = await d.objects.list(`${dir(T0 + 1_000)}/`);
+    expect(first).not.toContain(`${dir(T0 + 1_000)}/_SUCCESS`);
+    expect(first).not.toContain(`${dir(T0 + 1_000)}/part-0000${dogs}`);
+    expect((await d.output("counts")).has(T0 + 1_000)).toBe(false);
+    const letters = (await d.objects.list(`dead-letter/picky/batches/`)).sort();
+    expect(letters).toEqual([`dead-letter/picky/batches/${T0 + 1_000}-p${dogs}.json`, `dead-letter/picky/batches/${T0 + 1_000}.json`].sort());
+    expect((await d.objects.get(`dead-letter/picky/batches/${T0 + 1_000}.json`)) ?? "").toMatch(/finalizer partition \d did not write its part/);
+    // The next batch, without a dog, is whole.
+    expect((await d.output("counts")).get(T0 + 2_000)?.slice().sort()).toEqual(["(ant,1)", "(cat,1)"]);
+  });
+
+  it("store no frontier for a file output's input that only the output reads; keep it where the tail reads it too", () => {
+    const plan = (build: (lines: DStream<string>) => void) => {
+      const built = builtPlan(definePipeline("frontier", { batchInterval: Seconds(1), finalizerPartitions: 2 }, build), T0);
+      return partitionPlan(built.plan, built.ssc.graph.reachable());
+    };
+    const saved = plan((lines) => lines.map((l) => [l, 1] as [string, number]).reduceByKey(add).saveAsTextFiles("counts"));
+    expect(saved.frontier).toEqual([]);
+    expect(saved.partitionOutputs.map((n) => n.kind)).toEqual(["saveAsTextFiles"]);
+    const printedToo = plan((lines) => {
+      const counts = lines.map((l) => [l, 1] as [string, number]).reduceByKey(add);
+      counts.saveAsObjectFiles("counts");
+      counts.print(3);
+    });
+    expect(printedToo.frontier.map((n) => n.kind)).toEqual(["reduceByKey"]);
+    expect([...printedToo.printOnly.values()]).toEqual([4]);
+    expect(printedToo.partitionOutputs.map((n) => n.kind)).toEqual(["saveAsObjectFiles"]);
+    // transform needs every partition's data: its output is written whole by the completion step, as before.
+    const tail = plan((lines) => lines.map((l) => [l, 1] as [string, number]).reduceByKey(add).transform((rdd) => rdd).saveAsTextFiles("counts"));
+    expect(tail.partitionOutputs).toEqual([]);
+    expect(tail.frontier.map((n) => n.kind)).toEqual(["reduceByKey"]);
+  });
+
   it("let two finalizers of one partition race: one finalizes, the other stops at the lease, nothing runs twice", async () => {
     const d = driverOf(2);
     await d.deliver();
@@ -196,16 +294,35 @@ describe("finalizer partitions", () => {
     }
   });
 
-  it("refuse at definition a shape P partitions cannot split yet, naming the operator", () => {
-    const seeded = definePipeline("seeded", { batchInterval: Seconds(1), finalizerPartitions: 2 }, (lines) => {
-      lines.map((l) => [l, 1] as [string, number]).updateStateByKey((ns: number[], s: number | undefined) => (s ?? 0) + ns.length, { initialRDD: RDD.of([["x", 1] as [string, number]]) }).print();
-    });
-    const error = sparklessErrorOf(() => seeded.summary);
-    expect(error.code).toBe("NotPartitionable");
-    expect(error.message).toMatch(/^updateStateByKey at .* starts from an initial state RDD, which finalizer partitions cannot split yet/);
-    const single = definePipeline("seeded-one", { batchInterval: Seconds(1) }, (lines) => {
-      lines.map((l) => [l, 1] as [string, number]).updateStateByKey((ns: number[], s: number | undefined) => (s ?? 0) + ns.length, { initialRDD: RDD.of([["x", 1] as [string, number]]) }).print();
-    });
-    expect(single.summary.stateful).toBe(true);
+  it.each([2, 4])("seed each of P = %i partitions with the initial state of its own keys: outputs equal the local engine's", async (partitions) => {
+    const initial = () => RDD.of([["ant", 10], ["cat", 20], ["zed", 5], ["yak", 7]] as Array<[string, number]>);
+    const seeded = (name: string, p: number, snapshots: boolean) =>
+      definePipeline(name, { batchInterval: Seconds(1), idleAfter: Seconds(1), finalizerPartitions: p }, (lines) => {
+        const words = lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]);
+        words.updateStateByKey((ns: number[], total: number | undefined) => (total ?? 0) + ns.reduce(add, 0), { initialRDD: initial() }).saveAsTextFiles("totals");
+        const sessions = words.mapWithState(
+          StateSpec.function((w: string, n: number | undefined, s: State<number>) => (s.update((s.getOption() ?? 0) + (n ?? 0)), [w, s.get()] as [string, number])).initialState(initial()),
+        );
+        sessions.saveAsTextFiles("sessions");
+        if (snapshots) sessions.stateSnapshots().saveAsTextFiles("snapshots");
+      });
+    const lines: Array<[string, number]> = [["ant bee cat", T0 + 100], ["dog ant", T0 + 300], ["cat eel", T0 + 1_200], ["ant", T0 + 3_400]];
+    // With and without stateSnapshots (the whole per-key state read, or the changed keys'), and without a per-key
+    // store (mapWithState's state a snapshot per batch, as node memory).
+    for (const [snapshots, perKey] of [[true, true], [false, true], [true, false]] as const) {
+      const d = new PipelineTestDriver(seeded(`seeded-${partitions}`, partitions, snapshots), { shards: 2, startTime: T0 });
+      if (!perKey) Object.assign(d.store, { keyedState: undefined });
+      lines.forEach(([l, at], i) => d.send(l, { shard: i % 2, at }));
+      await d.deliver();
+      await d.advanceTime(Seconds(5));
+      const end = (await d.lastFinalized())!;
+      const batches = Array.from({ length: (end - T0) / 1_000 }, (_, b) => lines.filter(([, at]) => Math.floor(at / 1_000) * 1_000 === T0 + b * 1_000).map(([l]) => l));
+      const local = await runLocal(seeded(`seeded-${partitions}`, 1, snapshots), batches, T0, end);
+      expect(local.files.size).toBeGreaterThan(0);
+      for (const [path, text] of local.files) {
+        const [prefix, time] = [path.slice(0, path.lastIndexOf("-")), Number(path.slice(path.lastIndexOf("-") + 1))];
+        expect((await d.output(prefix)).get(time)?.slice().sort(), `${path} (stateSnapshots: ${snapshots}, per key: ${perKey})`).toEqual(text.split("\n").filter(Boolean).sort());
+      }
+    }
   });
 });

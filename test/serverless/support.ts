@@ -5,6 +5,7 @@
  */
 import { mulberry32 } from "../../examples/support.js";
 import { Seconds } from "../../lib/core/duration.js";
+import { SimulatedCrash } from "../../lib/testing/faults.js";
 
 export {
   type SimRecord,
@@ -51,4 +52,18 @@ export function dynamoItemSize(item: Record<string, unknown>): number {
     throw new Error(`no DynamoDB size for ${String(v)}`);
   };
   return Object.entries(item).reduce((n, [name, v]) => n + Buffer.byteLength(name, "utf8") + valueSize(v), 0);
+}
+
+/**
+ * Whether an invocation ended normally: false when it died of an injected crash or a commit that lost to a
+ * duplicate delivery (Lambda retries both), any other error thrown.
+ */
+export async function survives(invocation: Promise<unknown>): Promise<boolean> {
+  try {
+    await invocation;
+    return true;
+  } catch (e) {
+    if (e instanceof SimulatedCrash || (e as { code?: string }).code === "CommitConflict") return false;
+    throw e;
+  }
 }

@@ -12,6 +12,8 @@ import type { DStream } from "../../../lib/api/dstream.js";
 import { MemoryObjectStore } from "../../../lib/testing/memory-object-store.js";
 import type { ObjectStore } from "../../../lib/io/object-store.js";
 import { definePipeline } from "../../../lib/api/define-pipeline.js";
+import { StateSpec } from "../../../lib/core/state-spec.js";
+import type { State } from "../../../lib/core/state.js";
 import type { RuntimeDeps } from "../../../lib/serverless/runtime-deps.js";
 import { PipelineRuntime } from "../../../lib/serverless/runtime.js";
 import { MemoryPipelineStore } from "../../../lib/testing/memory-pipeline-store.js";
@@ -47,6 +49,8 @@ function racePipeline(partitions: number) {
       pairs.updateStateByKey((vs: number[], s: number | undefined) => (s ?? 0) + vs.reduce(add, 0), { name: "totals" }).saveAsTextFiles("out/totals");
       pairs.reduceByKeyAndWindow(add, sub, Seconds(30), Seconds(10), { name: "win" }).saveAsTextFiles("out/win");
       input.map((r) => `${r.w}${r.n}`).print(4);
+      // Per-key state (lib/serverless/keyed-state.ts): conditional item writes racing with the rest.
+      pairs.mapWithState(StateSpec.function((w: string, n: number | undefined, s: State<number>) => (s.update((s.getOption() ?? 0) + (n ?? 0)), [w, s.get()])).name("sessions")).saveAsTextFiles("out/sessions");
     },
   );
 }
@@ -122,6 +126,7 @@ export class World {
   depsOf(actor: Actor): RuntimeDeps {
     return {
       store: this.sched.wrap(this.store, actor, "store"),
+      ...(this.store.keyedState ? { keyedState: this.sched.wrap(this.store.keyedState(), actor, "state") } : {}),
       objects: this.sched.wrap(this.objects, actor, "objects"),
       shards: this.sched.wrap(this.shards, actor, "shards"),
       now: () => this.clock.now,
