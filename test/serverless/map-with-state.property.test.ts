@@ -1,8 +1,9 @@
 /**
  * mapWithState with its state kept per key (lib/serverless/keyed-state.ts) equals the local engine: for random
  * records (updates, removals, keys that time out, an initial state), with and without stateSnapshots, through
- * duplicate deliveries and a crash at each write of the state (before it, after it took effect, or between two
- * of one batch's items) — and a finalizer whose lease another took cannot overwrite the newer state.
+ * duplicate deliveries and a crash at each write of the state (before it, after it took effect, between the
+ * undo record and the items, or between two of one batch's items, and a re-run's read of the undo record) — and
+ * a finalizer whose lease another took cannot overwrite the newer state.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -68,7 +69,8 @@ const pipelines: Array<[string, Pipeline<Rec>]> = [
 /** The writes and reads of the state store, each of which may crash before or after it took effect. */
 const STATE_FAULTS: Array<[keyof KeyedStateStore, "before" | "after"]> = [
   ["putItems", "before"], ["putItems", "after"], ["putUpdateIndex", "before"], ["putUpdateIndex", "after"],
-  ["getItems", "before"], ["scanItems", "before"], ["getUpdateIndex", "before"],
+  ["putUndo", "before"], ["putUndo", "after"],
+  ["getItems", "before"], ["scanItems", "before"], ["getUpdateIndex", "before"], ["getUndo", "before"],
 ];
 
 const recordArb = fc.record({ k: fc.constantFrom("a", "b", "c", "d", "e", "f"), n: fc.integer({ min: 0, max: 4 }), gap: fc.integer({ min: 0, max: 2600 }) });
@@ -145,7 +147,7 @@ describe("mapWithState with per-key state equals the local engine", () => {
 });
 
 describe("two finalizers of one pipeline", () => {
-  it("the older lease's finalizer, stalled inside a state write, cannot overwrite what the newer one wrote", async () => {
+  it.each(["putUndo", "putItems"] as const)("the older lease's finalizer, stalled inside a state write (%s), cannot overwrite what the newer one wrote", async (stallIn) => {
     const pipeline = pipelines[1]![1];
     const shardId = "shardId-000000000000";
     const base = 1_700_000_000_000;
@@ -173,20 +175,29 @@ describe("two finalizers of one pipeline", () => {
     let resume!: () => void;
     const gate = new Promise<void>((resolve) => (resume = resolve));
     const refused: boolean[] = [];
+    const stall = async <T extends unknown[]>(method: "putUndo" | "putItems", write: (...a: T) => Promise<boolean>, ...a: T) => {
+      if (method !== stallIn) return write(...a);
+      if (refused.length === 0) {
+        stalled();
+        await gate;
+      }
+      const ok = await write(...a);
+      refused.push(!ok);
+      return ok;
+    };
+    const scope = { nodeId: "sessions", partition: 0 };
+    let aTime: number | undefined; // the batch A writes
     const stalling: KeyedStateStore = {
       getItems: (...a) => state.getItems(...a),
       scanItems: (...a) => state.scanItems(...a),
       getUpdateIndex: (...a) => state.getUpdateIndex(...a),
       putUpdateIndex: (...a) => state.putUpdateIndex(...a),
-      putItems: async (...a) => {
-        if (refused.length === 0) {
-          stalled();
-          await gate;
-        }
-        const ok = await state.putItems(...a);
-        refused.push(!ok);
-        return ok;
+      getUndo: (...a) => state.getUndo(...a),
+      putUndo: (...a) => {
+        aTime ??= a[1];
+        return stall("putUndo", (...b: typeof a) => state.putUndo(...b), ...a);
       },
+      putItems: (...a) => stall("putItems", (...b: typeof a) => state.putItems(...b), ...a),
     };
     const a = new PipelineRuntime(pipeline, { ...plain, keyedState: stalling }).finalize();
     await reached;
@@ -194,11 +205,13 @@ describe("two finalizers of one pipeline", () => {
     now += 61_000;
     const b = await new PipelineRuntime(pipeline, plain).finalize();
     expect(b.finalized.length).toBeGreaterThan(3);
-    const afterB = state.dump({ nodeId: "sessions", partition: 0 });
+    const afterB = state.dump(scope);
+    const undoAfterB = await state.getUndo(scope, aTime!);
     resume();
     expect((await a).stopped).toBe("leased");
     expect(refused[0]).toBe(true);
-    expect(state.dump({ nodeId: "sessions", partition: 0 })).toEqual(afterB);
+    expect(state.dump(scope)).toEqual(afterB);
+    expect(await state.getUndo(scope, aTime!)).toEqual(undoAfterB);
 
     const status = (await store.getStatus())!;
     const batches: Rec[][] = [];
@@ -246,6 +259,15 @@ describe("a crash at each write of the state", () => {
     ["after the items were written", (st) => st.failNext("putItems", "after")],
     ["between the first and second item", (st) => st.failAfterItems(1)],
     ["between the second and third item", (st) => st.failAfterItems(2)],
+    ["before the undo record is written", (st) => st.failNext("putUndo", "before")],
+    ["between the undo record and the items", (st) => st.failNext("putUndo", "after")],
+    [
+      "after the first item, and then as the re-run reads the undo record",
+      (st) => {
+        st.failAfterItems(1);
+        st.failNext("getUndo", "before");
+      },
+    ],
     ["after the update index was written", (st) => st.failNext("putUpdateIndex", "after")],
     ["before the keys are read", (st) => st.failNext("getItems", "before")],
   ];
