@@ -15,6 +15,9 @@ import type { State } from "../../lib/core/state.js";
 import type { KeyedStateStore } from "../../lib/pipeline-store/keyed-state-store.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
+import { readKeyedState, STARTED_ID } from "../../lib/serverless/keyed-state.js";
+import { encodeValue } from "../../lib/core/codec.js";
+import { MemoryKeyedStateStore } from "../../lib/testing/memory-keyed-state-store.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
@@ -250,6 +253,37 @@ describe("reading per-key state", () => {
       { key: "c", value: 5, updatedAt: 1_000 },
       { key: "b", value: 4, updatedAt: 3_000 },
     ]);
+  });
+});
+
+describe("reading per-key state while a later batch is half written", () => {
+  const scope = { nodeId: "sums", partition: 0 };
+  const item = (k: string, time: number, state?: number, index = 0) => ({
+    id: k,
+    key: encodeValue(k),
+    current: { time, ...(state !== undefined ? { value: encodeValue([state, index]) } : {}) },
+  });
+
+  it("gives the last finalized batch's state from the undo record of the batch that crashed after some items", async () => {
+    const state = new MemoryKeyedStateStore();
+    // Batch 1000 wrote a and b; batch 2000 is finalized and changed nothing; batch 3000 crashed after writing
+    // its undo record and three items: a changed, b removed, c new.
+    expect(await state.putItems(scope, [item(STARTED_ID, 1000, 1), item("a", 1000, 1, 0), item("b", 1000, 2, 1)], 1, 0)).toBe(true);
+    expect(await state.putUndo(scope, 3000, new Map([["a", item("a", 1000, 1, 0).current], ["b", item("b", 1000, 2, 1).current]]), 2, 0)).toBe(true);
+    expect(await state.putItems(scope, [item("a", 3000, 5, 0), item("b", 3000), item("c", 3000, 9, 0)], 2, 0)).toBe(true);
+    expect(await readKeyedState(state, scope, 2000)).toEqual([
+      { key: "a", state: 1, updatedAt: 1000 },
+      { key: "b", state: 2, updatedAt: 1000 },
+    ]);
+    expect(await readKeyedState(state, scope, 3000)).toEqual([
+      { key: "a", state: 5, updatedAt: 3000 },
+      { key: "c", state: 9, updatedAt: 3000 },
+    ]);
+    // Without the undo record, the state before 3000 cannot be told: an error, not a guess.
+    await expect(readKeyedState(state, { ...scope, partition: 1 }, 2000)).resolves.toBeUndefined();
+    const lost = new MemoryKeyedStateStore();
+    await lost.putItems(scope, [item(STARTED_ID, 1000, 1), item("a", 3000, 5)], 2, 0);
+    await expect(readKeyedState(lost, scope, 2000)).rejects.toThrow(/undo record is gone/);
   });
 });
 
