@@ -4,10 +4,12 @@
  *
  * - A state item: pk `<pipe>#kst#<nodeId>#p<p>#<c>`, sk `<id>`, where `<c>` is the id's first character, so an
  *   operator's state spreads over 65 item collections (DynamoDB's throughput limit is per partition key: one
- *   collection per operator would cap a batch's writes at 1000 per second). Attributes: `key`, `ct` (current
- *   version's batch time), `cv`/`cz`/`cs` (its value: text, gzip, or the spilled object's key; none: a
- *   tombstone), `pt` and `pv`/`pz`/`ps` (the previous version), `fence` (the lease token that wrote it),
- *   `ttl` on tombstones only.
+ *   collection per operator would cap a batch's writes at 1000 per second). Attributes: `key`, `ct` (the
+ *   batch time that wrote it), `cv`/`cz`/`cs` (its value: text, gzip, or the spilled object's key; none: a
+ *   tombstone), `fence` (the lease token that wrote it), `ttl` on tombstones only.
+ * - An undo record: pk `<pipe>#kundo#<nodeId>#p<p>`, sk `<time>`, `z` (the record gzipped: packUndo) or `s`
+ *   (the spilled object's key, under the spilled node memory's prefix, which a lifecycle rule expires after 30
+ *   days), `fence`, `ttl`. One item a batch, read only by a re-run of that batch.
  * - A state index item: pk `<pipe>#kidx#<nodeId>#p<p>`, sk `<time>#<chunk>`, `ids` (comma-joined), `ttl`.
  *
  * Reads are BatchGetItem (100 keys a request). Writes are one conditional PutItem per changed key, not
@@ -22,7 +24,7 @@ import { SparklessError } from "../core/errors.js";
 import type { ObjectStore } from "../io/object-store.js";
 import { checkPipelineName } from "../contract/pipeline-name.js";
 import { SPILL } from "../contract/bucket.js";
-import { checkStateId, checkStateScope, type KeyedStateStore, type StateItem, type StateScope, type StateVersion } from "./keyed-state-store.js";
+import { checkStateId, checkStateScope, packUndo, unpackUndo, type KeyedStateStore, type StateItem, type StateScope, type StateVersion, type UndoRecord } from "./keyed-state-store.js";
 import { checkTime, padTime } from "./store-keys.js";
 import { mapLimit, queryAll } from "./dynamodb-calls.js";
 
@@ -33,7 +35,7 @@ export interface DynamoDbKeyedStateStoreProps {
   readonly pipeline: string;
   /** Where values too large for an item go. */
   readonly objects: ObjectStore;
-  /** A version's value longer than this, even gzipped, is spilled (two versions share an item's 400 KB). @default 180_000 */
+  /** A value or undo record longer than this, even gzipped, is spilled (well inside an item's 400 KB, the key beside it). @default 180_000 */
   readonly spillBytes?: number;
 }
 
@@ -74,6 +76,10 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     return `${this.pipe}#kst#${scope.nodeId}#p${scope.partition}#${id[0]}`;
   }
 
+  private undoPk(scope: StateScope): string {
+    return `${this.pipe}#kundo#${scope.nodeId}#p${scope.partition}`;
+  }
+
   private indexPk(scope: StateScope): string {
     return `${this.pipe}#kidx#${scope.nodeId}#p${scope.partition}`;
   }
@@ -111,8 +117,7 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
       checkTime(item.current.time);
     });
     const results = await mapLimit(items, PUT_CONCURRENCY, async (item) => {
-      const current = await this.stored(scope, item.id, "c", item.current);
-      const previous = item.previous ? await this.stored(scope, item.id, "p", item.previous) : {};
+      const current = await this.stored(scope, item.id, item.current);
       try {
         await this.doc.send(
           new PutCommand({
@@ -122,7 +127,6 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
               sk: item.id,
               key: item.key,
               ...current,
-              ...previous,
               fence: token,
               ...(item.current.value === undefined ? { ttl: Math.ceil(tombstoneExpiresAt / 1000) } : {}),
             },
@@ -138,6 +142,49 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
       }
     });
     return results.every(Boolean);
+  }
+
+  async putUndo(scope: StateScope, time: number, undo: UndoRecord, token: number, expiresAt: number): Promise<boolean> {
+    checkStateScope(scope);
+    checkTime(time);
+    [...undo.keys()].forEach(checkStateId);
+    const packed = packUndo(undo);
+    let body: Item = { z: packed };
+    if (packed.length > this.spillBytes) {
+      // One object per (scope, batch): a re-run writes the same bytes; the item is written after it, never pointing at nothing.
+      const key = `${SPILL.memoryPrefix(this.pipe)}kst-undo/${scope.nodeId}/p${scope.partition}/${padTime(time)}`;
+      await this.objects.put(key, gunzipSync(packed).toString("utf8"));
+      body = { s: key };
+    }
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: this.undoPk(scope), sk: padTime(time), ...body, fence: token, ttl: Math.ceil(expiresAt / 1000) },
+          ConditionExpression: "attribute_not_exists(#pk) OR #fence <= :token",
+          ExpressionAttributeNames: { "#pk": "pk", "#fence": "fence" },
+          ExpressionAttributeValues: { ":token": token },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") return false;
+      throw err;
+    }
+  }
+
+  async getUndo(scope: StateScope, time: number): Promise<UndoRecord | undefined> {
+    checkStateScope(scope);
+    checkTime(time);
+    const [item] = await this.batchGet([{ pk: this.undoPk(scope), sk: padTime(time) }]);
+    if (!item) return undefined;
+    if (item.z instanceof Uint8Array) return unpackUndo(item.z);
+    const spill = item.s as string;
+    const body = await this.objects.get(spill);
+    if (body === undefined) {
+      throw new SparklessError("SpilledPayloadMissing", `the undo record ${String(item.pk)} / ${String(item.sk)} points at ${spill}, which is not in the object store`, { pk: item.pk, sk: item.sk, key: spill });
+    }
+    return unpackUndo(body);
   }
 
   async putUpdateIndex(scope: StateScope, time: number, ids: readonly string[], expiresAt: number): Promise<void> {
@@ -170,29 +217,28 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     return items.flatMap((item) => ((item.ids as string) === "" ? [] : (item.ids as string).split(",")));
   }
 
-  /** A version as attributes with the prefix `c` (current) or `p` (previous): time, and the value inline, gzipped or spilled. */
-  private async stored(scope: StateScope, id: string, prefix: "c" | "p", version: StateVersion): Promise<Item> {
-    const out: Item = { [`${prefix}t`]: version.time };
+  /** A version as attributes: its time `ct`, and its value inline (`cv`), gzipped (`cz`) or spilled (`cs`). */
+  private async stored(scope: StateScope, id: string, version: StateVersion): Promise<Item> {
+    const out: Item = { ct: version.time };
     const value = version.value;
     if (value === undefined) return out;
     const size = Buffer.byteLength(value, "utf8");
-    if (size < COMPRESS_FROM_BYTES) return { ...out, [`${prefix}v`]: value };
+    if (size < COMPRESS_FROM_BYTES) return { ...out, cv: value };
     const packed = gzipSync(value, { level: 6 });
-    if (packed.length <= this.spillBytes) return { ...out, [`${prefix}z`]: packed };
+    if (packed.length <= this.spillBytes) return { ...out, cz: packed };
     // One object per (key, batch): a re-run writes the same bytes; the item is written after it, never pointing at nothing.
     const key = `${SPILL.keyedStatePrefix(this.pipe)}${scope.nodeId}/p${scope.partition}/${id}/${padTime(version.time)}`;
     await this.objects.put(key, value);
-    return { ...out, [`${prefix}s`]: key };
+    return { ...out, cs: key };
   }
 
-  private async versionOf(item: Item, prefix: "c" | "p"): Promise<StateVersion | undefined> {
-    const time = item[`${prefix}t`];
-    if (typeof time !== "number") return undefined;
-    const text = item[`${prefix}v`];
+  private async versionOf(item: Item): Promise<StateVersion> {
+    const time = item.ct as number;
+    const text = item.cv;
     if (typeof text === "string") return { time, value: text };
-    const packed = item[`${prefix}z`];
+    const packed = item.cz;
     if (packed instanceof Uint8Array) return { time, value: gunzipSync(packed).toString("utf8") };
-    const spill = item[`${prefix}s`];
+    const spill = item.cs;
     if (typeof spill === "string") {
       const body = await this.objects.get(spill);
       if (body === undefined) {
@@ -208,8 +254,7 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
   }
 
   private async toStateItem(item: Item): Promise<StateItem> {
-    const previous = await this.versionOf(item, "p");
-    return { id: item.sk as string, key: item.key as string, current: (await this.versionOf(item, "c"))!, ...(previous ? { previous } : {}) };
+    return { id: item.sk as string, key: item.key as string, current: await this.versionOf(item) };
   }
 
   private async batchGet(keys: Array<{ pk: string; sk: string }>): Promise<Item[]> {

@@ -16,11 +16,12 @@
  * | parts    | `<pipe>#parts#<time>#p<p>`      | `<nodeId>#<shardId>#<attemptId>`     | time, nodeId, shardId, attemptId, firstSeq, payload/packed/spill, ttl |
  * | memory   | `<pipe>#mem#<nodeId>`           | `<time>`                             | payload/packed/spill, expiresAt (ms), fence (lease token), ttl    |
  * | partition memory (P > 1) | `<pipe>#mem#<nodeId>#p<p>` | `<time>`                 | as memory; `fence` is partition p's lease token                   |
- * | state    | `<pipe>#kst#<nodeId>#p<p>#<c>`  | `<id>` (a key's hash; `<c>` its first character) | key, ct, cv/cz/cs, pt?, pv/pz/ps?, fence, ttl (tombstones) |
+ * | state    | `<pipe>#kst#<nodeId>#p<p>#<c>`  | `<id>` (a key's hash; `<c>` its first character) | key, ct, cv/cz/cs, fence, ttl (tombstones) |
+ * | state undo | `<pipe>#kundo#<nodeId>#p<p>`  | `<time>`                             | z (gzipped) or s (spilled key), fence, ttl                        |
  * | state index | `<pipe>#kidx#<nodeId>#p<p>`  | `<time>#<chunk>`                     | ids (comma-joined), ttl                                           |
  *
- * State and state index: mapWithState's per-key state and its update-time index, written by
- * {@link DynamoDbKeyedStateStore} (dynamodb-keyed-state-store.ts says why they look as they do).
+ * State, state undo and state index: mapWithState's per-key state, its batches' undo records and its update-time
+ * index, written by {@link DynamoDbKeyedStateStore} (dynamodb-keyed-state-store.ts says why they look as they do).
  *
  * A payload is `payload` (text) under 1 KB, `packed` (gzip, binary) above, and spilled when even gzipped it is
  * larger than `spillBytes`: an object named by the item's `spill` attribute:

@@ -7,11 +7,15 @@
  * and an item is found by its id (a hash of the key: lib/serverless/keyed-state.ts says which).
  *
  * The exactly-once rule of the finalizer (a re-run of batch T reads what T − B left and writes the same
- * result) needs the state as it was before T even after T wrote some keys and crashed. Each item therefore
- * keeps two versions: `current`, written by the last batch that changed the key, and `previous`, the one
- * before it. A batch T reads `current` when `current.time < T` and `previous` when `current.time === T` (a
- * re-run); a `current.time > T` means a later batch ran, so the reader is behind and must stop.
+ * result) needs the state as it was before T even after T wrote some keys and crashed. An item keeps only its
+ * `current` version (the last batch that changed the key); before T writes any item, it writes one **undo
+ * record** per (scope, T) with the versions its changed keys had before. A batch T reads `current` when
+ * `current.time < T`; when `current.time === T` (a re-run after T wrote the item) it reads T's undo record, in
+ * which a key that is absent did not exist before T; a `current.time > T` means a later batch ran, so the
+ * reader is behind and must stop. A batch that is not a re-run never reads an undo record, so the version
+ * before costs its keys' bytes once, compressed, in one write, not in every item read and written.
  */
+import { gunzipSync, gzipSync } from "node:zlib";
 
 import { ValidationError } from "../core/errors.js";
 import { checkSegment } from "./store-keys.js";
@@ -31,9 +35,10 @@ export interface StateItem {
   readonly key: string;
   /** What the last batch that changed the key wrote. */
   readonly current: StateVersion;
-  /** The version before `current` (what a re-run of `current.time` reads); absent when the key had none. */
-  readonly previous?: StateVersion;
 }
+
+/** A batch's undo record: each key it changes or removes (by id), with the version the key had before it. */
+export type UndoRecord = ReadonlyMap<string, StateVersion>;
 
 /** Whose state: one operator's, in one finalizer partition (0 when there is one). */
 export interface StateScope {
@@ -53,6 +58,14 @@ export interface KeyedStateStore {
    * may vanish. Resolves to false when any item was refused (the others may have been written).
    */
   putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean>;
+  /**
+   * Writes batch `time`'s undo record (before any of its items): the versions its changed keys had before it,
+   * tombstones included, keys that had no item left out. Refused (false) when the stored record was written
+   * under a later lease token; a re-run writes the same record again. Kept until `expiresAt` (epoch ms).
+   */
+  putUndo(scope: StateScope, time: number, undo: UndoRecord, token: number, expiresAt: number): Promise<boolean>;
+  /** Batch `time`'s undo record, strongly consistent; undefined when none was written (or it expired). */
+  getUndo(scope: StateScope, time: number): Promise<UndoRecord | undefined>;
   /**
    * The timeout index: the ids of the keys batch `time` left with their last update at `time`. Unconditional
    * (a re-run writes the same ids under the same keys); kept until `expiresAt` (epoch ms).
@@ -80,11 +93,27 @@ export function checkStateScope(scope: StateScope): void {
 }
 
 /**
- * What an item weighs, in bytes, as I/O counts go (the bench and the I/O test): its id, key and versions' values
- * in UTF-8, and 8 per version for its batch time. DynamoDB adds attribute names and rounds to 1 KB per write
- * unit and 4 KB per read unit; this counts what the state itself costs.
+ * What an item weighs, in bytes, as I/O counts go (the bench and the I/O test): its id, key and value in UTF-8,
+ * and 8 for its batch time. DynamoDB adds attribute names and rounds to 1 KB per write unit and 4 KB per read
+ * unit; this counts what the state itself costs.
  */
 export function stateItemBytes(item: StateItem): number {
   const text = (s: string | undefined) => (s === undefined ? 0 : Buffer.byteLength(s, "utf8"));
-  return text(item.id) + text(item.key) + text(item.current.value) + 8 + (item.previous ? text(item.previous.value) + 8 : 0);
+  return text(item.id) + text(item.key) + text(item.current.value) + 8;
+}
+
+/**
+ * An undo record as both stores keep it (and the I/O counts weigh it): JSON of `{ id: [time, value?] }`,
+ * gzipped — the ids and values of one batch's keys share a dictionary, which a per-item version never could.
+ */
+export function packUndo(undo: UndoRecord): Buffer {
+  const entries: Record<string, [number] | [number, string]> = {};
+  for (const [id, v] of undo) entries[id] = v.value === undefined ? [v.time] : [v.time, v.value];
+  return gzipSync(JSON.stringify(entries), { level: 6 });
+}
+
+export function unpackUndo(packed: Uint8Array | string): UndoRecord {
+  const text = typeof packed === "string" ? packed : gunzipSync(packed).toString("utf8");
+  const entries = JSON.parse(text) as Record<string, [number] | [number, string]>;
+  return new Map(Object.entries(entries).map(([id, [time, value]]) => [id, value === undefined ? { time } : { time, value }]));
 }

@@ -8,7 +8,7 @@ import { RDD } from "../core/rdd.js";
 import type { Evaluation, Supplier } from "../graph/evaluation.js";
 import type { Node } from "../graph/node.js";
 import { MapWithStateNode, type KeyState } from "../graph/ops/map-with-state.js";
-import type { KeyedStateStore, StateItem, StateScope, StateVersion } from "../pipeline-store/keyed-state-store.js";
+import type { KeyedStateStore, StateItem, StateScope, StateVersion, UndoRecord } from "../pipeline-store/keyed-state-store.js";
 
 /**
  * mapWithState's state kept per key (docs/serverless.md, "Keyed state per key"): a batch reads the keys with
@@ -17,9 +17,11 @@ import type { KeyedStateStore, StateItem, StateScope, StateVersion } from "../pi
  * or removed. A graph that reads `stateSnapshots()` needs every key each batch, as Spark's full scan does: for
  * such a node the batch reads the whole state (and still writes only what changed).
  *
- * Exactly once: each stored item keeps the version before its last write, so a re-run of T reads what T − B
- * left (see keyed-state-store.ts) and computes the same items; the writes are conditional on the batch time and
- * the lease token. A finalizer that finds a key written by a later batch is behind and stops (LeaseLost).
+ * Exactly once: before its items, a batch writes one undo record with the versions its changed keys had, so a
+ * re-run of T that finds items T wrote reads what T − B left from it (see keyed-state-store.ts) and computes the
+ * same items; a batch that finds no item of its own never reads it. The writes are conditional on the lease
+ * token (and the items on the batch time). A finalizer that finds a key written by a later batch is behind and
+ * stops (LeaseLost).
  */
 
 /** The id of the item that says the node has state (its first batch ran): the initial state applies before it. */
@@ -49,14 +51,28 @@ export function stateKeyId(key: unknown): string {
   return createHash("sha256").update(text).digest("base64url").slice(0, 22);
 }
 
-/** The version batch `time` reads: what the batches before it left. */
-export function versionBefore(item: StateItem, time: number): StateVersion | undefined {
+/**
+ * The version batch `time` reads: what the batches before it left — from `undo`, batch `time`'s undo record,
+ * when `time` wrote the item (a re-run; a key absent from it had no item before).
+ */
+export function versionBefore(item: StateItem, time: number, undo: UndoRecord | undefined): StateVersion | undefined {
   if (item.current.time < time) return item.current;
-  if (item.current.time === time) return item.previous;
+  if (item.current.time === time) {
+    if (!undo) throw undoMissing(time);
+    return undo.get(item.id);
+  }
   throw new IllegalStateError(
     "LeaseLost",
     `batch ${item.current.time} already wrote the state of a key that batch ${time} reads: another finalizer finalized this batch, and this one stops`,
     { time, written: item.current.time },
+  );
+}
+
+function undoMissing(time: number): IllegalStateError {
+  return new IllegalStateError(
+    "UndoRecordMissing",
+    `batch ${time} wrote a key's state but its undo record is gone (it expires 14 days after the batch): the state before batch ${time} cannot be read; restore the table from a backup`,
+    { time },
   );
 }
 
@@ -66,6 +82,8 @@ interface Prepared {
   rdd?: RDD<unknown>;
   error?: unknown;
   items: StateItem[];
+  /** The versions before the batch of the keys in `items` that had one (the batch's undo record). */
+  undo: Map<string, StateVersion>;
   indexIds: string[];
   indexExpiresAt: number;
 }
@@ -129,9 +147,10 @@ export class KeyedStateBatch {
   }
 
   /**
-   * Writes what the batch changed: the update index first, then the items, `check` (the lease) before each
-   * call. A node whose function threw writes nothing (its state stays as the batch before left it) and its
-   * error goes to `fail`. Throws LeaseLost when the store refused an item: a later lease or batch wrote it.
+   * Writes what the batch changed: the undo record first (so a re-run after any of the later writes finds the
+   * versions before), then the update index, then the items, `check` (the lease) before each call. A node whose
+   * function threw writes nothing (its state stays as the batch before left it) and its error goes to `fail`.
+   * Throws LeaseLost when the store refused the undo record or an item: a later lease or batch wrote it.
    */
   async commit(check: () => Promise<void>, token: number, fail: (e: unknown) => Promise<void>): Promise<void> {
     for (const p of this.prepared.values()) {
@@ -140,6 +159,13 @@ export class KeyedStateBatch {
         continue;
       }
       const store = this.store!;
+      if (p.items.length > 0) {
+        await check();
+        const time = p.items[0]!.current.time;
+        if (!(await store.putUndo(p.scope, time, p.undo, token, time + STATE_SLACK_MS))) {
+          throw new IllegalStateError("LeaseLost", `the undo record of ${p.node.label} for batch ${time} was refused: a later finalizer wrote it; this one stops`, { token, time });
+        }
+      }
       if (p.indexIds.length > 0) {
         await check();
         await store.putUpdateIndex(p.scope, p.items[0]!.current.time, p.indexIds, p.indexExpiresAt);
@@ -158,7 +184,7 @@ export class KeyedStateBatch {
     const store = this.store!;
     const scope: StateScope = { nodeId: node.id, partition: this.partition };
     const batch = time.milliseconds;
-    const prepared: Prepared = { node, scope, items: [], indexIds: [], indexExpiresAt: 0 };
+    const prepared: Prepared = { node, scope, items: [], undo: new Map(), indexIds: [], indexExpiresAt: 0 };
     let data: RDD<[unknown, unknown]> | undefined;
     try {
       data = ev.getOrCompute(node.parent, time);
@@ -181,19 +207,21 @@ export class KeyedStateBatch {
       for (const id of await store.getUpdateIndex(scope, threshold - every, threshold)) ids.add(id);
     }
     const items = full ? [...(await store.scanItems(scope)), ...(await store.getItems(scope, [STARTED_ID]))] : await store.getItems(scope, [...ids]);
+    // Only a re-run finds items of its own batch, and only then reads the undo record.
+    const undo = items.some((item) => item.current.time === batch) ? await store.getUndo(scope, batch) : undefined;
 
     // The state as the batches before left it, in the state's order.
     let started = false;
     const live: Array<{ id: string; key: unknown; state: unknown; updatedAt: number; order: readonly [number, number] }> = [];
     const before = new Map<string, StateVersion>();
     for (const item of items) {
-      const version = versionBefore(item, batch);
+      const version = versionBefore(item, batch, undo);
+      if (version) before.set(item.id, version);
       if (item.id === STARTED_ID) {
         started = version?.value !== undefined;
         continue;
       }
       if (version?.value === undefined) continue;
-      before.set(item.id, version);
       const [state, index, inserted] = decodeValue<Stored>(version.value);
       live.push({ id: item.id, key: decodeValue(item.key), state, updatedAt: version.time, order: [inserted ?? version.time, index] });
     }
@@ -218,6 +246,7 @@ export class KeyedStateBatch {
     for (const change of result.changes) {
       const id = stateKeyId(change.key);
       const was = before.get(id);
+      if (was) prepared.undo.set(id, was);
       let value: string | undefined;
       if (change.state !== undefined) {
         if (change.state.updatedAt !== batch) throw new IllegalStateError("StateNotUpdatedAtBatch", `${node.label} changed a key's state without setting its update time to the batch's`, { batch });
@@ -225,9 +254,13 @@ export class KeyedStateBatch {
         value = encodeValue((inserted === batch ? [change.state.state, index] : [change.state.state, index, inserted]) satisfies Stored);
         if (timeout !== undefined) prepared.indexIds.push(id);
       }
-      prepared.items.push({ id, key: encodeValue(change.key), current: { time: batch, ...(value !== undefined ? { value } : {}) }, ...(was ? { previous: was } : {}) });
+      prepared.items.push({ id, key: encodeValue(change.key), current: { time: batch, ...(value !== undefined ? { value } : {}) } });
     }
-    if (!started) prepared.items.push({ id: STARTED_ID, key: "null", current: { time: batch, value: "1" } });
+    if (!started) {
+      const was = before.get(STARTED_ID);
+      if (was) prepared.undo.set(STARTED_ID, was);
+      prepared.items.push({ id: STARTED_ID, key: "null", current: { time: batch, value: "1" } });
+    }
     prepared.indexExpiresAt = batch + (timeout ?? 0) + every + STATE_SLACK_MS;
     return prepared;
   }
@@ -235,8 +268,9 @@ export class KeyedStateBatch {
 
 /**
  * Every key's state after batch `time` (a finalized batch: the last one, or one no key changed since), in the
- * state's order, for tools and tests; undefined when the operator has no state in this partition. A full scan.
- * Throws when a key has changed since `time` by more than one version: per-key state keeps no history.
+ * state's order, for tools and tests; undefined when the operator has no state in this partition. A full scan,
+ * and the undo record of each batch after `time` that wrote an item. Throws when a key has changed since `time`
+ * by more than one version: per-key state keeps no history.
  */
 export async function readKeyedState(
   store: KeyedStateStore,
@@ -244,9 +278,14 @@ export async function readKeyedState(
   time: number,
 ): Promise<Array<{ key: unknown; state: unknown; updatedAt: number }> | undefined> {
   const items = [...(await store.scanItems(scope)), ...(await store.getItems(scope, [STARTED_ID]))];
+  const undos = new Map<number, UndoRecord | undefined>();
+  for (const t of new Set(items.map((i) => i.current.time).filter((t) => t > time))) undos.set(t, await store.getUndo(scope, t));
   const after = (item: StateItem) => {
     if (item.current.time <= time) return item.current;
-    if (!item.previous || item.previous.time <= time) return item.previous;
+    const undo = undos.get(item.current.time);
+    if (!undo) throw undoMissing(item.current.time);
+    const previous = undo.get(item.id);
+    if (!previous || previous.time <= time) return previous;
     throw new IllegalStateError("StateHistoryGone", `the state of a key was written twice after batch ${time}: per-key state keeps the last finalized batch's state, not older ones`, { time });
   };
   if (!items.some((i) => i.id === STARTED_ID && after(i)?.value !== undefined)) return undefined;

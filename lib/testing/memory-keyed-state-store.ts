@@ -1,5 +1,15 @@
 import { FaultPlan, SimulatedCrash } from "./faults.js";
-import { checkStateId as checkId, checkStateScope as checkScope, stateItemBytes, type KeyedStateStore, type StateItem, type StateScope } from "../pipeline-store/keyed-state-store.js";
+import {
+  checkStateId as checkId,
+  checkStateScope as checkScope,
+  packUndo,
+  stateItemBytes,
+  unpackUndo,
+  type KeyedStateStore,
+  type StateItem,
+  type StateScope,
+  type UndoRecord,
+} from "../pipeline-store/keyed-state-store.js";
 import { checkTime } from "../pipeline-store/store-keys.js";
 
 /** What a store moved, counted by the in-memory store (the I/O test and the bench read it). */
@@ -9,12 +19,16 @@ export interface StateIo {
   bytesRead: number;
   itemsWritten: number;
   bytesWritten: number;
+  /** Undo records read (a re-run's), and the bytes of undo records read and written (also in bytesRead/bytesWritten). */
+  undoReads: number;
+  undoBytesRead: number;
+  undoBytesWritten: number;
   /** Ids read from or written to the timeout index. */
   indexIds: number;
   indexBytes: number;
 }
 
-const zeroIo = (): StateIo => ({ requests: 0, itemsRead: 0, bytesRead: 0, itemsWritten: 0, bytesWritten: 0, indexIds: 0, indexBytes: 0 });
+const zeroIo = (): StateIo => ({ requests: 0, itemsRead: 0, bytesRead: 0, itemsWritten: 0, bytesWritten: 0, undoReads: 0, undoBytesRead: 0, undoBytesWritten: 0, indexIds: 0, indexBytes: 0 });
 
 /**
  * The per-key state store in this process, with the semantics of {@link DynamoDbKeyedStateStore} (the contract
@@ -30,6 +44,8 @@ const zeroIo = (): StateIo => ({ requests: 0, itemsRead: 0, bytesRead: 0, itemsW
 export class MemoryKeyedStateStore implements KeyedStateStore {
   private readonly items = new Map<string, Map<string, StateItem & { fence: number; expiresAt?: number }>>();
   private readonly index = new Map<string, Map<number, string[]>>();
+  /** Undo records as DynamoDB keeps them: gzipped (packUndo), with the token that wrote them. */
+  private readonly undo = new Map<string, Map<number, { packed: Buffer; fence: number }>>();
   private readonly faults = new FaultPlan<keyof KeyedStateStore>();
   private partialAfter: number | undefined;
   /** Counts since construction or the last {@link resetIo}. */
@@ -106,6 +122,37 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
     });
   }
 
+  putUndo(scope: StateScope, time: number, undo: UndoRecord, token: number, _expiresAt: number): Promise<boolean> {
+    return this.faults.run("putUndo", () => {
+      checkScope(scope);
+      checkTime(time);
+      [...undo.keys()].forEach(checkId);
+      const mine = this.undo.get(scopeKey(scope)) ?? new Map<number, { packed: Buffer; fence: number }>();
+      this.undo.set(scopeKey(scope), mine);
+      this.io.requests++;
+      if ((mine.get(time)?.fence ?? -Infinity) > token) return false;
+      const packed = packUndo(undo);
+      mine.set(time, { packed, fence: token });
+      this.io.bytesWritten += packed.length;
+      this.io.undoBytesWritten += packed.length;
+      return true;
+    });
+  }
+
+  getUndo(scope: StateScope, time: number): Promise<UndoRecord | undefined> {
+    return this.faults.run("getUndo", () => {
+      checkScope(scope);
+      checkTime(time);
+      this.io.requests++;
+      const stored = this.undo.get(scopeKey(scope))?.get(time);
+      if (!stored) return undefined;
+      this.io.undoReads++;
+      this.io.bytesRead += stored.packed.length;
+      this.io.undoBytesRead += stored.packed.length;
+      return unpackUndo(stored.packed);
+    });
+  }
+
   putUpdateIndex(scope: StateScope, time: number, ids: readonly string[], _expiresAt: number): Promise<void> {
     return this.faults.run("putUpdateIndex", () => {
       checkScope(scope);
@@ -169,12 +216,7 @@ export class SimulatedCrashBetweenWrites extends SimulatedCrash {
 }
 
 function copy(item: StateItem): StateItem {
-  return {
-    id: item.id,
-    key: item.key,
-    current: { ...item.current },
-    ...(item.previous ? { previous: { ...item.previous } } : {}),
-  };
+  return { id: item.id, key: item.key, current: { ...item.current } };
 }
 
 function scopeKey(scope: StateScope): string {

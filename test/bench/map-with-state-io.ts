@@ -61,6 +61,10 @@ export interface MapWithStateIo {
     readonly requests: number;
     /** Update-time index bytes read and written (with a timeout). */
     readonly indexBytes: number;
+    /** Of bytesWritten, the batch's undo record (gzipped: the changed keys' versions before the batch). */
+    readonly undoBytesWritten: number;
+    /** Undo records read: only a re-run reads one, so 0 here. */
+    readonly undoReads: number;
   };
 }
 
@@ -148,6 +152,8 @@ export async function mapWithStateIo(options: MapWithStateIoOptions): Promise<Ma
       bytesWritten: mean((io) => io.bytesWritten),
       requests: mean((io) => io.requests),
       indexBytes: mean((io) => io.indexBytes),
+      undoBytesWritten: mean((io) => io.undoBytesWritten),
+      undoReads: mean((io) => io.undoReads),
     },
   };
 }

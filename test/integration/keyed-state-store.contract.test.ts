@@ -1,7 +1,7 @@
 /**
  * One suite, two implementations of KeyedStateStore (mapWithState's per-key state): in memory, and DynamoDB
  * (dynalite) spilling to S3 (s3rver). The per-item conditions — never back to an older batch, never under an
- * older lease token — are semantics, so they are checked against the emulator. Each test has a pipeline of its
+ * older lease token — and the undo record's are semantics, so they are checked against the emulator. Each test has a pipeline of its
  * own on one shared table.
  */
 import { randomBytes } from "node:crypto";
@@ -40,6 +40,7 @@ afterAll(async () => {
 interface Harness {
   readonly store: KeyedStateStore;
   readonly spilled?: () => Promise<string[]>;
+  readonly spilledUndo?: () => Promise<string[]>;
 }
 
 let n = 0;
@@ -52,17 +53,16 @@ const implementations: Array<[string, () => Harness]> = [
       const objects: ObjectStore = new S3ObjectStore({ client: s3!, bucket: BUCKET, prefix: "data" });
       // A small spill threshold, so that a few KB of random text spills.
       const store = new DynamoDbKeyedStateStore({ client: ddb!, tableName: TABLE, pipeline, objects, spillBytes: 2_000 });
-      return { store, spilled: async () => objects.list(`spill/${pipeline}/kst/`) };
+      return { store, spilled: async () => objects.list(`spill/${pipeline}/kst/`), spilledUndo: async () => objects.list(`spill/${pipeline}/mem/kst-undo/`) };
     },
   ],
 ];
 
 const scope: StateScope = { nodeId: "mapWithState-1", partition: 0 };
-const item = (id: string, time: number, value: string | undefined, previous?: StateItem["previous"]): StateItem => ({
+const item = (id: string, time: number, value: string | undefined): StateItem => ({
   id,
   key: JSON.stringify(id),
   current: { time, ...(value !== undefined ? { value } : {}) },
-  ...(previous ? { previous } : {}),
 });
 const byId = (items: StateItem[]) => Object.fromEntries(items.map((i) => [i.id, i]));
 
@@ -70,7 +70,7 @@ describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => 
   it("reads back what it wrote, only the ids asked for, versions and tombstones included", async () => {
     const { store } = make();
     const a = item("aaa", 1000, '{"s":1}');
-    const b = item("bbb", 2000, undefined, { time: 1000, value: '{"s":2}' });
+    const b = item("bbb", 2000, undefined);
     const c = item("~started", 1000, "1");
     expect(await store.putItems(scope, [a, b, c], 1, 99_000)).toBe(true);
     expect(byId(await store.getItems(scope, ["aaa", "bbb", "zzz", "aaa"]))).toEqual({ aaa: a, bbb: b });
@@ -82,16 +82,16 @@ describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => 
 
   it("refuses an item from an older batch than the stored one, or under an older lease token; a re-run succeeds", async () => {
     const { store } = make();
-    expect(await store.putItems(scope, [item("k", 2000, "v2", { time: 1000, value: "v1" })], 5, 0)).toBe(true);
+    expect(await store.putItems(scope, [item("k", 2000, "v2")], 5, 0)).toBe(true);
     // The same batch again (a re-run), same token: written.
-    expect(await store.putItems(scope, [item("k", 2000, "v2", { time: 1000, value: "v1" })], 5, 0)).toBe(true);
+    expect(await store.putItems(scope, [item("k", 2000, "v2")], 5, 0)).toBe(true);
     // An older batch (a finalizer that is behind): refused, the item stays.
     expect(await store.putItems(scope, [item("k", 1000, "old"), item("other", 1000, "x")], 5, 0)).toBe(false);
     // An older lease token for a later batch: refused.
     expect(await store.putItems(scope, [item("k", 3000, "v3")], 4, 0)).toBe(false);
-    expect(byId(await store.getItems(scope, ["k", "other"]))).toEqual({ k: item("k", 2000, "v2", { time: 1000, value: "v1" }), other: item("other", 1000, "x") });
+    expect(byId(await store.getItems(scope, ["k", "other"]))).toEqual({ k: item("k", 2000, "v2"), other: item("other", 1000, "x") });
     // A later token and batch: written.
-    expect(await store.putItems(scope, [item("k", 3000, "v3", { time: 2000, value: "v2" })], 6, 0)).toBe(true);
+    expect(await store.putItems(scope, [item("k", 3000, "v3")], 6, 0)).toBe(true);
     expect((await store.getItems(scope, ["k"]))[0]!.current).toEqual({ time: 3000, value: "v3" });
   });
 
@@ -110,7 +110,7 @@ describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => 
     const { store, spilled } = make();
     // Random text does not compress: it spills past the 2 KB threshold.
     const random = (bytes: number) => randomBytes(bytes).toString("base64");
-    const big = item("big", 2000, random(60_000), { time: 1000, value: random(50_000) });
+    const big = item("big", 2000, random(60_000));
     const medium = item("medium", 1000, "x".repeat(5_000));
     const many = Array.from({ length: 130 }, (_, i) => item(`k${i}`, 1000, `{"s":${i}}`));
     expect(await store.putItems(scope, [big, medium, ...many], 1, 0)).toBe(true);
@@ -118,7 +118,29 @@ describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => 
     expect(got.big).toEqual(big);
     expect(got.medium).toEqual(medium);
     expect(Object.keys(got)).toHaveLength(132);
-    if (spilled) expect((await spilled()).length).toBe(2); // big's two versions; medium gzips to a few bytes
+    if (spilled) expect((await spilled()).length).toBe(1); // big; medium gzips to a few bytes
+  });
+
+  it("keeps one undo record per batch (tombstones, large ones spilled), refused under an older lease token", async () => {
+    const { store, spilledUndo } = make();
+    expect(await store.getUndo(scope, 2000)).toBeUndefined();
+    const undo = new Map([["aaa", { time: 1000, value: '{"s":1}' }], ["bbb", { time: 500 }], ["~started", { time: 500, value: "1" }]]);
+    expect(await store.putUndo(scope, 2000, undo, 5, 99_000)).toBe(true);
+    expect(await store.getUndo(scope, 2000)).toEqual(undo);
+    // A re-run under the same or a later token writes it again; an older token is refused and changes nothing.
+    expect(await store.putUndo(scope, 2000, undo, 5, 99_000)).toBe(true);
+    expect(await store.putUndo(scope, 2000, new Map(), 4, 99_000)).toBe(false);
+    expect(await store.getUndo(scope, 2000)).toEqual(undo);
+    // An empty record (no changed key existed before) is not the absence of one.
+    expect(await store.putUndo(scope, 3000, new Map(), 6, 99_000)).toBe(true);
+    expect(await store.getUndo(scope, 3000)).toEqual(new Map());
+    expect(await store.getUndo({ ...scope, partition: 1 }, 2000)).toBeUndefined();
+    expect(await store.getUndo(scope, 1000)).toBeUndefined();
+    // Random text does not compress: past the 2 KB threshold the record spills.
+    const large = new Map(Array.from({ length: 20 }, (_, i) => [`r${i}`, { time: 1000, value: randomBytes(300).toString("base64") }] as const));
+    expect(await store.putUndo(scope, 4000, large, 6, 99_000)).toBe(true);
+    expect(await store.getUndo(scope, 4000)).toEqual(large);
+    if (spilledUndo) expect(await spilledUndo()).toHaveLength(1);
   });
 
   it("indexes ids by update time and reads the times in [from, to)", async () => {
@@ -141,5 +163,6 @@ describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => 
     await expect(store.getItems(scope, ["a#b"])).rejects.toThrow(/state id "a#b" must be 1 to 64 characters/);
     await expect(store.scanItems({ nodeId: "a/b", partition: 0 })).rejects.toThrow(/nodeId "a\/b" must be non-empty/);
     await expect(store.putItems({ nodeId: "n", partition: -1 }, [], 1, 0)).rejects.toThrow(/partition -1 must be a non-negative integer/);
+    await expect(store.putUndo(scope, 1000, new Map([["a/b", { time: 1 }]]), 1, 0)).rejects.toThrow(/state id "a\/b" must be 1 to 64 characters/);
   });
 });

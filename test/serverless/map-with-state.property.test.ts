@@ -1,8 +1,9 @@
 /**
  * mapWithState with its state kept per key (lib/serverless/keyed-state.ts) equals the local engine: for random
  * records (updates, removals, keys that time out, an initial state), with and without stateSnapshots, through
- * duplicate deliveries and a crash at each write of the state (before it, after it took effect, or between two
- * of one batch's items) — and a finalizer whose lease another took cannot overwrite the newer state.
+ * duplicate deliveries and a crash at each write of the state (before it, after it took effect, between the
+ * undo record and the items, or between two of one batch's items, and a re-run's read of the undo record) — and
+ * a finalizer whose lease another took cannot overwrite the newer state.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,9 @@ import type { State } from "../../lib/core/state.js";
 import type { KeyedStateStore } from "../../lib/pipeline-store/keyed-state-store.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
+import { readKeyedState, STARTED_ID } from "../../lib/serverless/keyed-state.js";
+import { encodeValue } from "../../lib/core/codec.js";
+import { MemoryKeyedStateStore } from "../../lib/testing/memory-keyed-state-store.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import { MemoryObjectStore } from "../../lib/testing/memory-object-store.js";
 import { MemoryPipelineStore, SimulatedCrash } from "../../lib/testing/memory-pipeline-store.js";
@@ -68,7 +72,8 @@ const pipelines: Array<[string, Pipeline<Rec>]> = [
 /** The writes and reads of the state store, each of which may crash before or after it took effect. */
 const STATE_FAULTS: Array<[keyof KeyedStateStore, "before" | "after"]> = [
   ["putItems", "before"], ["putItems", "after"], ["putUpdateIndex", "before"], ["putUpdateIndex", "after"],
-  ["getItems", "before"], ["scanItems", "before"], ["getUpdateIndex", "before"],
+  ["putUndo", "before"], ["putUndo", "after"],
+  ["getItems", "before"], ["scanItems", "before"], ["getUpdateIndex", "before"], ["getUndo", "before"],
 ];
 
 const recordArb = fc.record({ k: fc.constantFrom("a", "b", "c", "d", "e", "f"), n: fc.integer({ min: 0, max: 4 }), gap: fc.integer({ min: 0, max: 2600 }) });
@@ -145,7 +150,7 @@ describe("mapWithState with per-key state equals the local engine", () => {
 });
 
 describe("two finalizers of one pipeline", () => {
-  it("the older lease's finalizer, stalled inside a state write, cannot overwrite what the newer one wrote", async () => {
+  it.each(["putUndo", "putItems"] as const)("the older lease's finalizer, stalled inside a state write (%s), cannot overwrite what the newer one wrote", async (stallIn) => {
     const pipeline = pipelines[1]![1];
     const shardId = "shardId-000000000000";
     const base = 1_700_000_000_000;
@@ -173,20 +178,29 @@ describe("two finalizers of one pipeline", () => {
     let resume!: () => void;
     const gate = new Promise<void>((resolve) => (resume = resolve));
     const refused: boolean[] = [];
+    const stall = async <T extends unknown[]>(method: "putUndo" | "putItems", write: (...a: T) => Promise<boolean>, ...a: T) => {
+      if (method !== stallIn) return write(...a);
+      if (refused.length === 0) {
+        stalled();
+        await gate;
+      }
+      const ok = await write(...a);
+      refused.push(!ok);
+      return ok;
+    };
+    const scope = { nodeId: "sessions", partition: 0 };
+    let aTime: number | undefined; // the batch A writes
     const stalling: KeyedStateStore = {
       getItems: (...a) => state.getItems(...a),
       scanItems: (...a) => state.scanItems(...a),
       getUpdateIndex: (...a) => state.getUpdateIndex(...a),
       putUpdateIndex: (...a) => state.putUpdateIndex(...a),
-      putItems: async (...a) => {
-        if (refused.length === 0) {
-          stalled();
-          await gate;
-        }
-        const ok = await state.putItems(...a);
-        refused.push(!ok);
-        return ok;
+      getUndo: (...a) => state.getUndo(...a),
+      putUndo: (...a) => {
+        aTime ??= a[1];
+        return stall("putUndo", (...b: typeof a) => state.putUndo(...b), ...a);
       },
+      putItems: (...a) => stall("putItems", (...b: typeof a) => state.putItems(...b), ...a),
     };
     const a = new PipelineRuntime(pipeline, { ...plain, keyedState: stalling }).finalize();
     await reached;
@@ -194,11 +208,13 @@ describe("two finalizers of one pipeline", () => {
     now += 61_000;
     const b = await new PipelineRuntime(pipeline, plain).finalize();
     expect(b.finalized.length).toBeGreaterThan(3);
-    const afterB = state.dump({ nodeId: "sessions", partition: 0 });
+    const afterB = state.dump(scope);
+    const undoAfterB = await state.getUndo(scope, aTime!);
     resume();
     expect((await a).stopped).toBe("leased");
     expect(refused[0]).toBe(true);
-    expect(state.dump({ nodeId: "sessions", partition: 0 })).toEqual(afterB);
+    expect(state.dump(scope)).toEqual(afterB);
+    expect(await state.getUndo(scope, aTime!)).toEqual(undoAfterB);
 
     const status = (await store.getStatus())!;
     const batches: Rec[][] = [];
@@ -240,12 +256,52 @@ describe("reading per-key state", () => {
   });
 });
 
+describe("reading per-key state while a later batch is half written", () => {
+  const scope = { nodeId: "sums", partition: 0 };
+  const item = (k: string, time: number, state?: number, index = 0) => ({
+    id: k,
+    key: encodeValue(k),
+    current: { time, ...(state !== undefined ? { value: encodeValue([state, index]) } : {}) },
+  });
+
+  it("gives the last finalized batch's state from the undo record of the batch that crashed after some items", async () => {
+    const state = new MemoryKeyedStateStore();
+    // Batch 1000 wrote a and b; batch 2000 is finalized and changed nothing; batch 3000 crashed after writing
+    // its undo record and three items: a changed, b removed, c new.
+    expect(await state.putItems(scope, [item(STARTED_ID, 1000, 1), item("a", 1000, 1, 0), item("b", 1000, 2, 1)], 1, 0)).toBe(true);
+    expect(await state.putUndo(scope, 3000, new Map([["a", item("a", 1000, 1, 0).current], ["b", item("b", 1000, 2, 1).current]]), 2, 0)).toBe(true);
+    expect(await state.putItems(scope, [item("a", 3000, 5, 0), item("b", 3000), item("c", 3000, 9, 0)], 2, 0)).toBe(true);
+    expect(await readKeyedState(state, scope, 2000)).toEqual([
+      { key: "a", state: 1, updatedAt: 1000 },
+      { key: "b", state: 2, updatedAt: 1000 },
+    ]);
+    expect(await readKeyedState(state, scope, 3000)).toEqual([
+      { key: "a", state: 5, updatedAt: 3000 },
+      { key: "c", state: 9, updatedAt: 3000 },
+    ]);
+    // Without the undo record, the state before 3000 cannot be told: an error, not a guess.
+    await expect(readKeyedState(state, { ...scope, partition: 1 }, 2000)).resolves.toBeUndefined();
+    const lost = new MemoryKeyedStateStore();
+    await lost.putItems(scope, [item(STARTED_ID, 1000, 1), item("a", 3000, 5)], 2, 0);
+    await expect(readKeyedState(lost, scope, 2000)).rejects.toThrow(/undo record is gone/);
+  });
+});
+
 describe("a crash at each write of the state", () => {
   const crashes: Array<[string, (state: ReturnType<MemoryPipelineStore["keyedState"]>) => void]> = [
     ["before the items are written", (st) => st.failNext("putItems", "before")],
     ["after the items were written", (st) => st.failNext("putItems", "after")],
     ["between the first and second item", (st) => st.failAfterItems(1)],
     ["between the second and third item", (st) => st.failAfterItems(2)],
+    ["before the undo record is written", (st) => st.failNext("putUndo", "before")],
+    ["between the undo record and the items", (st) => st.failNext("putUndo", "after")],
+    [
+      "after the first item, and then as the re-run reads the undo record",
+      (st) => {
+        st.failAfterItems(1);
+        st.failNext("getUndo", "before");
+      },
+    ],
     ["after the update index was written", (st) => st.failNext("putUpdateIndex", "after")],
     ["before the keys are read", (st) => st.failNext("getItems", "before")],
   ];
