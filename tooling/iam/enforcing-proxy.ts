@@ -19,6 +19,7 @@ import { kinesisAccess, kinesisStream, StreamTokens } from "./kinesis-requests.j
 import { lambdaAccess } from "./lambda-requests.js";
 import { objectArn, type ResourceArns } from "./resource-arns.js";
 import { deleteObjectsKeys, deleteObjectsQuiet, escapeXml, s3Access } from "./s3-requests.js";
+import { readBody } from "../stack/http-body.js";
 
 export type ServiceEndpoints = Readonly<Record<Service, string>>;
 
@@ -47,15 +48,6 @@ export interface IamProxy {
 }
 
 const JSON_TARGET = /^[A-Za-z0-9_]+\.([A-Za-z0-9]+)$/;
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
 
 function send(res: ServerResponse, r: ErrorResponse, head = false): void {
   res.writeHead(r.status, { ...r.headers, "content-length": head ? "0" : String(Buffer.byteLength(r.body)) });

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { invokedFunctionRef } from "../iam/lambda-requests.js";
 import { FunctionError, type FunctionHost } from "./function-host.js";
+import { readBody } from "./http-body.js";
 
 /** Lambda's default for asynchronous invocations: two retries after the first attempt fails. */
 export const ASYNC_RETRY_ATTEMPTS = 2;
@@ -51,15 +52,6 @@ export interface LambdaApi {
   idle(): Promise<void>;
   /** Closes the listener, drops what is queued and waits for the invocations running. Idempotent. */
   stop(): Promise<void>;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
