@@ -1,7 +1,7 @@
 /**
  * The benchmark harness: a benchmark is a file under test/bench/ exporting a {@link Benchmark}, registered in
- * run.ts. The harness warms every variant up once, then times `runs` rounds (variants interleaved, a GC
- * before each timed run), and prints the median per variant with its rates and its ratio to the baseline.
+ * run.ts. The harness warms every variant up (once, or `warmUp` times), then times `runs` rounds (variants
+ * interleaved, a GC before each timed run), and prints the median per variant with its rates and its ratio to the baseline.
  * Numbers are only printed: nothing here asserts on time.
  */
 import { setFlagsFromString } from "node:v8";
@@ -28,6 +28,12 @@ export interface Benchmark {
    * the warm-up runs. @default - results are not compared
    */
   check?(results: ReadonlyArray<unknown>): void;
+  /**
+   * Untimed runs of each variant before the timed ones. More than one when what is measured is a steady cost —
+   * the same work every batch of a running job — that the first runs overstate while V8 still compiles the code
+   * they take. @default 1
+   */
+  readonly warmUp?: number;
 }
 
 /** Builds a benchmark (generates its input) for a size factor: 1 is the full size, 0.1 a quick look. */
@@ -41,11 +47,17 @@ export interface Measurement {
 
 const gc = exposeGc();
 
-/** `global.gc` without asking the user for --expose-gc (so that `npm run bench` needs no flags). */
+/**
+ * `global.gc` without asking the user for --expose-gc (so that `npm run bench` needs no flags), as a regular
+ * full collection: `gc()` without options is V8's testing GC, which also throws away compiled code, so the run
+ * after it pays V8 compiling again (a 10,000-row spark.sql batch took 15–30 ms after it against 8 ms after a
+ * regular one) — a cost no running function pays between batches.
+ */
 function exposeGc(): () => void {
   try {
     setFlagsFromString("--expose-gc");
-    return runInNewContext("gc") as () => void;
+    const gc = runInNewContext("gc") as (options?: { type: "major" | "minor"; execution?: "sync" | "async" }) => void;
+    return () => gc({ type: "major", execution: "sync" });
   } catch {
     return () => undefined;
   }
@@ -60,6 +72,7 @@ export function median(values: readonly number[]): number {
 export async function measure(benchmark: Benchmark, runs: number): Promise<Measurement[]> {
   const warm: unknown[] = [];
   for (const v of benchmark.variants) {
+    for (let w = 1; w < (benchmark.warmUp ?? 1); w++) await v.run();
     gc();
     warm.push((await v.run()).result);
   }
