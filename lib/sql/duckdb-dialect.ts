@@ -19,6 +19,8 @@
  * - `explode(...)` is `unnest(...)`; `named_struct('a', 1)` is `{'a': 1}`; `date_format(d, fmt)` is
  *   `strftime(d, fmt)` with C-style patterns.
  * - `datediff(end, start)` is `datediff('day', start, end)`.
+ * - `CAST(1.5 AS INT)` rounds to 2 (Spark truncates toward zero: 1): `CAST(trunc(x) AS INT)` gives Spark's.
+ * - `CAST('a' AS INT)` fails the query, as in Spark 4's ANSI mode (Spark 3.5: NULL): `TRY_CAST('a' AS INT)` is NULL.
  * - Result columns DuckDB names for an expression without an alias are named DuckDB's way (`(7 / 2)`,
  *   `lower('A')`; Spark: `(7 / 2)`, `lower(A)`): give the columns a program reads an alias.
  */

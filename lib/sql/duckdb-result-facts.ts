@@ -9,9 +9,12 @@
  * - `row_number`, `rank`, `dense_rank`, `ntile` are IntegerType, `percent_rank`, `cume_dist` DoubleType, none
  *   nullable (RowNumberLike, RankLike);
  * - a column of a view, selected from that view alone (no join that could add nulls), is as nullable as the
- *   view's column — so a groupBy key keeps its input's nullability.
+ *   view's column — so a groupBy key keeps its input's nullability;
+ * - arithmetic, casts, comparisons, AND/OR/NOT, IS [NOT] NULL, coalesce and CASE over what is known, by the
+ *   rules the DataFrame API applies too (nullability.ts).
  */
 import type { DataType, Table } from "./data-types.js";
+import { arithmeticNullable, castNullable, type ArithmeticOp } from "./nullability.js";
 
 export interface ColumnFacts {
   readonly nullable: boolean;
@@ -19,7 +22,29 @@ export interface ColumnFacts {
   readonly dataType?: DataType;
 }
 
-type Node = { class?: string; type?: string; function_name?: string; column_names?: string[]; value?: { is_null?: boolean }; table_name?: string };
+type Node = {
+  class?: string;
+  type?: string;
+  function_name?: string;
+  column_names?: string[];
+  value?: { is_null?: boolean; type?: DuckDbTypeJson };
+  table_name?: string;
+  children?: Node[];
+  child?: Node;
+  left?: Node;
+  right?: Node;
+  cast_type?: DuckDbTypeJson;
+  try_cast?: boolean;
+  case_checks?: Array<{ when_expr?: Node; then_expr?: Node }>;
+  else_expr?: Node;
+};
+type DuckDbTypeJson = { id?: string; type_info?: { width?: number; scale?: number } | null };
+
+/** What is known of an expression: whether it can be null, and its Spark type when that is known. */
+interface Known {
+  readonly nullable: boolean;
+  readonly type?: DataType;
+}
 
 const INTEGER: DataType = { kind: "integer" };
 const RANKING: Record<string, DataType | undefined> = {
@@ -30,6 +55,10 @@ const RANKING: Record<string, DataType | undefined> = {
   WINDOW_PERCENT_RANK: undefined,
   WINDOW_CUME_DIST: undefined,
 };
+const ARITHMETIC: ReadonlySet<string> = new Set(["+", "-", "*", "/", "%"]);
+/** Comparisons that are null when a side is; IS [NOT] DISTINCT FROM (Spark's `<=>`) never is. */
+const NULL_SAFE_COMPARISONS: ReadonlySet<string> = new Set(["COMPARE_DISTINCT_FROM", "COMPARE_NOT_DISTINCT_FROM"]);
+const UNKNOWN: Known = { nullable: true };
 
 /** One entry per result column, or undefined when the parse does not map onto the columns (a `*`, a UNION …). */
 export function resultFacts(parsed: unknown, views: ReadonlyMap<string, Table>): ColumnFacts[] | undefined {
@@ -41,13 +70,82 @@ export function resultFacts(parsed: unknown, views: ReadonlyMap<string, Table>):
   const view = from?.type === "BASE_TABLE" ? [...views].find(([name]) => name.toLowerCase() === from.table_name?.toLowerCase())?.[1] : undefined;
   return list.map((e): ColumnFacts => {
     if (e.class === "WINDOW" && e.type && e.type in RANKING) return { nullable: false, ...(RANKING[e.type] ? { dataType: RANKING[e.type] } : {}) };
-    if (e.class === "FUNCTION" && (e.function_name === "count" || e.function_name === "count_star")) return { nullable: false };
     // Spark types a NULL literal `void` (NullType); DuckDB gives it INTEGER.
-    if (e.class === "CONSTANT") return e.value?.is_null === false ? { nullable: false } : { nullable: true, dataType: { kind: "null" } };
-    if (e.class === "COLUMN_REF" && view && e.column_names?.length === 1) {
-      const field = view.schema.fields.find((f) => f.name.toLowerCase() === e.column_names![0]!.toLowerCase());
-      return { nullable: field ? field.nullable : true };
-    }
-    return { nullable: true };
+    if (e.class === "CONSTANT" && e.value?.is_null !== false) return { nullable: true, dataType: { kind: "null" } };
+    return { nullable: known(e, view).nullable };
   });
+}
+
+/**
+ * An expression's nullability by Spark's rules, from its children's. A column of the one view the query reads
+ * (no join that could add nulls) is as nullable as the view's; what this does not know is nullable.
+ */
+function known(e: Node, view: Table | undefined): Known {
+  switch (e.class) {
+    case "CONSTANT":
+      return { nullable: e.value?.is_null !== false, type: sparkTypeOf(e.value?.type) };
+    case "COLUMN_REF": {
+      if (!view || e.column_names?.length !== 1) return UNKNOWN;
+      const field = view.schema.fields.find((f) => f.name.toLowerCase() === e.column_names![0]!.toLowerCase());
+      return field ? { nullable: field.nullable, type: field.dataType } : UNKNOWN;
+    }
+    case "FUNCTION": {
+      const name = e.function_name ?? "";
+      const args = e.children ?? [];
+      if (name === "count" || name === "count_star") return { nullable: false };
+      if (ARITHMETIC.has(name) && args.length === 2) return { nullable: arithmeticNullable(name as ArithmeticOp, known(args[0]!, view).nullable, known(args[1]!, view).nullable) };
+      if (name === "-" && args.length === 1) return { nullable: known(args[0]!, view).nullable };
+      return UNKNOWN;
+    }
+    case "CAST": {
+      if (e.try_cast || !e.child) return UNKNOWN;
+      const child = known(e.child, view);
+      const to = sparkTypeOf(e.cast_type);
+      // DuckDB parses TRUE and FALSE as CAST('t' AS BOOLEAN): a literal, never null.
+      if (e.child.class === "CONSTANT" && !child.nullable && to?.kind === "boolean" && child.type?.kind === "string") return { nullable: false, type: to };
+      return child.type && to ? { nullable: castNullable(child.type, to, child.nullable), type: to } : UNKNOWN;
+    }
+    case "COMPARISON":
+      if (NULL_SAFE_COMPARISONS.has(e.type ?? "")) return { nullable: false };
+      return { nullable: !e.left || !e.right || known(e.left, view).nullable || known(e.right, view).nullable };
+    case "CONJUNCTION":
+      return { nullable: (e.children ?? []).some((c) => known(c, view).nullable) };
+    case "OPERATOR":
+      if (e.type === "OPERATOR_IS_NULL" || e.type === "OPERATOR_IS_NOT_NULL") return { nullable: false };
+      if (e.type === "OPERATOR_NOT" && e.children?.length === 1) return { nullable: known(e.children[0]!, view).nullable };
+      // Coalesce is null only when every argument can be.
+      if (e.type === "OPERATOR_COALESCE") return { nullable: (e.children ?? []).every((c) => known(c, view).nullable) };
+      return UNKNOWN;
+    case "CASE": {
+      // CaseWhen: null when no branch matches and there is no ELSE, or when a value that can be chosen is.
+      const values = [...(e.case_checks ?? []).map((c) => c.then_expr), e.else_expr];
+      return { nullable: values.some((v) => !v || known(v, view).nullable) };
+    }
+    default:
+      return UNKNOWN;
+  }
+}
+
+/** DuckDB's type of a literal or a cast as Spark's, for the types a cast's nullability depends on. */
+function sparkTypeOf(t: DuckDbTypeJson | undefined): DataType | undefined {
+  switch (t?.id) {
+    case "VARCHAR":
+      return { kind: "string" };
+    case "INTEGER":
+      return INTEGER;
+    case "BIGINT":
+      return { kind: "long" };
+    case "DOUBLE":
+      return { kind: "double" };
+    case "BOOLEAN":
+      return { kind: "boolean" };
+    case "DATE":
+      return { kind: "date" };
+    case "TIMESTAMP":
+      return { kind: "timestamp" };
+    case "DECIMAL":
+      return t.type_info?.width !== undefined ? { kind: "decimal", precision: t.type_info.width, scale: t.type_info.scale ?? 0 } : undefined;
+    default:
+      return undefined;
+  }
 }

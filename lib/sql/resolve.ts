@@ -3,6 +3,7 @@ import { caster } from "./cast.js";
 import { exprString, type Expr } from "./column.js";
 import type { DataType, Row } from "./data-types.js";
 import { typeOf } from "./infer-schema.js";
+import { arithmeticNullable, castNullable } from "./nullability.js";
 import { resolveCall } from "./scalar-functions.js";
 import { BooleanType, DoubleType, StringType, commonType, isNumeric, simpleString, sqlTypeName, widerNumeric } from "./types.js";
 import { compareNonNull } from "./values.js";
@@ -131,7 +132,7 @@ export function resolve(e: Expr, scope: Scope): Bound {
       const child = resolve(e.child, scope);
       const f = caster(child.dataType, e.to, exprString(e));
       const inner = child.eval;
-      return { name: exprString(e), dataType: e.to, nullable: child.nullable || child.dataType.kind === "string", eval: (row) => f(inner(row)) };
+      return { name: exprString(e), dataType: e.to, nullable: castNullable(child.dataType, e.to, child.nullable), eval: (row) => f(inner(row)) };
     }
     case "arithmetic":
       return arithmetic(e, resolve(e.left, scope), resolve(e.right, scope));
@@ -245,7 +246,7 @@ function arithmetic(e: Extract<Expr, { kind: "arithmetic" }>, l: Bound, r: Bound
   const fl = l.eval;
   const fr = r.eval;
   const op = OPS[e.op];
-  const nullable = l.nullable || r.nullable || e.op === "/" || e.op === "%";
+  const nullable = arithmeticNullable(e.op, l.nullable, r.nullable);
   return { name: exprString(e), dataType: type, nullable, eval: (row) => {
     const a = fl(row) as number | null;
     if (a === null || a === undefined) return null;
@@ -304,7 +305,7 @@ function comparison(e: Extract<Expr, { kind: "compare" }>, l: Bound, r: Bound): 
       return an || bn ? an && bn : compareNonNull(a, b, t) === 0;
     } };
   }
-  return { name: exprString(e), dataType: BooleanType, nullable: l.nullable || r.nullable || t !== l.dataType || t !== r.dataType, eval: (row) => {
+  return { name: exprString(e), dataType: BooleanType, nullable: castNullable(l.dataType, t, l.nullable) || castNullable(r.dataType, t, r.nullable), eval: (row) => {
     const a = fl(row);
     if (a === null || a === undefined) return null;
     const b = fr(row);

@@ -3,7 +3,7 @@
  * Spark returns for the same input, never from running this code.
  */
 import { describe, expect, it } from "vitest";
-import { abs, AnalysisError, asc, avg, coalesce, col, concat, count, countDistinct, desc, length, lit, lower, max, min, not, SparkSession, sum, trim, upper, when } from "../../lib/index.js";
+import { abs, AnalysisError, asc, avg, coalesce, col, concat, count, countDistinct, desc, DoubleType, IntegerType, length, lit, lower, max, min, not, SparkSession, StringType, StructField, StructType, sum, trim, upper, when } from "../../lib/index.js";
 
 const spark = SparkSession.builder().getOrCreate();
 const emp = () =>
@@ -59,6 +59,21 @@ describe("select, where, withColumn, drop", () => {
     expect(df.select(col("s").cast("int"), col("t").cast("int"), col("d").cast("string"), col("i").cast("double"), col("d").cast("int")).first()).toEqual([12, null, "1.5", 3, 1]);
     expect(df.select(col("i").cast("string")).columns).toEqual(["i"]);
     expect(df.select(col("i").plus(1).cast("string")).columns).toEqual(["CAST((i + 1) AS STRING)"]);
+  });
+
+  it("marks a cast nullable when its input is, or when a value could fail it (Spark's Cast.forceNullable)", () => {
+    const df = spark.createDataFrame([["12", 1.5, 3, 4]], StructType([
+      StructField("s", StringType, false),
+      StructField("d", DoubleType, false),
+      StructField("i", IntegerType, false),
+      StructField("n", IntegerType, true),
+    ]));
+    const nullable = (c: ReturnType<typeof col>) => df.select(c).schema.fields[0]!.nullable;
+    // A string may not parse and a double may be NaN: null either way; an int always fits a long, a double or a string.
+    expect([nullable(col("s").cast("int")), nullable(col("d").cast("int")), nullable(col("i").cast("bigint")), nullable(col("i").cast("double"))]).toEqual([true, true, false, false]);
+    expect([nullable(col("i").cast("string")), nullable(col("d").cast("string")), nullable(col("n").cast("bigint"))]).toEqual([false, false, true]);
+    // A comparison is as nullable as the casts it makes: an int with a long never null, a string with an int may be.
+    expect([nullable(col("i").gt(3)), nullable(col("i").gt(lit(3).cast("bigint"))), nullable(col("s").gt(3))]).toEqual([false, false, true]);
   });
 
   it("compares a string with a number by casting the string, as Spark 3.5 does", () => {

@@ -1,12 +1,12 @@
 /**
  * The same question asked of random tables twice, through spark.sql and through the DataFrame API, gives the
- * same rows and the same column types: grouping with aggregates, filters, inner and left joins, HAVING with
- * ORDER BY and LIMIT.
+ * same rows and the same column types and nullability: grouping with aggregates, filters, projections of
+ * arithmetic, casts, comparisons, coalesce and CASE, inner and left joins, HAVING with ORDER BY and LIMIT.
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DataFrame } from "../../lib/sql/dataframe.js";
-import { asc, avg, col, count, desc, lit, max, min, sum } from "../../lib/sql/functions.js";
+import { asc, avg, coalesce, col, count, desc, lit, max, min, sum, when } from "../../lib/sql/functions.js";
 import { SparkSession } from "../../lib/sql/spark-session.js";
 import { dims, dimTable, facts, factTable, type Dim, type Fact } from "./random-tables.js";
 
@@ -51,6 +51,40 @@ describe("spark.sql and the DataFrame API agree on random tables", () => {
       fc.asyncProperty(facts, fc.integer({ min: -1000, max: 1000 }), async (rows, threshold) => {
         const { t } = register(rows);
         await same(`SELECT id, k, v FROM t WHERE v > ${threshold} AND k <> 'a' ORDER BY id`, t.where(col("v").gt(threshold).and(col("k").notEqual("a"))).orderBy("id"));
+      }),
+      RUNS,
+    );
+  });
+
+  it("projections carry nullability through arithmetic, casts, comparisons, coalesce and CASE", async () => {
+    await fc.assert(
+      fc.asyncProperty(facts, async (rows) => {
+        // id is never null here, so a column's nullability depends on which inputs an expression reads.
+        const table = factTable(rows);
+        const schema = { ...table.schema, fields: table.schema.fields.map((f) => (f.name === "id" ? { ...f, nullable: false } : f)) };
+        const t = spark.createDataFrame(table.rows, schema);
+        t.createOrReplaceTempView("t");
+        await same(
+          `SELECT id, id * 2 + 1 AS a, v - id AS b, id / 2 AS c, CAST(id AS STRING) AS d, CAST(v AS DOUBLE) AS e, TRY_CAST(k AS INT) AS f,
+             id > 3 AS g, v IS NULL AS h, coalesce(v, id) AS i, CASE WHEN v > 0 THEN id ELSE 0 END AS j, CASE WHEN v > 0 THEN v END AS l
+           FROM t ORDER BY id`,
+          t
+            .select(
+              col("id"),
+              col("id").multiply(2).plus(1).alias("a"),
+              col("v").minus(col("id")).alias("b"),
+              col("id").divide(2).alias("c"),
+              col("id").cast("string").alias("d"),
+              col("v").cast("double").alias("e"),
+              col("k").cast("int").alias("f"),
+              col("id").gt(3).alias("g"),
+              col("v").isNull().alias("h"),
+              coalesce(col("v"), col("id")).alias("i"),
+              when(col("v").gt(0), col("id")).otherwise(0).alias("j"),
+              when(col("v").gt(0), col("v")).alias("l"),
+            )
+            .orderBy("id"),
+        );
       }),
       RUNS,
     );

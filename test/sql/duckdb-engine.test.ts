@@ -147,6 +147,32 @@ describe("spark.sql on DuckDB", () => {
     expect(joined.schema.fields[0]!.nullable).toBe(true);
   });
 
+  it("carries nullability through arithmetic, casts, comparisons, logic, coalesce and CASE as Spark's analyzer does", async () => {
+    const strict = table(
+      [{ name: "id", dataType: t.int, nullable: false }, field("age", t.int), { name: "score", dataType: t.double, nullable: false }, { name: "code", dataType: t.string, nullable: false }],
+      [[1, 34, 1.25, "7"]],
+    );
+    const result = await sql(
+      `SELECT id + 1 AS a, id * age AS b, -id AS c, id / 2 AS d, id % 2 AS e,
+         CAST(id AS BIGINT) AS f, CAST(id AS STRING) AS g, CAST(score AS INT) AS h, CAST(code AS INT) AS i, CAST(id AS DECIMAL(12,0)) AS j,
+         id > 0 AS k, age > 0 AS l, age IS NULL AS m, id > 0 AND score > 0 AS n, NOT (id > 0) AS o, age IS NOT DISTINCT FROM id AS p,
+         coalesce(age, id) AS q, coalesce(age, NULL) AS r, CASE WHEN age > 30 THEN id ELSE 0 END AS s, CASE WHEN age > 30 THEN id END AS u,
+         TRUE AS v
+       FROM strict`,
+      new Map([["strict", strict]]),
+    );
+    // Spark 3.5 (non-ANSI): arithmetic is null when a side is, / and % always may be (by zero); a cast may be
+    // null when its input is, and a string or a double to an int may be whatever the input (Cast.forceNullable).
+    expect(Object.fromEntries(result.schema.fields.map((f) => [f.name, f.nullable]))).toEqual({
+      a: false, b: true, c: false, d: true, e: true,
+      f: false, g: false, h: true, i: true, j: false,
+      k: false, l: true, m: false, n: false, o: false, p: false,
+      q: false, r: true, s: false, u: true,
+      v: false,
+    });
+    expect(result.rows).toEqual([[2, 34, -1, 0.5, 1, 1, "1", 1, 7, "1", true, true, false, true, false, false, 34, 34, 1, 1, true]]);
+  });
+
   it("gives Spark's int where DuckDB says bigint: length, instr, year, month, day", async () => {
     const result = await sql("SELECT length(name) AS l, instr(name, 'n') AS i, year(DATE '2024-03-04') AS y, month(DATE '2024-03-04') AS m, day(DATE '2024-03-04') AS d FROM people WHERE name = 'ann'");
     expect(result.schema.fields.map((f) => f.dataType)).toEqual([t.int, t.int, t.int, t.int, t.int]);
