@@ -7,13 +7,15 @@
 import { randomBytes } from "node:crypto";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbClient, s3Client } from "../../lib/io/aws-clients.js";
 import type { ObjectStore } from "../../lib/io/object-store.js";
 import { S3ObjectStore } from "../../lib/io/s3-object-store.js";
 import { startDynalite, startS3rver, type RunningEmulator } from "../../tooling/emulators/index.js";
 import { DynamoDbKeyedStateStore } from "../../lib/pipeline-store/dynamodb-keyed-state-store.js";
-import type { KeyedStateStore, StateItem, StateScope } from "../../lib/pipeline-store/keyed-state-store.js";
+import { encodeValue } from "../../lib/core/codec.js";
+import { inlineStateId, INLINE_KEY_MAX_BYTES, stateItemBytes, type KeyedStateStore, type StateItem, type StateScope } from "../../lib/pipeline-store/keyed-state-store.js";
 import { MemoryKeyedStateStore } from "../../lib/testing/memory-keyed-state-store.js";
 import { createPipelineTable } from "../support/emulators.js";
 
@@ -41,6 +43,8 @@ interface Harness {
   readonly store: KeyedStateStore;
   readonly spilled?: () => Promise<string[]>;
   readonly spilledUndo?: () => Promise<string[]>;
+  /** The attribute names of the stored item of this id (what DynamoDB keeps). */
+  readonly attributes?: (id: string) => Promise<string[]>;
 }
 
 let n = 0;
@@ -53,7 +57,20 @@ const implementations: Array<[string, () => Harness]> = [
       const objects: ObjectStore = new S3ObjectStore({ client: s3!, bucket: BUCKET, prefix: "data" });
       // A small spill threshold, so that a few KB of random text spills.
       const store = new DynamoDbKeyedStateStore({ client: ddb!, tableName: TABLE, pipeline, objects, spillBytes: 2_000 });
-      return { store, spilled: async () => objects.list(`spill/${pipeline}/kst/`), spilledUndo: async () => objects.list(`spill/${pipeline}/mem/kst-undo/`) };
+      const attributes = async (id: string) => {
+        const doc = DynamoDBDocumentClient.from(ddb!);
+        const res = await doc.send(
+          new ScanCommand({
+            TableName: TABLE,
+            FilterExpression: "begins_with(#pk, :pk) AND #sk = :sk",
+            ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+            ExpressionAttributeValues: { ":pk": `${pipeline}#kst#`, ":sk": id },
+          }),
+        );
+        expect(res.Items).toHaveLength(1);
+        return Object.keys(res.Items![0]!).sort();
+      };
+      return { store, spilled: async () => objects.list(`spill/${pipeline}/kst/`), spilledUndo: async () => objects.list(`spill/${pipeline}/mem/kst-undo/`), attributes };
     },
   ],
 ];
@@ -65,6 +82,36 @@ const item = (id: string, time: number, value: string | undefined): StateItem =>
   current: { time, ...(value !== undefined ? { value } : {}) },
 });
 const byId = (items: StateItem[]) => Object.fromEntries(items.map((i) => [i.id, i]));
+/** The item of a key that is its own id, as keyed-state.ts makes it. */
+const inline = (key: string | number, time: number, value: string | undefined): StateItem => {
+  const id = inlineStateId(encodeValue(key));
+  if (id === undefined) throw new Error(`${encodeValue(key)} is not an inline id`);
+  return { id, key: encodeValue(key), current: { time, ...(value !== undefined ? { value } : {}) } };
+};
+/** Keys that are their own ids, with every character a storage key or a list might trip on. */
+const awkwardKeys: Array<string | number> = ["a,b,c", "a#b", "a/b/../c", 'say "hi"\\', "ünïcødé ✓ 🚀", "", "~started", "=42", 42, "42", -17.5, 1e21];
+
+describe("inline ids", () => {
+  it("are a short string's or finite number's encoding, told apart from hash and reserved ids", () => {
+    expect(inlineStateId('"k0000001234"')).toBe('"k0000001234"');
+    expect(inlineStateId("42")).toBe("=42");
+    expect(inlineStateId(encodeValue(-0))).toBe("=0");
+    // Just within the bound (64 bytes: quotes and 62 characters, or 31 two-byte ones), and just past it.
+    expect(inlineStateId(encodeValue("x".repeat(62)))).toBe(`"${"x".repeat(62)}"`);
+    expect(inlineStateId(encodeValue("é".repeat(31)))).toBe(`"${"é".repeat(31)}"`);
+    expect(inlineStateId(encodeValue("x".repeat(63)))).toBeUndefined();
+    expect(inlineStateId(encodeValue("é".repeat(32)))).toBeUndefined();
+    expect(INLINE_KEY_MAX_BYTES).toBe(64);
+    // Not strings or numbers: hashed.
+    for (const key of [null, true, [1], { a: 1 }]) expect(inlineStateId(encodeValue(key))).toBeUndefined();
+  });
+
+  it("weigh their key once: the item stores no other", () => {
+    const counter = inline("k0000001234", 1000, '[{"n":2,"text":""},1234]');
+    expect(stateItemBytes(counter)).toBe(13 + 24 + 8);
+    expect(stateItemBytes({ ...counter, id: "hashhashhashhashhashha" })).toBe(22 + 13 + 24 + 8);
+  });
+});
 
 describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => {
   it("reads back what it wrote, only the ids asked for, versions and tombstones included", async () => {
@@ -156,6 +203,63 @@ describe.each(implementations)("KeyedStateStore contract: %s", (_name, make) => 
     expect(await store.getUpdateIndex(scope, 0, 1000)).toEqual([]);
     expect(await store.getUpdateIndex(scope, 4000, 5000)).toEqual(many);
     expect(await store.getUpdateIndex({ ...scope, partition: 3 }, 0, 5000)).toEqual([]);
+  });
+
+  it("keeps keys that are their own ids — any character, a number apart from its digits as a string — beside hashed ones", async () => {
+    const { store, attributes } = make();
+    const items = awkwardKeys.map((key, i) => inline(key, 1000 + i, encodeValue([{ key }, i])));
+    // Just past the bound: hashed, the key kept beside the id.
+    const long = "y".repeat(63);
+    const hashed: StateItem = { id: "H".repeat(22), key: encodeValue(long), current: { time: 1000, value: "[1,0]" } };
+    const removed = inline("gone,gone", 2000, undefined);
+    expect(await store.putItems(scope, [...items, hashed, removed], 1, 99_000)).toBe(true);
+    const want = Object.fromEntries([...items, hashed, removed].map((i) => [i.id, i]));
+    expect(byId(await store.getItems(scope, [...items, hashed, removed].map((i) => i.id)))).toEqual(want);
+    expect(byId(await store.scanItems(scope))).toEqual(want);
+    // 42 and "42" are two keys with two states.
+    const [number, text] = await Promise.all([store.getItems(scope, ["=42"]), store.getItems(scope, ['"42"'])]);
+    expect(number.map((i) => [i.key, i.current.value])).toEqual([["42", encodeValue([{ key: 42 }, awkwardKeys.indexOf(42)])]]);
+    expect(text.map((i) => [i.key, i.current.value])).toEqual([['"42"', encodeValue([{ key: "42" }, awkwardKeys.indexOf("42")])]]);
+    // Conditions hold for them as for any item: an older batch is refused.
+    expect(await store.putItems(scope, [inline("a,b,c", 500, "old")], 1, 0)).toBe(false);
+    if (attributes) {
+      expect(await attributes('"a,b,c"')).not.toContain("key");
+      expect(await attributes(hashed.id)).toContain("key");
+    }
+  });
+
+  it("refuses an inline id that is not the key's encoding as keyed-state.ts writes it", async () => {
+    const { store } = make();
+    await expect(store.putItems(scope, [{ id: '"a"', key: '"b"', current: { time: 1, value: "1" } }], 1, 0)).rejects.toThrow(/carries its key in its id/);
+    for (const id of ['"\\u0061"', "=1.0", '="a"', '"a', "=", `"${"x".repeat(63)}"`]) {
+      await expect(store.getItems(scope, [id]), id).rejects.toThrow(/must be 1 to 64 characters/);
+    }
+  });
+
+  it("spills a large value of a key that is its own id under a hash of it, and reads it back", async () => {
+    const { store, spilled } = make();
+    const big = inline("a/b#c,d", 2000, randomBytes(60_000).toString("base64"));
+    expect(await store.putItems(scope, [big], 1, 0)).toBe(true);
+    expect(await store.getItems(scope, [big.id])).toEqual([big]);
+    if (spilled) {
+      const keys = await spilled();
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatch(/\/p0\/=\/[A-Za-z0-9_-]{22}\/\d+$/);
+    }
+  });
+
+  it("indexes and undoes inline ids as they are, commas and all, in chunks of any size", async () => {
+    const { store } = make();
+    const ids = awkwardKeys.map((key) => inline(key, 1, "1").id);
+    await store.putUpdateIndex(scope, 1000, ids, 0);
+    expect(await store.getUpdateIndex(scope, 1000, 1001)).toEqual(ids);
+    // 64-byte ids past one index item's share.
+    const long = Array.from({ length: 4_000 }, (_, i) => inline(`${i},`.padEnd(62, "z"), 1, "1").id);
+    await store.putUpdateIndex(scope, 2000, long, 0);
+    expect(await store.getUpdateIndex(scope, 0, 3000)).toEqual([...ids, ...long]);
+    const undo = new Map(ids.map((id, i) => [id, i % 2 === 0 ? { time: 500 } : { time: 500, value: `v${i}` }] as const));
+    expect(await store.putUndo(scope, 1000, undo, 1, 99_000)).toBe(true);
+    expect(await store.getUndo(scope, 1000)).toEqual(undo);
   });
 
   it("fails if an id or scope cannot be part of a storage key", async () => {
