@@ -10,7 +10,9 @@
  *   carries it), `ct` (the batch time that wrote it), `cv`/`cz`/`cs` (its value: text, gzip, or the spilled
  *   object's key; none: a tombstone), `fence` (the lease token that wrote it), `ttl` on tombstones only.
  * - A spilled value: `spill/<pipe>/kst/<nodeId>/p<p>/<id>/<time>` for a hashed or reserved id; an inline id
- *   may hold any character (`/` included), so its segment is `=/<hash of the id>` ({@link spillSegment}).
+ *   may hold any character (`/` included), so its segment is `=/<hash of the id>` ({@link spillSegment}). The
+ *   batch that replaces or removes the key deletes it once the new item is written (its undo record holds the
+ *   value): `putItems`' `replaced`.
  * - An undo record: pk `<pipe>#kundo#<nodeId>#p<p>`, sk `<time>`, `z` (the record gzipped: packUndo) or `s`
  *   (the spilled object's key, under the spilled node memory's prefix, which a lifecycle rule expires after 30
  *   days), `fence`, `ttl`. One item a batch, read only by a re-run of that batch.
@@ -123,7 +125,7 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     return mapLimit(found, QUERY_CONCURRENCY, (item) => this.toStateItem(item));
   }
 
-  async putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean> {
+  async putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number, replaced?: UndoRecord): Promise<boolean> {
     checkStateScope(scope);
     items.forEach((item) => {
       checkStateItem(item);
@@ -154,6 +156,12 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
         throw err;
       }
     });
+    // Only after the items that pointed at them are written: an item never points at a deleted object.
+    const orphans = items.flatMap((item, i) => {
+      const was = replaced?.get(item.id);
+      return results[i] && was?.value !== undefined && was.time !== item.current.time && this.mayHaveSpilled(was.value) ? [this.spillKey(scope, item.id, was.time)] : [];
+    });
+    if (orphans.length > 0) await this.objects.delete(orphans);
     return results.every(Boolean);
   }
 
@@ -244,9 +252,24 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     const packed = gzipSync(value, { level: 6 });
     if (packed.length <= this.spillBytes) return { ...out, cz: packed };
     // One object per (key, batch): a re-run writes the same bytes; the item is written after it, never pointing at nothing.
-    const key = `${SPILL.keyedStatePrefix(this.pipe)}${scope.nodeId}/p${scope.partition}/${spillSegment(id)}/${padTime(version.time)}`;
+    const key = this.spillKey(scope, id, version.time);
     await this.objects.put(key, value);
     return { ...out, cs: key };
+  }
+
+  /** Where the value of `id`'s version of batch `time` is spilled, if it is: one object per (key, batch). */
+  private spillKey(scope: StateScope, id: string, time: number): string {
+    return `${SPILL.keyedStatePrefix(this.pipe)}${scope.nodeId}/p${scope.partition}/${spillSegment(id)}/${padTime(time)}`;
+  }
+
+  /**
+   * Whether a value may have been spilled, without gzipping it again: deflate grows incompressible text by a few
+   * bytes per 16 KB block at most, so a value this much under the threshold never was. One near it may not have
+   * been either: deleting an object that is not there costs a request and changes nothing.
+   */
+  private mayHaveSpilled(value: string): boolean {
+    const size = Buffer.byteLength(value, "utf8");
+    return size >= COMPRESS_FROM_BYTES && size + Math.ceil(size / 1000) + 64 > this.spillBytes;
   }
 
   private async versionOf(item: Item): Promise<StateVersion> {
@@ -270,9 +293,20 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     return { time };
   }
 
-  private async toStateItem(item: Item): Promise<StateItem> {
+  private async toStateItem(item: Item, reread = true): Promise<StateItem> {
     const id = item.sk as string;
-    return { id, key: inlineIdKey(id) ?? (item.key as string), current: await this.versionOf(item) };
+    let current: StateVersion;
+    try {
+      current = await this.versionOf(item);
+    } catch (err) {
+      if (!reread || !(err instanceof SparklessError && err.code === "SpilledPayloadMissing")) throw err;
+      // A later batch replaced the item after it was read here, then deleted the value it pointed at (putItems):
+      // the item as it is now is as consistent a read. The same pointer again means the object is really gone.
+      const [fresh] = await this.batchGet([{ pk: item.pk as string, sk: id }]);
+      if (fresh === undefined || fresh.cs === item.cs) throw err;
+      return this.toStateItem(fresh, false);
+    }
+    return { id, key: inlineIdKey(id) ?? (item.key as string), current };
   }
 
   private async batchGet(keys: Array<{ pk: string; sk: string }>): Promise<Item[]> {

@@ -61,8 +61,14 @@ export interface KeyedStateStore {
    * later batch than the new one's, or under a later lease token than `token`. A re-run writing the same item
    * again succeeds. A tombstone (`current.value` absent) is kept until `tombstoneExpiresAt` (epoch ms), then
    * may vanish. Resolves to false when any item was refused (the others may have been written).
+   *
+   * `replaced` is the batch's undo record (what putUndo wrote): once an item is written, what the version it
+   * replaced kept outside the item (a spilled value) is deleted. Nothing reads that any more — the item points at
+   * the new version, and a re-run of the batch or readKeyedState reads the version before from the undo record,
+   * which holds the value itself — and a re-run deletes again (a no-op), so a crash between the write and the
+   * delete leaves nothing behind for good.
    */
-  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean>;
+  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number, replaced?: UndoRecord): Promise<boolean>;
   /**
    * Writes batch `time`'s undo record (before any of its items): the versions its changed keys had before it,
    * tombstones included, keys that had no item left out. Refused (false) when the stored record was written

@@ -162,7 +162,8 @@ export class KeyedStateBatch {
 
   /**
    * Writes what the batch changed: the undo record first (so a re-run after any of the later writes finds the
-   * versions before), then the update index, then the items, `check` (the lease) before each call. A node whose
+   * versions before), then the update index, then the items, `check` (the lease) before each call. The items
+   * go with the undo record, so the store deletes the spilled values they replace (a re-run deletes again). A node whose
    * function threw writes nothing (its state stays as the batch before left it) and its error goes to `fail`.
    * Throws LeaseLost when the store refused the undo record or an item: a later lease or batch wrote it.
    */
@@ -187,7 +188,7 @@ export class KeyedStateBatch {
       for (let i = 0; i < p.items.length; i += WRITE_CHUNK) {
         await check();
         const time = p.items[0]!.current.time;
-        if (!(await store.putItems(p.scope, p.items.slice(i, i + WRITE_CHUNK), token, time + STATE_SLACK_MS))) {
+        if (!(await store.putItems(p.scope, p.items.slice(i, i + WRITE_CHUNK), token, time + STATE_SLACK_MS, p.undo))) {
           throw new IllegalStateError("LeaseLost", `the state of ${p.node.label} for batch ${time} was refused: a later finalizer wrote it; this one stops`, { token, time });
         }
       }

@@ -93,7 +93,8 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
     });
   }
 
-  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean> {
+  /** `replaced` frees nothing here: this store keeps every value in its item (it never spills). */
+  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number, _replaced?: UndoRecord): Promise<boolean> {
     return this.faults.run("putItems", () => {
       checkScope(scope);
       items.forEach((item) => {
