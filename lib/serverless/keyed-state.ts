@@ -61,7 +61,8 @@ export function stateKeyId(key: unknown): string {
     const inline = inlineStateId(encodeValue(key));
     if (inline !== undefined) return inline;
   }
-  const text = key === undefined ? "u" : (key !== null && typeof key === "object" ? "o" : "p") + canonicalKey(key);
+  // JSON writes NaN and ±Infinity as null, which KeyMap keeps apart from null and from each other.
+  const text = key === undefined ? "u" : typeof key === "number" ? `n${key}` : (key !== null && typeof key === "object" ? "o" : "p") + canonicalKey(key);
   return createHash("sha256").update(text).digest("base64url").slice(0, 22);
 }
 
