@@ -2,21 +2,29 @@
  * mapWithState's per-key state on the pipeline's DynamoDB table (the layout rows `state` and `state index` of
  * dynamodb-pipeline-store.ts's table), values too large for an item spilled to the object store.
  *
- * - A state item: pk `<pipe>#kst#<nodeId>#p<p>#<c>`, sk `<id>`, where `<c>` is the id's first character, so an
- *   operator's state spreads over 65 item collections (DynamoDB's throughput limit is per partition key: one
- *   collection per operator would cap a batch's writes at 1000 per second). Attributes: `key`, `ct` (the
- *   batch time that wrote it), `cv`/`cz`/`cs` (its value: text, gzip, or the spilled object's key; none: a
- *   tombstone), `fence` (the lease token that wrote it), `ttl` on tombstones only.
+ * - A state item: pk `<pipe>#kst#<nodeId>#p<p>#<c>`, sk `<id>`, where `<c>` is one of 65 characters — a hash
+ *   id's first (`[A-Za-z0-9_-]`, or `~` for reserved ids), an inline id's (`"k1"`, `=42`: the key is the id)
+ *   from a hash of the id ({@link bucketOf}) — so an operator's state spreads over 65 item collections
+ *   (DynamoDB's throughput limit is per partition key: one collection per operator would cap a batch's writes
+ *   at 1000 per second) and a full read queries each. Attributes: `key` (only for a hashed id: an inline id
+ *   carries it), `ct` (the batch time that wrote it), `cv`/`cz`/`cs` (its value: text, gzip, or the spilled
+ *   object's key; none: a tombstone), `fence` (the lease token that wrote it), `ttl` on tombstones only.
+ * - A spilled value: `spill/<pipe>/kst/<nodeId>/p<p>/<id>/<time>` for a hashed or reserved id; an inline id
+ *   may hold any character (`/` included), so its segment is `=/<hash of the id>` ({@link spillSegment}). The
+ *   batch that replaces or removes the key deletes it once the new item is written (its undo record holds the
+ *   value): `putItems`' `replaced`.
  * - An undo record: pk `<pipe>#kundo#<nodeId>#p<p>`, sk `<time>`, `z` (the record gzipped: packUndo) or `s`
  *   (the spilled object's key, under the spilled node memory's prefix, which a lifecycle rule expires after 30
  *   days), `fence`, `ttl`. One item a batch, read only by a re-run of that batch.
- * - A state index item: pk `<pipe>#kidx#<nodeId>#p<p>`, sk `<time>#<chunk>`, `ids` (comma-joined), `ttl`.
+ * - A state index item: pk `<pipe>#kidx#<nodeId>#p<p>`, sk `<time>#<chunk>`, `ids` (a list of strings: an
+ *   inline id may hold commas), `ttl`; a time's ids are cut into chunks of at most ~200 KB.
  *
  * Reads are BatchGetItem (100 keys a request). Writes are one conditional PutItem per changed key, not
  * BatchWriteItem: the condition (`ct <= T` and `fence <= token`) is what keeps an older finalizer from
  * overwriting a newer batch's value, and BatchWriteItem has none. DynamoDB bills a conditional put as it bills a
  * batched one (a write unit per KB), so the choice costs requests — sent 32 at a time — not money.
  */
+import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
@@ -24,7 +32,7 @@ import { SparklessError } from "../core/errors.js";
 import type { ObjectStore } from "../io/object-store.js";
 import { checkPipelineName } from "../contract/pipeline-name.js";
 import { SPILL } from "../contract/bucket.js";
-import { checkStateId, checkStateScope, packUndo, unpackUndo, type KeyedStateStore, type StateItem, type StateScope, type StateVersion, type UndoRecord } from "./keyed-state-store.js";
+import { checkStateId, checkStateItem, checkStateScope, inlineIdKey, packUndo, unpackUndo, type KeyedStateStore, type StateItem, type StateScope, type StateVersion, type UndoRecord } from "./keyed-state-store.js";
 import { checkTime, padTime } from "./store-keys.js";
 import { mapLimit, queryAll } from "./dynamodb-calls.js";
 
@@ -47,8 +55,11 @@ const PUT_CONCURRENCY = 32;
 const QUERY_CONCURRENCY = 16;
 const UNPROCESSED_RETRIES = 8;
 const COMPRESS_FROM_BYTES = 1024;
-/** Ids per index item: 23 bytes each, well inside an item. */
-const INDEX_CHUNK = 10_000;
+/**
+ * An index item's ids, in bytes (each with DynamoDB's 1 byte of list-element overhead): half an item's 400 KB,
+ * whatever the ids' lengths (~8,700 hash ids, ~3,000 of the longest inline ones), the rest to spare.
+ */
+const INDEX_CHUNK_BYTES = 200_000;
 
 type Item = Record<string, unknown>;
 
@@ -73,7 +84,11 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
   }
 
   private pk(scope: StateScope, id: string): string {
-    return `${this.pipe}#kst#${scope.nodeId}#p${scope.partition}#${id[0]}`;
+    return this.bucketPk(scope, bucketOf(id));
+  }
+
+  private bucketPk(scope: StateScope, bucket: string): string {
+    return `${this.pipe}#kst#${scope.nodeId}#p${scope.partition}#${bucket}`;
   }
 
   private undoPk(scope: StateScope): string {
@@ -102,7 +117,7 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
           TableName: this.table,
           KeyConditionExpression: "#pk = :pk",
           ExpressionAttributeNames: { "#pk": "pk" },
-          ExpressionAttributeValues: { ":pk": this.pk(scope, c) },
+          ExpressionAttributeValues: { ":pk": this.bucketPk(scope, c) },
           ConsistentRead: true,
         }),
       )
@@ -110,10 +125,10 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     return mapLimit(found, QUERY_CONCURRENCY, (item) => this.toStateItem(item));
   }
 
-  async putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean> {
+  async putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number, replaced?: UndoRecord): Promise<boolean> {
     checkStateScope(scope);
     items.forEach((item) => {
-      checkStateId(item.id);
+      checkStateItem(item);
       checkTime(item.current.time);
     });
     const results = await mapLimit(items, PUT_CONCURRENCY, async (item) => {
@@ -125,7 +140,7 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
             Item: {
               pk: this.pk(scope, item.id),
               sk: item.id,
-              key: item.key,
+              ...(inlineIdKey(item.id) === undefined ? { key: item.key } : {}),
               ...current,
               fence: token,
               ...(item.current.value === undefined ? { ttl: Math.ceil(tombstoneExpiresAt / 1000) } : {}),
@@ -141,6 +156,12 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
         throw err;
       }
     });
+    // Only after the items that pointed at them are written: an item never points at a deleted object.
+    const orphans = items.flatMap((item, i) => {
+      const was = replaced?.get(item.id);
+      return results[i] && was?.value !== undefined && was.time !== item.current.time && this.mayHaveSpilled(was.value) ? [this.spillKey(scope, item.id, was.time)] : [];
+    });
+    if (orphans.length > 0) await this.objects.delete(orphans);
     return results.every(Boolean);
   }
 
@@ -192,13 +213,16 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     checkTime(time);
     ids.forEach(checkStateId);
     const items: Item[] = [];
-    for (let i = 0, chunk = 0; i < ids.length; i += INDEX_CHUNK, chunk++) {
-      items.push({
-        pk: this.indexPk(scope),
-        sk: `${padTime(time)}#${String(chunk).padStart(6, "0")}`,
-        ids: ids.slice(i, i + INDEX_CHUNK).join(","),
-        ttl: Math.ceil(expiresAt / 1000),
-      });
+    // Cut by bytes, not count, as inline ids vary in length; the same ids cut the same way on a re-run.
+    for (let i = 0; i < ids.length; ) {
+      const chunk: string[] = [];
+      for (let bytes = 0; i < ids.length; i++) {
+        const size = Buffer.byteLength(ids[i]!, "utf8") + 1;
+        if (chunk.length > 0 && bytes + size > INDEX_CHUNK_BYTES) break;
+        chunk.push(ids[i]!);
+        bytes += size;
+      }
+      items.push({ pk: this.indexPk(scope), sk: `${padTime(time)}#${String(items.length).padStart(6, "0")}`, ids: chunk, ttl: Math.ceil(expiresAt / 1000) });
     }
     for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) await this.batchPut(items.slice(i, i + BATCH_WRITE_MAX));
   }
@@ -214,7 +238,8 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
       ExpressionAttributeValues: { ":pk": this.indexPk(scope), ":from": padTime(Math.max(0, from)), ":to": `${padTime(to - 1)}#~` },
       ConsistentRead: true,
     });
-    return items.flatMap((item) => ((item.ids as string) === "" ? [] : (item.ids as string).split(",")));
+    // Items written before ids could hold commas kept them comma-joined.
+    return items.flatMap((item) => (typeof item.ids === "string" ? (item.ids === "" ? [] : item.ids.split(",")) : (item.ids as string[])));
   }
 
   /** A version as attributes: its time `ct`, and its value inline (`cv`), gzipped (`cz`) or spilled (`cs`). */
@@ -227,9 +252,24 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     const packed = gzipSync(value, { level: 6 });
     if (packed.length <= this.spillBytes) return { ...out, cz: packed };
     // One object per (key, batch): a re-run writes the same bytes; the item is written after it, never pointing at nothing.
-    const key = `${SPILL.keyedStatePrefix(this.pipe)}${scope.nodeId}/p${scope.partition}/${id}/${padTime(version.time)}`;
+    const key = this.spillKey(scope, id, version.time);
     await this.objects.put(key, value);
     return { ...out, cs: key };
+  }
+
+  /** Where the value of `id`'s version of batch `time` is spilled, if it is: one object per (key, batch). */
+  private spillKey(scope: StateScope, id: string, time: number): string {
+    return `${SPILL.keyedStatePrefix(this.pipe)}${scope.nodeId}/p${scope.partition}/${spillSegment(id)}/${padTime(time)}`;
+  }
+
+  /**
+   * Whether a value may have been spilled, without gzipping it again: deflate grows incompressible text by a few
+   * bytes per 16 KB block at most, so a value this much under the threshold never was. One near it may not have
+   * been either: deleting an object that is not there costs a request and changes nothing.
+   */
+  private mayHaveSpilled(value: string): boolean {
+    const size = Buffer.byteLength(value, "utf8");
+    return size >= COMPRESS_FROM_BYTES && size + Math.ceil(size / 1000) + 64 > this.spillBytes;
   }
 
   private async versionOf(item: Item): Promise<StateVersion> {
@@ -253,8 +293,20 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
     return { time };
   }
 
-  private async toStateItem(item: Item): Promise<StateItem> {
-    return { id: item.sk as string, key: item.key as string, current: await this.versionOf(item) };
+  private async toStateItem(item: Item, reread = true): Promise<StateItem> {
+    const id = item.sk as string;
+    let current: StateVersion;
+    try {
+      current = await this.versionOf(item);
+    } catch (err) {
+      if (!reread || !(err instanceof SparklessError && err.code === "SpilledPayloadMissing")) throw err;
+      // A later batch replaced the item after it was read here, then deleted the value it pointed at (putItems):
+      // the item as it is now is as consistent a read. The same pointer again means the object is really gone.
+      const [fresh] = await this.batchGet([{ pk: item.pk as string, sk: id }]);
+      if (fresh === undefined || fresh.cs === item.cs) throw err;
+      return this.toStateItem(fresh, false);
+    }
+    return { id, key: inlineIdKey(id) ?? (item.key as string), current };
   }
 
   private async batchGet(keys: Array<{ pk: string; sk: string }>): Promise<Item[]> {
@@ -293,6 +345,28 @@ export class DynamoDbKeyedStateStore implements KeyedStateStore {
   private queryAll(input: QueryCommandInput): Promise<Item[]> {
     return queryAll(this.doc, input);
   }
+}
+
+/**
+ * The item collection of an id: a hash or reserved id's first character; for an inline id (whose first
+ * character is always the mark) FNV-1a of its UTF-16 code units into the same 65 characters — cheap, and
+ * fixed forever, since the collection is where the item is looked for.
+ */
+function bucketOf(id: string): string {
+  if (inlineIdKey(id) === undefined) return id[0]!;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return ID_FIRST_CHARS[h % ID_FIRST_CHARS.length]!;
+}
+
+/**
+ * The object key segment of an id's spilled values: a hash or reserved id as it is; an inline id may hold `/`
+ * and anything else, so `=/` and a hash of it (22 base64url characters): one segment more than a plain id's,
+ * so the two never meet.
+ */
+function spillSegment(id: string): string {
+  if (inlineIdKey(id) === undefined) return id;
+  return `=/${createHash("sha256").update(id).digest("base64url").slice(0, 22)}`;
 }
 
 /** Full jitter, 50 ms doubling to 3.2 s. */

@@ -8,7 +8,7 @@ import { RDD } from "../core/rdd.js";
 import type { Evaluation, Supplier } from "../graph/evaluation.js";
 import type { Node } from "../graph/node.js";
 import { MapWithStateNode, type KeyState } from "../graph/ops/map-with-state.js";
-import type { KeyedStateStore, StateItem, StateScope, StateVersion, UndoRecord } from "../pipeline-store/keyed-state-store.js";
+import { inlineStateId, type KeyedStateStore, type StateItem, type StateScope, type StateVersion, type UndoRecord } from "../pipeline-store/keyed-state-store.js";
 
 /**
  * mapWithState's state kept per key (docs/serverless.md, "Keyed state per key"): a batch reads the keys with
@@ -35,19 +35,34 @@ const WRITE_CHUNK = 500;
 const STATE_SLACK_MS = 14 * 24 * 3600_000;
 
 /**
- * What a stored version holds: `[state, index]` or `[state, index, inserted]` — the key's place in the state's
+ * What a stored version holds: `[state, index]` or `[state, index, age]` — the key's place in the state's
  * order is (the batch that inserted it, its insertion index in that batch), the batch being the version's own
- * unless `inserted` says otherwise. The last update (timeouts count from it) is the version's batch: every
- * change of a key's state sets it to the batch's time.
+ * unless `age` says how many ms before it the key was inserted (a difference, not a time: a key updated a few
+ * batches after its insertion stores 5 digits, not 13). The last update (timeouts count from it) is the
+ * version's batch: every change of a key's state sets it to the batch's time.
  */
-type Stored = readonly [state: unknown, index: number, inserted?: number];
+type Stored = readonly [state: unknown, index: number, age?: number];
+
+/** A stored version's state and place in the state's order. */
+function decodeStored(time: number, value: string): { state: unknown; order: readonly [number, number] } {
+  const [state, index, age] = decodeValue<Stored>(value);
+  return { state, order: [time - (age ?? 0), index] };
+}
 
 /**
- * The id a key is stored under: a hash of its canonical text (what KeyMap compares keys by), told apart by
- * whether the key is an object, as KeyMap keeps primitives and objects apart. 22 base64url characters (132 bits).
+ * The id a key is stored under. A string or finite number whose encoding is short is its own id (an inline id,
+ * keyed-state-store.ts's {@link inlineStateId}): the item then holds the key once, and a batch's undo record,
+ * keyed by id, gzips like the keys do. Any other key: a hash of its canonical text (what KeyMap compares keys
+ * by), told apart by whether the key is an object, as KeyMap keeps primitives and objects apart — 22 base64url
+ * characters (132 bits), which never start as an inline id does.
  */
 export function stateKeyId(key: unknown): string {
-  const text = key === undefined ? "u" : (key !== null && typeof key === "object" ? "o" : "p") + canonicalKey(key);
+  if (typeof key === "string" || (typeof key === "number" && Number.isFinite(key))) {
+    const inline = inlineStateId(encodeValue(key));
+    if (inline !== undefined) return inline;
+  }
+  // JSON writes NaN and ±Infinity as null, which KeyMap keeps apart from null and from each other.
+  const text = key === undefined ? "u" : typeof key === "number" ? `n${key}` : (key !== null && typeof key === "object" ? "o" : "p") + canonicalKey(key);
   return createHash("sha256").update(text).digest("base64url").slice(0, 22);
 }
 
@@ -148,7 +163,8 @@ export class KeyedStateBatch {
 
   /**
    * Writes what the batch changed: the undo record first (so a re-run after any of the later writes finds the
-   * versions before), then the update index, then the items, `check` (the lease) before each call. A node whose
+   * versions before), then the update index, then the items, `check` (the lease) before each call. The items
+   * go with the undo record, so the store deletes the spilled values they replace (a re-run deletes again). A node whose
    * function threw writes nothing (its state stays as the batch before left it) and its error goes to `fail`.
    * Throws LeaseLost when the store refused the undo record or an item: a later lease or batch wrote it.
    */
@@ -173,7 +189,7 @@ export class KeyedStateBatch {
       for (let i = 0; i < p.items.length; i += WRITE_CHUNK) {
         await check();
         const time = p.items[0]!.current.time;
-        if (!(await store.putItems(p.scope, p.items.slice(i, i + WRITE_CHUNK), token, time + STATE_SLACK_MS))) {
+        if (!(await store.putItems(p.scope, p.items.slice(i, i + WRITE_CHUNK), token, time + STATE_SLACK_MS, p.undo))) {
           throw new IllegalStateError("LeaseLost", `the state of ${p.node.label} for batch ${time} was refused: a later finalizer wrote it; this one stops`, { token, time });
         }
       }
@@ -222,8 +238,8 @@ export class KeyedStateBatch {
         continue;
       }
       if (version?.value === undefined) continue;
-      const [state, index, inserted] = decodeValue<Stored>(version.value);
-      live.push({ id: item.id, key: decodeValue(item.key), state, updatedAt: version.time, order: [inserted ?? version.time, index] });
+      const { state, order } = decodeStored(version.time, version.value);
+      live.push({ id: item.id, key: decodeValue(item.key), state, updatedAt: version.time, order });
     }
     live.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
     const order = new Map(live.map((e) => [e.id, e.order]));
@@ -251,7 +267,7 @@ export class KeyedStateBatch {
       if (change.state !== undefined) {
         if (change.state.updatedAt !== batch) throw new IllegalStateError("StateNotUpdatedAtBatch", `${node.label} changed a key's state without setting its update time to the batch's`, { batch });
         const [inserted, index] = change.inserted !== undefined ? [batch, change.inserted] : order.get(id)!;
-        value = encodeValue((inserted === batch ? [change.state.state, index] : [change.state.state, index, inserted]) satisfies Stored);
+        value = encodeValue((inserted === batch ? [change.state.state, index] : [change.state.state, index, batch - inserted]) satisfies Stored);
         if (timeout !== undefined) prepared.indexIds.push(id);
       }
       prepared.items.push({ id, key: encodeValue(change.key), current: { time: batch, ...(value !== undefined ? { value } : {}) } });
@@ -293,8 +309,8 @@ export async function readKeyedState(
   for (const item of items) {
     const version = after(item);
     if (item.id === STARTED_ID || version?.value === undefined) continue;
-    const [state, index, inserted] = decodeValue<Stored>(version.value);
-    out.push({ key: decodeValue(item.key), state, updatedAt: version.time, order: [inserted ?? version.time, index] });
+    const { state, order } = decodeStored(version.time, version.value);
+    out.push({ key: decodeValue(item.key), state, updatedAt: version.time, order });
   }
   out.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
   return out.map(({ key, state, updatedAt }) => ({ key, state, updatedAt }));

@@ -1,7 +1,9 @@
 import { FaultPlan, SimulatedCrash } from "./faults.js";
 import {
   checkStateId as checkId,
+  checkStateItem,
   checkStateScope as checkScope,
+  inlineIdKey,
   packUndo,
   stateItemBytes,
   unpackUndo,
@@ -42,7 +44,8 @@ const zeroIo = (): StateIo => ({ requests: 0, itemsRead: 0, bytesRead: 0, itemsW
  * state.failNext("putItems", "after"); // the items are written, then the caller sees a SimulatedCrash
  */
 export class MemoryKeyedStateStore implements KeyedStateStore {
-  private readonly items = new Map<string, Map<string, StateItem & { fence: number; expiresAt?: number }>>();
+  /** Items as DynamoDB keeps them: an item whose id carries its key keeps no key of its own. */
+  private readonly items = new Map<string, Map<string, Stored>>();
   private readonly index = new Map<string, Map<number, string[]>>();
   /** Undo records as DynamoDB keeps them: gzipped (packUndo), with the token that wrote them. */
   private readonly undo = new Map<string, Map<number, { packed: Buffer; fence: number }>>();
@@ -90,14 +93,15 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
     });
   }
 
-  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number): Promise<boolean> {
+  /** `replaced` frees nothing here: this store keeps every value in its item (it never spills). */
+  putItems(scope: StateScope, items: readonly StateItem[], token: number, tombstoneExpiresAt: number, _replaced?: UndoRecord): Promise<boolean> {
     return this.faults.run("putItems", () => {
       checkScope(scope);
       items.forEach((item) => {
-        checkId(item.id);
+        checkStateItem(item);
         checkTime(item.current.time);
       });
-      const mine = this.items.get(scopeKey(scope)) ?? new Map<string, StateItem & { fence: number; expiresAt?: number }>();
+      const mine = this.items.get(scopeKey(scope)) ?? new Map<string, Stored>();
       this.items.set(scopeKey(scope), mine);
       let ok = true;
       let written = 0;
@@ -112,7 +116,7 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
           ok = false;
           continue;
         }
-        mine.set(item.id, { ...copy(item), fence: token, ...(item.current.value === undefined ? { expiresAt: tombstoneExpiresAt } : {}) });
+        mine.set(item.id, { ...toStored(item), fence: token, ...(item.current.value === undefined ? { expiresAt: tombstoneExpiresAt } : {}) });
         this.io.itemsWritten++;
         this.io.bytesWritten += stateItemBytes(item);
         written++;
@@ -163,7 +167,7 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
       mine.set(time, [...ids]);
       this.io.requests++;
       this.io.indexIds += ids.length;
-      this.io.indexBytes += ids.reduce((n, id) => n + id.length + 1, 0);
+      this.io.indexBytes += indexBytes(ids);
     });
   }
 
@@ -175,7 +179,7 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
       const times = [...(mine?.keys() ?? [])].filter((t) => t >= from && t < to).sort((a, b) => a - b);
       const ids = times.flatMap((t) => mine!.get(t)!);
       this.io.indexIds += ids.length;
-      this.io.indexBytes += ids.reduce((n, id) => n + id.length + 1, 0);
+      this.io.indexBytes += indexBytes(ids);
       return ids;
     });
   }
@@ -185,9 +189,10 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
    * a bench starts from a large state this way.
    */
   seed(scope: StateScope, items: readonly StateItem[]): void {
-    const mine = this.items.get(scopeKey(scope)) ?? new Map<string, StateItem & { fence: number; expiresAt?: number }>();
+    items.forEach(checkStateItem);
+    const mine = this.items.get(scopeKey(scope)) ?? new Map<string, Stored>();
     this.items.set(scopeKey(scope), mine);
-    for (const item of items) mine.set(item.id, { ...copy(item), fence: 0 });
+    for (const item of items) mine.set(item.id, { ...toStored(item), fence: 0 });
   }
 
   /** Whether the scope holds an item of this id (not counted as I/O). */
@@ -197,13 +202,14 @@ export class MemoryKeyedStateStore implements KeyedStateStore {
 
   /** Every item of every scope, for tests that look at what is stored (not counted as I/O). */
   dump(scope: StateScope): StateItem[] {
-    return [...(this.items.get(scopeKey(scope))?.values() ?? [])].map(copy);
+    return [...(this.items.get(scopeKey(scope))?.values() ?? [])].map(fromStored);
   }
 
-  private read(item: StateItem): StateItem {
+  private read(stored: Stored): StateItem {
+    const item = fromStored(stored);
     this.io.itemsRead++;
     this.io.bytesRead += stateItemBytes(item);
-    return copy(item);
+    return item;
   }
 }
 
@@ -215,8 +221,26 @@ export class SimulatedCrashBetweenWrites extends SimulatedCrash {
   }
 }
 
-function copy(item: StateItem): StateItem {
-  return { id: item.id, key: item.key, current: { ...item.current } };
+interface Stored {
+  readonly id: string;
+  /** Absent when the id carries the key. */
+  readonly key?: string;
+  readonly current: StateItem["current"];
+  readonly fence: number;
+  readonly expiresAt?: number;
+}
+
+function toStored(item: StateItem): Omit<Stored, "fence"> {
+  return { id: item.id, ...(inlineIdKey(item.id) === undefined ? { key: item.key } : {}), current: { ...item.current } };
+}
+
+function fromStored(stored: Stored): StateItem {
+  return { id: stored.id, key: inlineIdKey(stored.id) ?? stored.key!, current: { ...stored.current } };
+}
+
+/** An index's ids as a list of their UTF-8 bytes and a separator each. */
+function indexBytes(ids: readonly string[]): number {
+  return ids.reduce((n, id) => n + Buffer.byteLength(id, "utf8") + 1, 0);
 }
 
 function scopeKey(scope: StateScope): string {

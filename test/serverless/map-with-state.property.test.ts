@@ -15,7 +15,7 @@ import type { State } from "../../lib/core/state.js";
 import type { KeyedStateStore } from "../../lib/pipeline-store/keyed-state-store.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
-import { readKeyedState, STARTED_ID } from "../../lib/serverless/keyed-state.js";
+import { readKeyedState, STARTED_ID, stateKeyId } from "../../lib/serverless/keyed-state.js";
 import { encodeValue } from "../../lib/core/codec.js";
 import { MemoryKeyedStateStore } from "../../lib/testing/memory-keyed-state-store.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
@@ -224,6 +224,21 @@ describe("two finalizers of one pipeline", () => {
     const local = await runLocal(pipeline, batches, status.zeroTime, status.lastFinalized);
     const remote = await serverlessFiles(objects, pipeline.name);
     for (const [path, content] of local.files) expect(remote.get(path), path).toBe(content);
+  });
+});
+
+describe("the id a key's state is stored under", () => {
+  it("is one per key as KeyMap tells keys apart: a short string or number the key itself, any other a hash", () => {
+    expect(stateKeyId("k0000001234")).toBe('"k0000001234"');
+    expect(stateKeyId(42)).toBe("=42");
+    expect(stateKeyId(-0)).toBe(stateKeyId(0));
+    expect(stateKeyId(NaN)).toBe(stateKeyId(Number.NaN));
+    expect(stateKeyId({ a: 1, b: [2] })).toBe(stateKeyId({ b: [2], a: 1 }));
+    const keys: unknown[] = [42, "42", null, undefined, NaN, Infinity, -Infinity, "null", true, "true", [42], { a: 1 }, "x".repeat(62), "x".repeat(63), "x".repeat(64)];
+    const ids = keys.map(stateKeyId);
+    expect(new Set(ids).size).toBe(keys.length);
+    // Past 64 bytes of encoding, and for what is not a string or finite number: a 22-character hash.
+    expect(ids.slice(2).filter((id) => /^[A-Za-z0-9_-]{22}$/.test(id))).toHaveLength(keys.length - 5);
   });
 });
 
