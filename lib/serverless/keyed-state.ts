@@ -24,7 +24,12 @@ import { inlineStateId, type KeyedStateStore, type StateItem, type StateScope, t
  * stops (LeaseLost).
  */
 
-/** The id of the item that says the node has state (its first batch ran): the initial state applies before it. */
+/**
+ * The id of the item that says the node has state (its first batch ran): the initial state applies before it.
+ * Its value is the unit, in ms, of the ages its keys' versions store (below): the node's slide, so that an age
+ * counts batches — a key inserted a year before, at 10 s batches, stores 7 digits, not 11. State written
+ * before ages had a unit says "1": milliseconds.
+ */
 export const STARTED_ID = "~started";
 /** Items written per store call (a lease check between calls keeps a long write inside the lease). */
 const WRITE_CHUNK = 500;
@@ -37,16 +42,33 @@ const STATE_SLACK_MS = 14 * 24 * 3600_000;
 /**
  * What a stored version holds: `[state, index]` or `[state, index, age]` — the key's place in the state's
  * order is (the batch that inserted it, its insertion index in that batch), the batch being the version's own
- * unless `age` says how many ms before it the key was inserted (a difference, not a time: a key updated a few
- * batches after its insertion stores 5 digits, not 13). The last update (timeouts count from it) is the
- * version's batch: every change of a key's state sets it to the batch's time.
+ * unless `age` says how long before it the key was inserted, in the node's age unit (the started item's value):
+ * a difference in batches, not a time, so a long-lived key costs a few digits, not 13. The last update
+ * (timeouts count from it) is the version's batch: every change of a key's state sets it to the batch's time.
  */
 type Stored = readonly [state: unknown, index: number, age?: number];
 
+/**
+ * A version's stored value: the state, and where the key was inserted — at `time`, or `inserted` before it,
+ * counted in `unit` ms. Both times are batch times of the node, so on its slide's grid: the age is whole.
+ */
+export function encodeStored(state: unknown, index: number, time: number, inserted: number, unit: number): string {
+  const age = (time - inserted) / unit;
+  if (!Number.isInteger(age)) throw new IllegalStateError("StateAgeNotWhole", `a key inserted at ${inserted} and updated at ${time} is not a whole number of ${unit} ms batches apart`, { time, inserted, unit });
+  return encodeValue((age === 0 ? [state, index] : [state, index, age]) satisfies Stored);
+}
+
 /** A stored version's state and place in the state's order. */
-function decodeStored(time: number, value: string): { state: unknown; order: readonly [number, number] } {
+function decodeStored(time: number, value: string, unit: number): { state: unknown; order: readonly [number, number] } {
   const [state, index, age] = decodeValue<Stored>(value);
-  return { state, order: [time - (age ?? 0), index] };
+  return { state, order: [time - (age ?? 0) * unit, index] };
+}
+
+/** The age unit a started item's version says (ms; "1" from before ages had a unit). */
+function ageUnit(started: StateVersion): number {
+  const unit = Number(started.value);
+  if (!Number.isInteger(unit) || unit < 1) throw new IllegalStateError("StateAgeUnitInvalid", `the started item of a mapWithState's state holds "${started.value}", not an age unit in ms`, { value: started.value });
+  return unit;
 }
 
 /**
@@ -228,17 +250,22 @@ export class KeyedStateBatch {
 
     // The state as the batches before left it, in the state's order.
     let started = false;
+    // A node that has not started writes its unit now: its slide.
+    let unit = node.slideDuration.milliseconds;
     const live: Array<{ id: string; key: unknown; state: unknown; updatedAt: number; order: readonly [number, number] }> = [];
     const before = new Map<string, StateVersion>();
     for (const item of items) {
       const version = versionBefore(item, batch, undo);
       if (version) before.set(item.id, version);
-      if (item.id === STARTED_ID) {
-        started = version?.value !== undefined;
-        continue;
+      if (item.id === STARTED_ID && version?.value !== undefined) {
+        started = true;
+        unit = ageUnit(version);
       }
-      if (version?.value === undefined) continue;
-      const { state, order } = decodeStored(version.time, version.value);
+    }
+    for (const item of items) {
+      const version = before.get(item.id);
+      if (item.id === STARTED_ID || version?.value === undefined) continue;
+      const { state, order } = decodeStored(version.time, version.value, unit);
       live.push({ id: item.id, key: decodeValue(item.key), state, updatedAt: version.time, order });
     }
     live.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
@@ -267,7 +294,7 @@ export class KeyedStateBatch {
       if (change.state !== undefined) {
         if (change.state.updatedAt !== batch) throw new IllegalStateError("StateNotUpdatedAtBatch", `${node.label} changed a key's state without setting its update time to the batch's`, { batch });
         const [inserted, index] = change.inserted !== undefined ? [batch, change.inserted] : order.get(id)!;
-        value = encodeValue((inserted === batch ? [change.state.state, index] : [change.state.state, index, batch - inserted]) satisfies Stored);
+        value = encodeStored(change.state.state, index, batch, inserted, unit);
         if (timeout !== undefined) prepared.indexIds.push(id);
       }
       prepared.items.push({ id, key: encodeValue(change.key), current: { time: batch, ...(value !== undefined ? { value } : {}) } });
@@ -275,7 +302,7 @@ export class KeyedStateBatch {
     if (!started) {
       const was = before.get(STARTED_ID);
       if (was) prepared.undo.set(STARTED_ID, was);
-      prepared.items.push({ id: STARTED_ID, key: "null", current: { time: batch, value: "1" } });
+      prepared.items.push({ id: STARTED_ID, key: "null", current: { time: batch, value: String(unit) } });
     }
     prepared.indexExpiresAt = batch + (timeout ?? 0) + every + STATE_SLACK_MS;
     return prepared;
@@ -304,12 +331,15 @@ export async function readKeyedState(
     if (!previous || previous.time <= time) return previous;
     throw new IllegalStateError("StateHistoryGone", `the state of a key was written twice after batch ${time}: per-key state keeps the last finalized batch's state, not older ones`, { time });
   };
-  if (!items.some((i) => i.id === STARTED_ID && after(i)?.value !== undefined)) return undefined;
+  const started = items.find((i) => i.id === STARTED_ID);
+  const startedVersion = started && after(started);
+  if (startedVersion?.value === undefined) return undefined;
+  const unit = ageUnit(startedVersion);
   const out: Array<{ key: unknown; state: unknown; updatedAt: number; order: readonly [number, number] }> = [];
   for (const item of items) {
     const version = after(item);
     if (item.id === STARTED_ID || version?.value === undefined) continue;
-    const { state, order } = decodeStored(version.time, version.value);
+    const { state, order } = decodeStored(version.time, version.value, unit);
     out.push({ key: decodeValue(item.key), state, updatedAt: version.time, order });
   }
   out.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);

@@ -21,7 +21,7 @@ import { RDD } from "../../lib/core/rdd.js";
 import { definePipeline } from "../../lib/api/define-pipeline.js";
 import type { DStream } from "../../lib/api/dstream.js";
 import { finalizeReady } from "../../lib/serverless/finalizer.js";
-import { STARTED_ID, stateKeyId } from "../../lib/serverless/keyed-state.js";
+import { encodeStored, STARTED_ID, stateKeyId } from "../../lib/serverless/keyed-state.js";
 import { PipelineRuntime } from "../../lib/serverless/runtime.js";
 import type { RuntimeDeps } from "../../lib/serverless/runtime-deps.js";
 import type { StateScope } from "../../lib/pipeline-store/keyed-state-store.js";
@@ -114,11 +114,14 @@ export async function mapWithStateIo(options: MapWithStateIoOptions): Promise<Ma
   await runtime.tick();
   const zero = (await store.getStatus())!.zeroTime;
 
-  // The state before: every key the batches touch, as a batch at the zero time would have left it.
+  // The state before: every key the batches touch, as a batch at the zero time would have left it, in a state
+  // built up over 30 days of batches (10M keys in 259,200 batches: about 40 inserted a batch). A key's place in
+  // the state's order is stored with it, so its age and insertion index weigh in what each batch reads and writes.
   const scope: StateScope = { nodeId: "sessions", partition: 0 };
   const seeded = new Set<number>(Array.from({ length: batches }, (_, b) => keysOfBatch(b, changedKeys, stateKeys)).flat());
-  const initial = (i: number) => encodeValue([{ n: 1, text: payload }, i]);
-  state.seed(scope, [{ id: STARTED_ID, key: "null", current: { time: zero, value: "1" } }, ...[...seeded].map((i) => ({ id: stateKeyId(keyOf(i)), key: encodeValue(keyOf(i)), current: { time: zero, value: initial(i) } }))]);
+  const insertedBatchesAgo = (i: number) => 1 + ((i * 7919) % 259_200);
+  const initial = (i: number) => encodeStored({ n: 1, text: payload }, i % 40, zero, zero - insertedBatchesAgo(i) * B, B);
+  state.seed(scope, [{ id: STARTED_ID, key: "null", current: { time: zero, value: String(B) } }, ...[...seeded].map((i) => ({ id: stateKeyId(keyOf(i)), key: encodeValue(keyOf(i)), current: { time: zero, value: initial(i) } }))]);
 
   now = records.at(-1)!.arrival + 1;
   await runtime.handleShardEvent(kinesisEvent(records), lambdaContext(8_000)); // committed, not finalized inline

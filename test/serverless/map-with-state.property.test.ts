@@ -268,6 +268,10 @@ describe("reading per-key state", () => {
       { key: "c", value: 5, updatedAt: 1_000 },
       { key: "b", value: 4, updatedAt: 3_000 },
     ]);
+    // Ages count batches: "a", inserted at 1000 and updated at 2000, is one 1000 ms batch old.
+    const [started, a] = await driver.store.keyedState().getItems({ nodeId: "sums", partition: 0 }, [STARTED_ID, stateKeyId("a")]).then((items) => [STARTED_ID, stateKeyId("a")].map((id) => items.find((i) => i.id === id)));
+    expect(started?.current.value).toBe("1000");
+    expect(a?.current).toEqual({ time: 2_000, value: encodeValue([4, 1, 1]) });
   });
 });
 
@@ -278,12 +282,14 @@ describe("reading per-key state while a later batch is half written", () => {
     key: encodeValue(k),
     current: { time, ...(state !== undefined ? { value: encodeValue([state, index]) } : {}) },
   });
+  /** The started item as state written before ages had a unit left it: "1", ages in ms. */
+  const started = (time: number) => ({ id: STARTED_ID, key: "null", current: { time, value: "1" } });
 
   it("gives the last finalized batch's state from the undo record of the batch that crashed after some items", async () => {
     const state = new MemoryKeyedStateStore();
     // Batch 1000 wrote a and b; batch 2000 is finalized and changed nothing; batch 3000 crashed after writing
     // its undo record and three items: a changed, b removed, c new.
-    expect(await state.putItems(scope, [item(STARTED_ID, 1000, 1), item("a", 1000, 1, 0), item("b", 1000, 2, 1)], 1, 0)).toBe(true);
+    expect(await state.putItems(scope, [started(1000), item("a", 1000, 1, 0), item("b", 1000, 2, 1)], 1, 0)).toBe(true);
     expect(await state.putUndo(scope, 3000, new Map([["a", item("a", 1000, 1, 0).current], ["b", item("b", 1000, 2, 1).current]]), 2, 0)).toBe(true);
     expect(await state.putItems(scope, [item("a", 3000, 5, 0), item("b", 3000), item("c", 3000, 9, 0)], 2, 0)).toBe(true);
     expect(await readKeyedState(state, scope, 2000)).toEqual([
@@ -297,8 +303,37 @@ describe("reading per-key state while a later batch is half written", () => {
     // Without the undo record, the state before 3000 cannot be told: an error, not a guess.
     await expect(readKeyedState(state, { ...scope, partition: 1 }, 2000)).resolves.toBeUndefined();
     const lost = new MemoryKeyedStateStore();
-    await lost.putItems(scope, [item(STARTED_ID, 1000, 1), item("a", 3000, 5)], 2, 0);
+    await lost.putItems(scope, [started(1000), item("a", 3000, 5)], 2, 0);
     await expect(readKeyedState(lost, scope, 2000)).rejects.toThrow(/undo record is gone/);
+  });
+});
+
+describe("the state's order across batches", () => {
+  it("reads a key's insertion from its age in the started item's unit: batches now, milliseconds before", async () => {
+    const state = new MemoryKeyedStateStore();
+    const scope = (partition: number) => ({ nodeId: "sums", partition });
+    // The same state twice: "b" inserted at 1000, "a" at 2000, "c" at 3000 (first), all last updated at 4000.
+    // Ages in ms under a started item that says "1"; in 1000 ms batches under one that says "1000".
+    const version = (state: number, index: number, age: number) => ({ time: 4000, value: encodeValue([state, index, age]) });
+    await state.putItems(scope(0), [
+      { id: STARTED_ID, key: "null", current: { time: 1000, value: "1" } },
+      { id: stateKeyId("a"), key: encodeValue("a"), current: version(1, 0, 2000) },
+      { id: stateKeyId("b"), key: encodeValue("b"), current: version(2, 0, 3000) },
+      { id: stateKeyId("c"), key: encodeValue("c"), current: version(3, 0, 1000) },
+    ], 1, 0);
+    await state.putItems(scope(1), [
+      { id: STARTED_ID, key: "null", current: { time: 1000, value: "1000" } },
+      { id: stateKeyId("a"), key: encodeValue("a"), current: version(1, 0, 2) },
+      { id: stateKeyId("b"), key: encodeValue("b"), current: version(2, 0, 3) },
+      { id: stateKeyId("c"), key: encodeValue("c"), current: version(3, 0, 1) },
+    ], 1, 0);
+    const expected = [
+      { key: "b", state: 2, updatedAt: 4000 },
+      { key: "a", state: 1, updatedAt: 4000 },
+      { key: "c", state: 3, updatedAt: 4000 },
+    ];
+    expect(await readKeyedState(state, scope(0), 4000)).toEqual(expected);
+    expect(await readKeyedState(state, scope(1), 4000)).toEqual(expected);
   });
 });
 
