@@ -120,17 +120,17 @@ interface Found {
 
 // ---- the serverless path ----
 
-async function storeGraph(location: Extract<StateLocation, { store: PipelineStore }>): Promise<{ graph: GraphDescription; lastFinalized: number; zeroTime: number }> {
+async function storeGraph(location: Extract<StateLocation, { store: PipelineStore }>): Promise<{ graph: GraphDescription; lastFinalized: number; zeroTime: number; partitions: number }> {
   const status = await location.store.getStatus();
   if (!status) throw new NoSuchElementError("NoPipelineStatus", `pipeline "${location.pipeline}" has not started: its table holds no status (no record or tick has reached it yet)`, { pipeline: location.pipeline });
   const key = graphRecordKey(location.pipeline, status.graphHash);
   const text = await location.objects.get(key);
   if (text === undefined) throw new NoSuchElementError("NoGraphRecord", `pipeline "${location.pipeline}" runs graph ${status.graphHash}, whose record ${key} is not in its bucket`, { key });
-  return { graph: (JSON.parse(text) as { graph: GraphDescription }).graph, lastFinalized: status.lastFinalized, zeroTime: status.zeroTime };
+  return { graph: (JSON.parse(text) as { graph: GraphDescription }).graph, lastFinalized: status.lastFinalized, zeroTime: status.zeroTime, partitions: status.partitions ?? 1 };
 }
 
 async function fromStore(location: Extract<StateLocation, { store: PipelineStore }>, operator: string, batch: number | undefined): Promise<Found> {
-  const { graph, lastFinalized, zeroTime } = await storeGraph(location);
+  const { graph, lastFinalized, zeroTime, partitions } = await storeGraph(location);
   const node = chooseOperator(graph, operator, `pipeline "${location.pipeline}"`);
   if (lastFinalized === zeroTime) throw new NoSuchElementError("NoFinalizedBatch", `pipeline "${location.pipeline}" has finalized no batch yet: there is no state to read`, { operator });
   const time = batch ?? lastFinalized;
@@ -139,8 +139,9 @@ async function fromStore(location: Extract<StateLocation, { store: PipelineStore
   }
   const perKey = node.kind === "mapWithState" ? location.store.keyedState?.() : undefined;
   if (perKey) {
-    // Kept per key (docs/serverless.md "Keyed state per key"): the items of finalizer partition 0.
-    const entries = await readKeyedState(perKey, { nodeId: node.id, partition: 0 }, time);
+    // Kept per key (docs/serverless.md "Keyed state per key"), by each finalizer partition: theirs in partition order.
+    const shares = await Promise.all(Array.from({ length: partitions }, (_, partition) => readKeyedState(perKey, { nodeId: node.id, partition }, time)));
+    const entries = shares.every((e) => e === undefined) ? undefined : shares.flatMap((e) => e ?? []);
     if (entries === undefined) {
       throw new NoSuchElementError("NoStateAtBatch", `operator "${operator}" has no state stored for batch ${time}: it has not run a batch yet`, { operator, batch: time });
     }
@@ -148,6 +149,12 @@ async function fromStore(location: Extract<StateLocation, { store: PipelineStore
     for (const e of entries) states.set(e.key, { state: e.state, updatedAt: e.updatedAt });
     const elements = [{ states, mapped: [] }];
     return { kind: node.kind, batchTime: time, elements, bytes: Buffer.byteLength(encodeValue(elements)) };
+  }
+  // With P > 1 a partition-local operator's memory is each partition's (in partition order), a tail's the pipeline's own.
+  const shares = partitions > 1 ? await Promise.all(Array.from({ length: partitions }, (_, p) => location.store.getMemory(node.id, time, p))) : [];
+  if (shares.some((x) => x !== undefined)) {
+    const elements = shares.flatMap((x) => (x === undefined ? [] : (decodeValue<unknown[][] | null>(x) ?? []).flat()));
+    return { kind: node.kind, batchTime: time, elements, bytes: shares.reduce((n, x) => n + (x === undefined ? 0 : Buffer.byteLength(x)), 0) };
   }
   const payload = await location.store.getMemory(node.id, time);
   if (payload === undefined) {
@@ -157,8 +164,8 @@ async function fromStore(location: Extract<StateLocation, { store: PipelineStore
       { operator, batch: time },
     );
   }
-  const partitions = decodeValue<unknown[][] | null>(payload);
-  return { kind: node.kind, batchTime: time, elements: (partitions ?? []).flat(), bytes: Buffer.byteLength(payload) };
+  const rdd = decodeValue<unknown[][] | null>(payload);
+  return { kind: node.kind, batchTime: time, elements: (rdd ?? []).flat(), bytes: Buffer.byteLength(payload) };
 }
 
 // ---- the local engine ----

@@ -56,6 +56,28 @@ describe("the state reader on the serverless store", () => {
     expect(await readOperatorState(location, "totals", { key: "b" })).toMatchObject({ entries: [{ key: "b", value: 2 }], keys: 3 });
   });
 
+  it("gathers every finalizer partition's share with finalizerPartitions > 1: updateStateByKey's memory and mapWithState's items", async () => {
+    const spread = definePipeline("spread", { batchInterval: Seconds(1), finalizerPartitions: 3 }, (lines) => {
+      const words = lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]);
+      words.updateStateByKey((vs: number[], s: number | undefined) => vs.reduce((a, b) => a + b, s ?? 0), { name: "totals" }).print();
+      words.mapWithState(StateSpec.function((_w: string, one: number | undefined, s: State<number>) => s.update((s.getOption() ?? 0) + (one ?? 0))).name("sums")).print();
+    });
+    const driver = new PipelineTestDriver(spread as never, { shards: 1, startTime: 0 }) as PipelineTestDriver<unknown>;
+    driver.send("a b a c d e f g", { at: 100 });
+    driver.send("b c h", { at: 1_200 });
+    await driver.deliver();
+    await driver.advanceTime(Seconds(60));
+    const location = { store: driver.store, objects: driver.objects, pipeline: "spread" };
+    const expected = { a: 2, b: 2, c: 2, d: 1, e: 1, f: 1, g: 1, h: 1 };
+    const totals = await readOperatorState(location, "totals");
+    const sums = await readOperatorState(location, "sums");
+    expect(Object.fromEntries(totals.entries.map((e) => [e.key, e.value]))).toEqual(expected);
+    expect(Object.fromEntries(sums.entries.map((e) => [e.key, e.value]))).toEqual(expected);
+    // In partition order, as the test driver gives them.
+    expect(totals.entries.map((e) => [e.key, e.value])).toEqual(await driver.state("totals"));
+    expect(sums.entries.map((e) => [e.key, e.value])).toEqual(await driver.state("sums"));
+  });
+
   it("lists the stateful operators, and fails if asked for another operator, or a batch not finalized", async () => {
     const driver = await driven();
     const location = { store: driver.store, objects: driver.objects, pipeline: "counts" };
