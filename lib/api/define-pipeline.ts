@@ -1,6 +1,6 @@
 import { Duration, Time } from "../core/duration.js";
 import { StreamingContext, type StreamingContextProps } from "./streaming-context.js";
-import type { DStream } from "./dstream.js";
+import { forgetLocalEvaluation, type DStream } from "./dstream.js";
 import { ManualClock } from "../exec/clock.js";
 import type { InputNode } from "../graph/ops/input.js";
 import type { KafkaRecordMeta } from "../io/kafka/record-meta.js";
@@ -151,6 +151,7 @@ export class Pipeline<T> {
     const ssc = new StreamingContext({ batchInterval: this.props.batchInterval, clock: new ManualClock(zeroTime) });
     // State lives in the pipeline's table and bucket, which play the checkpoint directory's part.
     ssc.checkpoint("serverless");
+    forgetLocalEvaluation(ssc.graph);
     const stream = ssc.receiverStream(new ShardInputSource<T>(), "input");
     this.build(stream, ssc);
     ssc.graph.start(new Time(zeroTime));

@@ -28,6 +28,14 @@ export function registerLocalEvaluation(ev: Evaluation): void {
   localEvaluations.set(ev.graph, ev);
 }
 
+/**
+ * @internal Called for a graph the serverless runtime drives: its context's own evaluation computes nothing
+ * (each batch's finalizer brings one), so `slice` must not read it — it would find no RDD where data was.
+ */
+export function forgetLocalEvaluation(graph: StreamGraph): void {
+  localEvaluations.delete(graph);
+}
+
 /** Options of the keyed operators, in one trailing object (Spark's extra overload parameters). */
 export interface PartitionOptions {
   /** Partitions of the shuffled result. @default 1 */
@@ -194,7 +202,14 @@ export class DStream<T> {
   /** The RDDs of the batch times in [fromTime, toTime] that this stream still remembers. */
   slice(fromTime: Time, toTime: Time): RDD<T>[] {
     const ev = localEvaluations.get(this.node.graph);
-    if (!ev) throw new IllegalStateError("NotInitialized", `${this.node.label} belongs to no StreamingContext`);
+    if (!ev) {
+      // A pipeline run by the serverless runtime or the test driver keeps no RDDs between batches in memory: what
+      // a later batch reads is stored per operator (windows, state), not per stream.
+      throw new IllegalStateError(
+        "SliceNeedsStreamingContext",
+        `${this.node.label}.slice() reads the RDDs a running StreamingContext remembers, and this stream belongs to none (a definePipeline graph on AWS or in the test driver): keep the batches you need with window(), or run the pipeline locally`,
+      );
+    }
     return ev.slice(this.node, fromTime, toTime);
   }
 

@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { Seconds } from "../../lib/core/duration.js";
 import { definePipeline } from "../../lib/api/define-pipeline.js";
 import { PipelineTestDriver } from "../../lib/testing/index.js";
+import { Time } from "../../lib/core/duration.js";
+import { PREFIXES } from "../../lib/serverless/runtime-deps.js";
 
 const T0 = 1_700_000_000_000; // a multiple of every batch interval here
 const add = (a: number, b: number) => a + b;
@@ -136,6 +138,22 @@ describe("PipelineTestDriver", () => {
   it("fails if asked for a shard it does not have", () => {
     const driver = new PipelineTestDriver(wordCount, { shards: 2 });
     expect(() => driver.send("a", { shard: 2 })).toThrow(/no shard 2: the driver has 2 \(0 … 1\)/);
+  });
+});
+
+describe("slice() outside a StreamingContext", () => {
+  it("fails the batch's job naming what to do instead, rather than finding no RDD where the batch had data", async () => {
+    // No RDDs are kept between batches on AWS or in the test driver: the context the runtime builds the graph in
+    // computes nothing itself, and its empty evaluation would answer [] for a batch that held "a".
+    const sliced = definePipeline("sliced", { batchInterval: Seconds(1), idleAfter: Seconds(1) }, (lines) => {
+      lines.foreachRDD((_rdd, time) => void lines.slice(new Time(time.milliseconds - 1_000), time));
+    });
+    const driver = new PipelineTestDriver(sliced, { startTime: T0 });
+    driver.send("a", { at: T0 + 100 });
+    await driver.deliver();
+    await driver.advanceTime(Seconds(5));
+    const dead = JSON.parse((await driver.objects.get(`${PREFIXES.deadLetter}sliced/batches/${T0 + 1_000}.json`)) ?? "{}");
+    expect(dead.error).toMatch(/slice\(\) reads the RDDs a running StreamingContext remembers.*keep the batches you need with window\(\)/);
   });
 });
 
