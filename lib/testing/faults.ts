@@ -30,6 +30,11 @@ export class FaultPlan<M extends string> {
     this.armed.set(method, queue);
   }
 
+  /** Forgets every armed crash: a test's own reads after a run must not meet a crash armed for a call the run never made. */
+  clear(): void {
+    this.armed.clear();
+  }
+
   /** Takes the crash armed for this call of `method`, if any: call once per call, at its start. */
   take(method: M): CrashPoint | undefined {
     const queue = this.armed.get(method);

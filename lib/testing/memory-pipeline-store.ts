@@ -55,6 +55,11 @@ export class MemoryPipelineStore implements PipelineStore {
     this.faults.arm(method, when);
   }
 
+  /** Forgets the crashes armed with {@link failNext} that no call has met yet. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   getStatus(): Promise<PipelineStatus | undefined> {
     return this.faults.run("getStatus", () => (this.status ? { ...this.status } : undefined));
   }
