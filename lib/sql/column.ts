@@ -245,6 +245,7 @@ function literalString(v: unknown): string {
 }
 
 function castName(t: DataType): string {
+  if (t.kind === "decimal") return `DECIMAL(${t.precision},${t.scale})`;
   const names: Partial<Record<DataType["kind"], string>> = { integer: "INT", long: "BIGINT" };
   return names[t.kind] ?? t.kind.toUpperCase();
 }

@@ -8,9 +8,12 @@ import { sameType } from "./types.js";
 
 export type ArithmeticOp = "+" | "-" | "*" | "/" | "%";
 
-/** BinaryArithmetic.nullable: either side, and always for `/` and `%` (by zero is null). */
-export function arithmeticNullable(op: ArithmeticOp, left: boolean, right: boolean): boolean {
-  return left || right || op === "/" || op === "%";
+/**
+ * BinaryArithmetic.nullable: either side, and always for `/` and `%` (by zero is null), and for decimal
+ * arithmetic (a result beyond its precision is null when not ANSI).
+ */
+export function arithmeticNullable(op: ArithmeticOp, left: boolean, right: boolean, decimal = false): boolean {
+  return left || right || op === "/" || op === "%" || decimal;
 }
 
 /**

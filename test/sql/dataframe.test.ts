@@ -231,8 +231,9 @@ describe("selectExpr, expr and string conditions (Spark SQL's expression syntax)
   it("selects names, arithmetic, functions and aliases, naming columns as Spark does", () => {
     const df = emp().selectExpr("name", "age + 1 as next", "upper(name)", "salary * 2.0", "CAST(age AS string) AS s", "-salary");
     expect(df.columns).toEqual(["name", "next", "upper(name)", "(salary * 2.0)", "s", "(- salary)"]);
-    expect(df.dtypes.map(([, t]) => t)).toEqual(["string", "int", "string", "double", "string", "int"]);
-    expect(df.collect()[1]).toEqual(["Bob", null, "BOB", 160, null, -80]);
+    // 2.0 is a decimal(2,1) literal: an int column times it is decimal(10,0) * decimal(2,1) = decimal(13,1).
+    expect(df.dtypes.map(([, t]) => t)).toEqual(["string", "int", "string", "decimal(13,1)", "string", "int"]);
+    expect(df.collect()[1]).toEqual(["Bob", null, "BOB", "160.0", null, -80]);
     expect(emp().selectExpr("*").columns).toEqual(["name", "dept", "salary", "age"]);
   });
 
