@@ -61,11 +61,15 @@ function asDecimal(t: DataType): { precision: number; scale: number } | undefine
   }
 }
 
-/** Cast.canNullSafeCastToDecimal: every value of `from` fits `to` (DecimalType.isWiderThan; a decimal: more integer digits). */
+/**
+ * Cast.canNullSafeCastToDecimal: every value of `from` fits `to` — `to` is wider (DecimalType.isWiderThan: as
+ * many integer digits and as many after the point), or, from a decimal, has more integer digits (rounding away
+ * fraction digits can carry into one more: 9.99 is 10.0).
+ */
 function nullSafeToDecimal(from: DataType, to: { precision: number; scale: number }): boolean {
   const f = asDecimal(from);
   if (!f) return false;
   const digits = (d: { precision: number; scale: number }) => d.precision - d.scale;
-  if (from.kind === "decimal") return digits(to) > digits(f);
-  return digits(to) >= digits(f) && to.scale >= f.scale;
+  if (digits(to) >= digits(f) && to.scale >= f.scale) return true;
+  return from.kind === "decimal" && digits(to) > digits(f);
 }

@@ -3,7 +3,7 @@
  * Spark returns for the same input, never from running this code.
  */
 import { describe, expect, it } from "vitest";
-import { abs, AnalysisError, asc, avg, coalesce, col, concat, count, countDistinct, desc, DoubleType, IntegerType, length, lit, lower, max, min, not, SparkSession, StringType, StructField, StructType, sum, trim, upper, when } from "../../lib/index.js";
+import { abs, AnalysisError, asc, avg, coalesce, col, concat, count, countDistinct, DecimalType, desc, DoubleType, IntegerType, length, lit, lower, max, min, not, SparkSession, StringType, StructField, StructType, sum, trim, upper, when } from "../../lib/index.js";
 
 const spark = SparkSession.builder().getOrCreate();
 const emp = () =>
@@ -468,6 +468,10 @@ describe("decimals (Spark's DecimalType: DecimalPrecision, Cast, Sum, Average)",
     const df = spark.createDataFrame([[1, 2.5, "1"]], StructType([StructField("i", IntegerType, false), StructField("d", DoubleType, false), StructField("s", StringType, false)]));
     const nullable = (c: ReturnType<typeof col>) => df.select(c).schema.fields[0]!.nullable;
     expect([nullable(col("i").cast("decimal(10,0)")), nullable(col("i").cast("decimal(12,2)")), nullable(col("i").cast("decimal(5,2)")), nullable(col("d").cast("decimal(38,10)")), nullable(col("s").cast("decimal"))]).toEqual([false, false, true, true, true]);
+    const p = spark.createDataFrame([["1.5"]], StructType([StructField("p", DecimalType(5, 2), false)]));
+    const dec = (to: string) => p.select(col("p").cast(to)).schema.fields[0]!.nullable;
+    // From decimal(5,2): wider, or more integer digits, always fits; fewer fraction digits alone may round up and overflow.
+    expect([dec("decimal(6,3)"), dec("decimal(5,1)"), dec("decimal(4,1)"), dec("decimal(4,2)")]).toEqual([false, false, true, true]);
   });
 
   it("sums to decimal(p+10,s) and averages to decimal(p+4,s+4), rounding HALF_UP; min and max keep the type", () => {
