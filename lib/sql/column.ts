@@ -145,7 +145,7 @@ export class Column {
     return this.alias(name);
   }
 
-  /** The values as another type: `"string"`, `"int"`, `"bigint"`, `"double"`, `"boolean"`, or a DataType. */
+  /** The values as another type: `"string"`, `"int"`, `"bigint"`, `"double"`, `"boolean"`, `"decimal(10,2)"`, or a DataType. */
   cast(to: string | DataType): Column {
     return new Column({ kind: "cast", child: this.expr, to: typeof to === "string" ? parseTypeName(to) : to });
   }

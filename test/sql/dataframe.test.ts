@@ -431,10 +431,29 @@ describe("decimals (Spark's DecimalType: DecimalPrecision, Cast, Sum, Average)",
     expect(df.first()).toEqual([null, "99999999999999999999999999999999999999", "3.375000", "0.000002"]);
   });
 
-  it("negates a decimal, keeping its type", () => {
-    const df = prices().select(col("p").negate().alias("n"));
-    expect(types(df)).toEqual(["decimal(5,2)"]);
-    expect(df.collect()).toEqual([["-1.10"], ["-10.00"], ["3.35"], ["-2.20"], [null]]);
+  it("negates a decimal and takes its absolute value, keeping its type", () => {
+    const df = prices().select(col("p").negate().alias("n"), abs(col("p")).alias("a"));
+    expect(types(df)).toEqual(["decimal(5,2)", "decimal(5,2)"]);
+    expect(df.collect()).toEqual([["-1.10", "1.10"], ["-10.00", "10.00"], ["3.35", "3.35"], ["-2.20", "2.20"], [null, null]]);
+  });
+
+  it("divides an int column by a decimal as decimal(10,0) / decimal(2,1) = decimal(17,6)", () => {
+    const df = one().selectExpr("qty / 2.0 AS h", "qty / 0.7 AS s");
+    expect(types(df)).toEqual(["decimal(17,6)", "decimal(17,6)"]);
+    // 3 / 0.7 = 4.2857142…, 7 / 0.7 = 10
+    expect(df.collect()).toEqual([["1.500000", "4.285714"], ["3.500000", "10.000000"]]);
+  });
+
+  it("refuses a decimal literal of more than 38 digits, and a decimal type beyond 38", () => {
+    expect(() => one().selectExpr("1234567890123456789012345678901234567890.5")).toThrow(AnalysisError);
+    expect(() => one().select(col("qty").cast("decimal(39,2)"))).toThrow(/DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION/);
+  });
+
+  it("joins on decimal keys, of one type or of two", () => {
+    const a = spark.createDataFrame([["1.5", "x"], ["2", "y"]], "k DECIMAL(3,1), a STRING");
+    const b = spark.createDataFrame([["1.50", 10], ["3.00", 30]], "k DECIMAL(4,2), b INT");
+    expect(a.join(b, a.col("k").equalTo(b.col("k"))).select("a", "b").collect()).toEqual([["x", 10]]);
+    expect(a.join(a.select(col("k").alias("k2")), col("k").equalTo(col("k2"))).select("a").collect()).toEqual([["x"], ["y"]]);
   });
 
   it("casts to a decimal rounding HALF_UP (a double through its shortest digits), null when it does not fit or parse", () => {
