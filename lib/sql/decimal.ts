@@ -98,6 +98,8 @@ export function pow10(n: number): bigint {
   return (POWERS[n] ??= 10n ** BigInt(n));
 }
 
+const OUT_OF_RANGE = 2 * MAX_PRECISION;
+
 const NUMBER = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 /**
@@ -110,6 +112,9 @@ export function parseBigDecimal(text: string): BigDecimal | undefined {
   const fraction = m[3] ?? "";
   let unscaled = BigInt(`${m[2]}${fraction}` || "0");
   let scale = fraction.length - Number(m[4] ?? 0);
+  // `1e999999999` has no place in 38 digits; any number of more than OUT_OF_RANGE digits stands for it, so that
+  // it overflows as it should without a billion-digit bigint.
+  if (scale < -OUT_OF_RANGE && unscaled !== 0n) return { unscaled: m[1] === "-" ? -pow10(OUT_OF_RANGE) : pow10(OUT_OF_RANGE), scale: 0 };
   if (scale < 0) {
     unscaled *= pow10(-scale);
     scale = 0;
@@ -145,6 +150,8 @@ export function unscaledAt(v: unknown, scale: number): bigint {
 /** `unscaled` at `from` digits after the point, moved to `to` digits, rounding HALF_UP (away from zero on a tie) as Spark's changePrecision. */
 export function rescale(unscaled: bigint, from: number, to: number): bigint {
   if (to >= from) return unscaled * pow10(to - from);
+  // Below a tenth of the last place kept (`1e-999999999` at scale 2) it rounds to 0, without computing 10^(from-to).
+  if (from - to > digitCount(unscaled)) return 0n;
   return divideHalfUp(unscaled, pow10(from - to));
 }
 

@@ -291,9 +291,8 @@ function arithmetic(e: Extract<Expr, { kind: "arithmetic" }>, l: Bound, r: Bound
  * (spark.sql.legacy.literal.pickMinimumPrecision, true by default), so that `2 * 1.5` is decimal(4,1).
  */
 function operandDecimal(e: Expr, t: DataType): DecimalType | undefined {
-  const literal = e.kind === "alias" ? e.child : e;
-  if (literal.kind === "literal" && (typeof literal.value === "number" || typeof literal.value === "bigint") && (t.kind === "integer" || t.kind === "long")) {
-    return literalDecimalType({ unscaled: BigInt(literal.value), scale: 0 });
+  if (e.kind === "literal" && (typeof e.value === "number" || typeof e.value === "bigint") && (t.kind === "integer" || t.kind === "long")) {
+    return literalDecimalType({ unscaled: BigInt(e.value), scale: 0 });
   }
   return decimalForType(t);
 }

@@ -470,6 +470,8 @@ describe("decimals (Spark's DecimalType: DecimalPrecision, Cast, Sum, Average)",
     );
     expect(types(out)).toEqual(["decimal(10,2)", "decimal(3,1)", "decimal(3,1)", "decimal(2,1)", "decimal(5,2)", "decimal(5,2)", "decimal(10,0)", "decimal(10,0)"]);
     expect(out.first()).toEqual(["1.01", "12.0", null, "1.3", null, "100.00", "3", "-3"]);
+    // A huge exponent overflows and a tiny one rounds to zero, as Java's BigDecimal reads them.
+    expect(one().limit(1).select(lit("1e999999999").cast("decimal(5,2)"), lit("-1e-999999999").cast("decimal(5,2)")).first()).toEqual([null, "0.00"]);
   });
 
   it("casts a decimal to an integer truncating, to a double, a string of its plain digits and a boolean", () => {
