@@ -56,7 +56,7 @@ export class Column {
   multiply(other: unknown): Column {
     return this.arithmetic("*", other);
   }
-  /** Always a double, as Spark's `/` (a division by zero is null). */
+  /** A double, as Spark's `/`, unless a side is a decimal: then a decimal rounded HALF_UP (by zero is null either way). */
   divide(other: unknown): Column {
     return this.arithmetic("/", other);
   }
