@@ -39,6 +39,7 @@ export {
   IntegerType,
   LongType,
   DoubleType,
+  DecimalType,
   BooleanType,
   DateType,
   TimestampType,

@@ -1,6 +1,7 @@
 import { AnalysisError } from "../core/errors.js";
 import { exprString, type Expr } from "./column.js";
 import type { DataType, Row } from "./data-types.js";
+import { DecimalType, arithmeticDecimalType, decimalForType, divideHalfUp, pow10, toDecimalValue, unscaledAt, type DecimalType as Decimal } from "./decimal.js";
 import { resolve, newId, unresolvedColumn, type Attribute, type Bound } from "./resolve.js";
 import { DoubleType, LongType, isIntegral, isNumeric, sqlTypeName } from "./types.js";
 import { compareNonNull, tupleKey, valueKey } from "./values.js";
@@ -152,9 +153,11 @@ function accumulator(call: Extract<Expr, { kind: "aggregate" }>, input: readonly
       return new Count(child);
     case "sum":
       requireNumeric();
+      if (t.kind === "decimal") return new DecimalSum(child, t);
       return new Sum(child, isIntegral(t) ? LongType : DoubleType);
     case "avg":
       requireNumeric();
+      if (t.kind === "decimal") return new DecimalSum(child, t, true);
       return new Sum(child, DoubleType, true);
     case "min":
       return new Extreme(child, -1);
@@ -268,6 +271,56 @@ class Sum implements Accumulator {
   result(g: number) {
     if (!this.counts[g]) return null;
     return this.mean ? this.sums[g]! / this.counts[g]! : this.sums[g];
+  }
+}
+
+/**
+ * `sum` and `avg` of a decimal(p,s), exact on the unscaled values. Spark's Sum is decimal(p+10,s), null when
+ * the total overflows it (non-ANSI); Average divides that sum by the count as a decimal(20,0) — Divide's type
+ * and HALF_UP rounding — then casts the quotient to decimal(p+4,s+4), rounding HALF_UP again.
+ */
+class DecimalSum implements Accumulator {
+  readonly nullable = true;
+  readonly type: Decimal;
+  private readonly sumType: Decimal;
+  private readonly sums: bigint[] = [];
+  private readonly counts: number[] = [];
+  constructor(
+    private readonly child: Bound,
+    private readonly input: Decimal,
+    private readonly mean = false,
+  ) {
+    const bounded = (p: number, s: number) => DecimalType(Math.min(38, p), Math.min(38, s));
+    this.sumType = bounded(input.precision + 10, input.scale);
+    this.type = mean ? bounded(input.precision + 4, input.scale + 4) : this.sumType;
+  }
+  grow(groupCount: number) {
+    while (this.sums.length < groupCount) this.sums.push(0n);
+    grown(this.counts, groupCount);
+  }
+  run(groups: Int32Array, length: number, values: (b: Bound) => readonly unknown[]) {
+    const { sums, counts } = this;
+    const scale = this.input.scale;
+    const vs = values(this.child);
+    for (let i = 0; i < length; i++) {
+      const v = vs[i];
+      if (v === null || v === undefined) continue;
+      const g = groups[i]!;
+      sums[g]! += unscaledAt(v, scale);
+      counts[g]!++;
+    }
+  }
+  result(g: number) {
+    const count = this.counts[g]!;
+    if (!count) return null;
+    const sum = this.sums[g]!;
+    const scale = this.input.scale;
+    const total = toDecimalValue(sum, scale, this.sumType);
+    if (!this.mean || total === null) return total;
+    const divide = arithmeticDecimalType("/", this.sumType, decimalForType({ kind: "long" })!);
+    const quotient = divideHalfUp(sum * pow10(divide.scale - scale), BigInt(count));
+    if (toDecimalValue(quotient, divide.scale, divide) === null) return null;
+    return toDecimalValue(quotient, divide.scale, this.type);
   }
 }
 

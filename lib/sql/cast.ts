@@ -1,5 +1,6 @@
 import { AnalysisError } from "../core/errors.js";
 import type { DataType } from "./data-types.js";
+import { doubleToBigDecimal, parseBigDecimal, pow10, toDecimalValue, unscaledAt, type BigDecimal } from "./decimal.js";
 import { simpleString, sqlTypeName } from "./types.js";
 
 /**
@@ -74,6 +75,11 @@ function parseDouble(s: string): number | null {
   return Number(t.replace(/[dDfF]$/, ""));
 }
 
+/** A long as data-types.ts holds one: a number when a double holds it exactly, else a bigint. */
+function longValue(n: bigint): number | bigint {
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+}
+
 const TRUE = new Set(["t", "true", "y", "yes", "1"]);
 const FALSE = new Set(["f", "false", "n", "no", "0"]);
 
@@ -92,8 +98,29 @@ export function caster(from: DataType, to: DataType, what: string): (v: unknown)
   switch (to.kind) {
     case "string":
       return nullSafe((v) => valueToString(v, from, "null"));
+    case "decimal": {
+      const target = to;
+      const fromDigits = (d: BigDecimal | undefined) => (d ? toDecimalValue(d.unscaled, d.scale, target) : null);
+      if (from.kind === "decimal") {
+        const scale = from.scale;
+        return nullSafe((v: string) => toDecimalValue(unscaledAt(v, scale), scale, target));
+      }
+      if (from.kind === "integer" || from.kind === "long") return nullSafe((n: number | bigint) => toDecimalValue(BigInt(n), 0, target));
+      if (from.kind === "boolean") return nullSafe((b: boolean) => toDecimalValue(b ? 1n : 0n, 0, target));
+      // Spark's Decimal(double) reads Double.toString's digits; NaN and the infinities are null.
+      if (from.kind === "double") return nullSafe((d: number) => fromDigits(doubleToBigDecimal(d)));
+      // Decimal.fromString: Java's BigDecimal syntax around spaces, an exponent allowed; anything else is null.
+      if (from.kind === "string") return nullSafe((s: string) => fromDigits(parseBigDecimal(s.trim())));
+      throw refuse();
+    }
     case "integer":
     case "long": {
+      if (from.kind === "decimal") {
+        // Decimal.toInt/toLong: the fraction truncated, then the low 32 or 64 bits, as Java's longValue and toInt wrap.
+        const { scale } = from;
+        const bits = to.kind === "integer" ? 32 : 64;
+        return nullSafe((v: string) => longValue(BigInt.asIntN(bits, unscaledAt(v, scale) / pow10(scale))));
+      }
       const wrap = to.kind === "integer" ? (n: number) => n | 0 : (n: number) => n;
       if (from.kind === "string") return nullSafe((s: string) => {
         const n = parseIntegral(s);
@@ -111,6 +138,7 @@ export function caster(from: DataType, to: DataType, what: string): (v: unknown)
       if (from.kind === "string") return nullSafe(parseDouble);
       if (from.kind === "boolean") return nullSafe((b: boolean) => (b ? 1 : 0));
       if (from.kind === "integer" || from.kind === "long") return nullSafe((n: number) => Number(n));
+      if (from.kind === "decimal") return nullSafe((v: string) => Number(v));
       throw refuse();
     case "boolean":
       if (from.kind === "string") return nullSafe((s: string) => {
@@ -118,6 +146,10 @@ export function caster(from: DataType, to: DataType, what: string): (v: unknown)
         return TRUE.has(t) ? true : FALSE.has(t) ? false : null;
       });
       if (from.kind === "integer" || from.kind === "long" || from.kind === "double") return nullSafe((n: number) => n !== 0);
+      if (from.kind === "decimal") {
+        const { scale } = from;
+        return nullSafe((v: string) => unscaledAt(v, scale) !== 0n);
+      }
       throw refuse();
     default:
       throw refuse();

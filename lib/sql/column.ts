@@ -56,7 +56,7 @@ export class Column {
   multiply(other: unknown): Column {
     return this.arithmetic("*", other);
   }
-  /** Always a double, as Spark's `/` (a division by zero is null). */
+  /** A double, as Spark's `/`, unless a side is a decimal: then a decimal rounded HALF_UP (by zero is null either way). */
   divide(other: unknown): Column {
     return this.arithmetic("/", other);
   }
@@ -145,7 +145,7 @@ export class Column {
     return this.alias(name);
   }
 
-  /** The values as another type: `"string"`, `"int"`, `"bigint"`, `"double"`, `"boolean"`, or a DataType. */
+  /** The values as another type: `"string"`, `"int"`, `"bigint"`, `"double"`, `"boolean"`, `"decimal(10,2)"`, or a DataType. */
   cast(to: string | DataType): Column {
     return new Column({ kind: "cast", child: this.expr, to: typeof to === "string" ? parseTypeName(to) : to });
   }
@@ -245,6 +245,7 @@ function literalString(v: unknown): string {
 }
 
 function castName(t: DataType): string {
+  if (t.kind === "decimal") return `DECIMAL(${t.precision},${t.scale})`;
   const names: Partial<Record<DataType["kind"], string>> = { integer: "INT", long: "BIGINT" };
   return names[t.kind] ?? t.kind.toUpperCase();
 }

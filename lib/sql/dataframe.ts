@@ -11,7 +11,8 @@ import { newId, resolve, resolveName, type Attribute, type Bound } from "./resol
 import { showString } from "./show-string.js";
 import type { SparkSession } from "./spark-session.js";
 import { rowToJson } from "./text-formats.js";
-import { StructField, StructType as structType, commonType, simpleString, sqlTypeName, treeString } from "./types.js";
+import { caster } from "./cast.js";
+import { StructField, StructType as structType, commonType, sameType, simpleString, sqlTypeName, treeString } from "./types.js";
 import { compareNullable, tupleKey, valueKey } from "./values.js";
 
 /**
@@ -288,7 +289,7 @@ export class DataFrame {
       }
       return { ...a, dataType: t, nullable: a.nullable || b.nullable };
     });
-    return this.derive(attrs.map(({ get: _, ...a }) => a), this.data.concat(other.data));
+    return this.derive(attrs.map(({ get: _, ...a }) => a), unionRows(this.data, this.attrs, attrs).concat(unionRows(other.data, other.attrs, attrs)));
   }
 
   unionAll(other: DataFrame): DataFrame {
@@ -484,6 +485,16 @@ function parseJoinType(how: string): JoinType {
     });
   }
   return t;
+}
+
+/** `rows` in the union's column types: a decimal's digits change with its scale, and a decimal meeting a double becomes one. */
+function unionRows(rows: readonly Row[], from: readonly Attribute[], to: readonly Attribute[]): readonly Row[] {
+  const casts = from.map((a, i) => {
+    const t = to[i]!.dataType;
+    return (a.dataType.kind === "decimal" || t.kind === "decimal") && !sameType(a.dataType, t) ? caster(a.dataType, t, a.name) : undefined;
+  });
+  if (casts.every((c) => c === undefined)) return rows;
+  return rows.map((row) => row.map((v, i) => (casts[i] ? casts[i](v) : v)));
 }
 
 function ordinal(n: number): string {

@@ -1,21 +1,20 @@
 import { AnalysisError } from "../core/errors.js";
 import type { AggregateName, Expr } from "./column.js";
-import { DoubleType, parseTypeName } from "./types.js";
+import { decimalString, literalDecimalType, parseBigDecimal } from "./decimal.js";
+import { DoubleType, LongType, parseTypeName } from "./types.js";
 
 /**
  * Spark SQL's expression syntax, as `selectExpr("age + 1 AS next")`, `expr("upper(name)")` and `where("age > 21")`
  * take it, parsed into the same expression tree Columns build — so a name that is not a column fails as it does
  * for `col(...)`, listing the columns there are. What it reads:
  *
- * - names (`age`, `` `odd name` ``, `address.city`), literals (`1`, `3000000000`, `1.5`,
- *   `'text'` or `"text"`, `true`, `null`);
+ * - names (`age`, `` `odd name` ``, `address.city`), literals (`1`, `3000000000`, `10L`, `1.5` and `1.5BD`
+ *   decimals, `1.5D` and `1e3` doubles, `'text'` or `"text"`, `true`, `null`), typed as Spark's lexer types them;
  * - `+ - * / %`, unary `-`, `= == != <> < <= > >= <=>`, `AND`, `OR`, `NOT`, `IS [NOT] NULL`, `[NOT] IN (…)`,
  *   `[NOT] BETWEEN a AND b`, parentheses, with Spark's precedence;
  * - `CAST(x AS type)`, `CASE WHEN … THEN … [ELSE …] END`, `count(*)`, `count(DISTINCT a, b)`, `sum`, `avg`,
  *   `mean`, `min`, `max`, and the scalar functions of scalar-functions.ts;
  * - an alias: `expr AS name` or `expr name`.
- *
- * One difference: a literal with a fraction (`1.5`) is a double here, a decimal in Spark.
  */
 export function parseExpression(text: string): Expr {
   const p = new Parser(text);
@@ -44,7 +43,7 @@ function tokenize(text: string): Token[] {
       while (i < text.length && /[A-Za-z0-9_]/.test(text[i]!)) i++;
       tokens.push({ kind: "name", text: text.slice(start, i), pos: start });
     } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(text[i + 1] ?? ""))) {
-      const m = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[dD]?/.exec(text.slice(i))!;
+      const m = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:[bB][dD]|[dDlL])?/.exec(text.slice(i))!;
       i += m[0].length;
       tokens.push({ kind: "number", text: m[0], pos: start });
     } else if (c === "'" || c === '"' || c === "`") {
@@ -90,6 +89,29 @@ function syntaxError(text: string, pos: number, what?: string): AnalysisError {
     `[PARSE_SYNTAX_ERROR] Syntax error at or near ${near}.(line ${line}, pos ${column})\n\n== SQL ==\n${text}\n${"-".repeat(column)}^^^`,
     { errorClass: "PARSE_SYNTAX_ERROR", expression: text, position: pos },
   );
+}
+
+const LONG_MAX = 2n ** 63n - 1n;
+
+/**
+ * A number as Spark's lexer and AstBuilder type it: `1.5` is decimal(2,1) (its digits and the digits after the
+ * point; `0.05` decimal(2,2)), `1.5BD` too; an exponent (`1e3`, `1.5E0`) or a `D` suffix makes a double; `2` is an
+ * int, a bigint when it needs one (or says `2L`), a decimal(p,0) beyond a bigint.
+ */
+function numberLiteral(text: string): Expr {
+  const suffix = /(bd|d|l)$/i.exec(text)?.[1]?.toLowerCase();
+  const body = suffix ? text.slice(0, -suffix.length) : text;
+  if (suffix === "d" || (suffix !== "bd" && /[eE]/.test(body))) return { kind: "literal", value: Number(body), dataType: DoubleType };
+  if (suffix === "bd" || body.includes(".")) return decimalLiteral(body);
+  const n = BigInt(body);
+  if (n > LONG_MAX) return decimalLiteral(body);
+  const value = n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+  return suffix === "l" || n > 2147483647n ? { kind: "literal", value, dataType: LongType } : { kind: "literal", value };
+}
+
+function decimalLiteral(text: string): Expr {
+  const d = parseBigDecimal(text)!;
+  return { kind: "literal", value: decimalString(d.unscaled, d.scale), dataType: literalDecimalType(d) };
 }
 
 class Parser {
@@ -189,7 +211,12 @@ class Parser {
       this.i++;
       const child = this.unary();
       // A negative number is one literal, as Spark parses `-1`.
-      return child.kind === "literal" && typeof child.value === "number" ? { ...child, value: -child.value } : { kind: "negate", child };
+      if (child.kind === "literal" && (typeof child.value === "number" || typeof child.value === "bigint")) return { ...child, value: -child.value };
+      if (child.kind === "literal" && child.dataType?.kind === "decimal" && typeof child.value === "string") {
+        const d = parseBigDecimal(child.value)!;
+        return { ...child, value: decimalString(-d.unscaled, d.scale) };
+      }
+      return { kind: "negate", child };
     }
     if (this.isOp("+")) {
       this.i++;
@@ -201,11 +228,8 @@ class Parser {
   private primary(): Expr {
     const t = this.next();
     switch (t.kind) {
-      case "number": {
-        // `2.0` and `1e3` are doubles even when whole; `2` an int, or a bigint when it needs one.
-        const value = Number(t.text.replace(/[dD]$/, ""));
-        return /[.eEdD]/.test(t.text) ? { kind: "literal", value, dataType: DoubleType } : { kind: "literal", value };
-      }
+      case "number":
+        return numberLiteral(t.text);
       case "string":
         return { kind: "literal", value: t.text };
       case "quoted":

@@ -1,5 +1,6 @@
 import { AnalysisError } from "../core/errors.js";
 import type { DataType, Row, StructField, StructType } from "./data-types.js";
+import { parseBigDecimal, toDecimalValue } from "./decimal.js";
 import { ArrayType, BooleanType, DoubleType, IntegerType, LongType, MapType, NullType, StringType, TimestampType, StructType as structType, StructField as structField, commonType, simpleString, typeName } from "./types.js";
 
 /**
@@ -234,6 +235,21 @@ function converter(t: DataType, nullable: boolean, path: string): Convert {
       return check((v) => v instanceof Date);
     case "date":
       return check((v) => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v));
+    case "decimal": {
+      // Our BigDecimal is the string of its digits (a bigint is Java's BigInteger); a JS number is refused, as
+      // Spark refuses a Double for a DecimalType, since its binary value is not the decimal the user wrote.
+      // As Spark's DecimalConverter: rounded HALF_UP to the scale, null beyond the precision (non-ANSI).
+      const target = t;
+      const digits = (v: unknown) => (typeof v === "string" ? parseBigDecimal(v.trim()) : typeof v === "bigint" ? { unscaled: v, scale: 0 } : undefined);
+      const convert = check((v) => digits(v) !== undefined, (v: string | bigint) => {
+        const d = digits(v)!;
+        return toDecimalValue(d.unscaled, d.scale, target);
+      });
+      return (v) => {
+        if (typeof v === "number") throw notAccepted(path, t, v, `give a decimal as the string of its digits ("${Number.isFinite(v) ? String(v) : "1.5"}"), as Spark takes a BigDecimal, not a double`);
+        return convert(v);
+      };
+    }
     case "array": {
       const element = converter(t.elementType, t.containsNull, `${path}[]`);
       return check((v) => Array.isArray(v), (v: unknown[]) => v.map(element));

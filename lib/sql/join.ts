@@ -3,7 +3,7 @@ import { Column, type Expr } from "./column.js";
 import type { Row } from "./data-types.js";
 import type { DataFrame } from "./dataframe.js";
 import { resolve, resolveName, type Attribute } from "./resolve.js";
-import { BooleanType, isNumeric, sqlTypeName } from "./types.js";
+import { BooleanType, isNumeric, sameType, sqlTypeName } from "./types.js";
 import { valueKey } from "./values.js";
 
 export type JoinType = "inner" | "left" | "right" | "full" | "left_semi" | "left_anti";
@@ -160,6 +160,8 @@ function equiKeys(e: Expr, left: readonly Attribute[], right: readonly Attribute
     // Keys of one kind only (numbers of any width are one): a string compared with a number converts, which
     // the full resolver handles.
     if (!a || !b || (a.dataType.kind !== b.dataType.kind && !(isNumeric(a.dataType) && isNumeric(b.dataType)))) return undefined;
+    // A decimal's digits differ with its scale, and from a number's: keys of other types compare in the full resolver.
+    if ((a.dataType.kind === "decimal" || b.dataType.kind === "decimal") && !sameType(a.dataType, b.dataType)) return undefined;
     // A name both sides have is ambiguous: the full resolver says so.
     if (refersToBoth(p, left, right)) return undefined;
     l.push(a.eval);

@@ -8,9 +8,12 @@ import { sameType } from "./types.js";
 
 export type ArithmeticOp = "+" | "-" | "*" | "/" | "%";
 
-/** BinaryArithmetic.nullable: either side, and always for `/` and `%` (by zero is null). */
-export function arithmeticNullable(op: ArithmeticOp, left: boolean, right: boolean): boolean {
-  return left || right || op === "/" || op === "%";
+/**
+ * BinaryArithmetic.nullable: either side, and always for `/` and `%` (by zero is null), and for decimal
+ * arithmetic (a result beyond its precision is null when not ANSI).
+ */
+export function arithmeticNullable(op: ArithmeticOp, left: boolean, right: boolean, decimal = false): boolean {
+  return left || right || op === "/" || op === "%" || decimal;
 }
 
 /**
@@ -58,11 +61,15 @@ function asDecimal(t: DataType): { precision: number; scale: number } | undefine
   }
 }
 
-/** Cast.canNullSafeCastToDecimal: every value of `from` fits `to` (DecimalType.isWiderThan; a decimal: more integer digits). */
+/**
+ * Cast.canNullSafeCastToDecimal: every value of `from` fits `to` — `to` is wider (DecimalType.isWiderThan: as
+ * many integer digits and as many after the point), or, from a decimal, has more integer digits (rounding away
+ * fraction digits can carry into one more: 9.99 is 10.0).
+ */
 function nullSafeToDecimal(from: DataType, to: { precision: number; scale: number }): boolean {
   const f = asDecimal(from);
   if (!f) return false;
   const digits = (d: { precision: number; scale: number }) => d.precision - d.scale;
-  if (from.kind === "decimal") return digits(to) > digits(f);
-  return digits(to) >= digits(f) && to.scale >= f.scale;
+  if (digits(to) >= digits(f) && to.scale >= f.scale) return true;
+  return from.kind === "decimal" && digits(to) > digits(f);
 }

@@ -2,10 +2,11 @@ import { AnalysisError } from "../core/errors.js";
 import { caster } from "./cast.js";
 import { exprString, type Expr } from "./column.js";
 import type { DataType, Row } from "./data-types.js";
+import { arithmeticDecimalType, decimalForType, decimalString, divideHalfUp, literalDecimalType, pow10, toDecimalValue, unscaledAt, type DecimalType } from "./decimal.js";
 import { typeOf } from "./infer-schema.js";
 import { arithmeticNullable, castNullable } from "./nullability.js";
 import { resolveCall } from "./scalar-functions.js";
-import { BooleanType, DoubleType, StringType, commonType, isNumeric, simpleString, sqlTypeName, widerNumeric } from "./types.js";
+import { BooleanType, DoubleType, StringType, commonType, isNumeric, sameType, simpleString, sqlTypeName, widerNumeric } from "./types.js";
 import { compareNonNull } from "./values.js";
 
 /**
@@ -141,6 +142,13 @@ export function resolve(e: Expr, scope: Scope): Bound {
       if (!isNumeric(child.dataType) && child.dataType.kind !== "null") throw mismatch(e, `the operand is ${sqlTypeName(child.dataType)}, not a number`);
       const f = child.eval;
       const wrap = child.dataType.kind === "integer";
+      if (child.dataType.kind === "decimal") {
+        const { scale } = child.dataType;
+        return { name: exprString(e), dataType: child.dataType, nullable: child.nullable, eval: (row) => {
+          const v = f(row);
+          return v === null || v === undefined ? null : decimalString(-unscaledAt(v, scale), scale);
+        } };
+      }
       return { name: exprString(e), dataType: child.dataType, nullable: child.nullable, eval: (row) => {
         const v = f(row) as number | null;
         return v === null || v === undefined ? null : wrap ? -v | 0 : -v;
@@ -221,12 +229,24 @@ function caseWhen(e: Extract<Expr, { kind: "caseWhen" }>, scope: Scope): Bound {
     throw mismatch(e, `THEN and ELSE expressions should all be same type or coercible to a common type, got CASE WHEN ... THEN ${values.map((v) => sqlTypeName(v.dataType)).join(" ... ")} END`);
   }
   const tests = branches.map((b) => b.condition.eval);
-  const results = branches.map((b) => b.value.eval);
-  const otherwiseEval = otherwise?.eval;
+  const results = branches.map((b) => coerced(b.value, type!, e));
+  const otherwiseEval = otherwise && coerced(otherwise, type, e);
   return { name: exprString(e), dataType: type, nullable: !otherwise || values.some((v) => v.nullable), eval: (row) => {
     for (let i = 0; i < tests.length; i++) if (tests[i]!(row) === true) return results[i]!(row) ?? null;
     return otherwiseEval ? (otherwiseEval(row) ?? null) : null;
   } };
+}
+
+/**
+ * `b`'s values as values of `to`, the type it shares with other values (a CASE's branches, coalesce's
+ * arguments): a decimal's digits change with its scale and a decimal meeting a double becomes one, where JS
+ * numbers of int, bigint and double are one representation already.
+ */
+export function coerced(b: Bound, to: DataType, e: Expr): (row: Row) => unknown {
+  const f = b.eval;
+  if (sameType(b.dataType, to) || (to.kind !== "decimal" && b.dataType.kind !== "decimal")) return f;
+  const c = caster(b.dataType, to, exprString(e));
+  return (row) => c(f(row));
 }
 
 function requireBoolean(e: Expr, b: Bound): Bound {
@@ -237,6 +257,14 @@ function requireBoolean(e: Expr, b: Bound): Bound {
 function arithmetic(e: Extract<Expr, { kind: "arithmetic" }>, l: Bound, r: Bound): Bound {
   const lt = l.dataType.kind === "null" ? r.dataType : l.dataType;
   const rt = r.dataType.kind === "null" ? l.dataType : r.dataType;
+  if ((lt.kind === "decimal" || rt.kind === "decimal") && lt.kind !== "double" && rt.kind !== "double") {
+    const dl = operandDecimal(e.left, lt);
+    const dr = operandDecimal(e.right, rt);
+    if (!dl || !dr) {
+      throw mismatch(e, `the left and right operands of the binary operator have incompatible types (${sqlTypeName(l.dataType)} and ${sqlTypeName(r.dataType)})`);
+    }
+    return decimalArithmetic(e, l, r, dl, dr);
+  }
   const wider = lt.kind === "null" ? DoubleType : widerNumeric(lt, rt);
   if (!wider) {
     throw mismatch(e, `the left and right operands of the binary operator have incompatible types (${sqlTypeName(l.dataType)} and ${sqlTypeName(r.dataType)})`);
@@ -254,6 +282,54 @@ function arithmetic(e: Extract<Expr, { kind: "arithmetic" }>, l: Bound, r: Bound
     if (b === null || b === undefined) return null;
     const v = op(Number(a), Number(b));
     return v === null ? null : int ? v | 0 : v;
+  } };
+}
+
+/**
+ * The decimal an operand of decimal arithmetic is (DecimalPrecision): a decimal itself, an int or bigint column
+ * decimal(10,0) or decimal(20,0), an integer literal only as many digits as it has
+ * (spark.sql.legacy.literal.pickMinimumPrecision, true by default), so that `2 * 1.5` is decimal(4,1).
+ */
+function operandDecimal(e: Expr, t: DataType): DecimalType | undefined {
+  if (e.kind === "literal" && (typeof e.value === "number" || typeof e.value === "bigint") && (t.kind === "integer" || t.kind === "long")) {
+    return literalDecimalType({ unscaled: BigInt(e.value), scale: 0 });
+  }
+  return decimalForType(t);
+}
+
+/**
+ * Spark's decimal arithmetic, exact on the unscaled values: the result type is DecimalPrecision's, a result
+ * with more fraction digits than its type keeps is rounded HALF_UP, one beyond its precision is null, and so
+ * is a division or remainder by zero (non-ANSI). Always nullable for that reason.
+ */
+function decimalArithmetic(e: Extract<Expr, { kind: "arithmetic" }>, l: Bound, r: Bound, dl: DecimalType, dr: DecimalType): Bound {
+  const type = arithmeticDecimalType(e.op, dl, dr);
+  const s1 = dl.scale;
+  const s2 = dr.scale;
+  const wide = Math.max(s1, s2);
+  const up1 = pow10(wide - s1);
+  const up2 = pow10(wide - s2);
+  const op: (a: bigint, b: bigint) => string | null = {
+    "+": (a: bigint, b: bigint) => toDecimalValue(a * up1 + b * up2, wide, type),
+    "-": (a: bigint, b: bigint) => toDecimalValue(a * up1 - b * up2, wide, type),
+    "*": (a: bigint, b: bigint) => toDecimalValue(a * b, s1 + s2, type),
+    // a/10^s1 ÷ b/10^s2 at the result's scale: a·10^(s2+scale) ÷ b·10^s1, rounded once.
+    "/": (a: bigint, b: bigint) => {
+      if (b === 0n) return null;
+      const q = divideHalfUp(a * pow10(s2 + type.scale), b * pow10(s1));
+      return toDecimalValue(q, type.scale, type);
+    },
+    // Java's BigDecimal.remainder: the sign of the dividend.
+    "%": (a: bigint, b: bigint) => (b === 0n ? null : toDecimalValue((a * up1) % (b * up2), wide, type)),
+  }[e.op];
+  const fl = l.eval;
+  const fr = r.eval;
+  return { name: exprString(e), dataType: type, nullable: arithmeticNullable(e.op, l.nullable, r.nullable, true), eval: (row) => {
+    const a = fl(row);
+    if (a === null || a === undefined) return null;
+    const b = fr(row);
+    if (b === null || b === undefined) return null;
+    return op(unscaledAt(a, s1), unscaledAt(b, s2));
   } };
 }
 
@@ -280,7 +356,14 @@ function comparison(e: Extract<Expr, { kind: "compare" }>, l: Bound, r: Bound): 
   else if (rk === "null") type = l.dataType;
   else if (simpleString(l.dataType) === simpleString(r.dataType)) type = l.dataType;
   else if ((type = widerNumeric(l.dataType, r.dataType))) {
-    // numbers of different widths compare as numbers
+    // Numbers of different widths compare as numbers; a decimal meeting a double is one (decimals meeting
+    // decimals or integers compare exactly, whatever their scales: values.ts).
+    if (type.kind === "double") [fl, fr] = [toDouble(l), toDouble(r)];
+  } else if ((lk === "string" && rk === "decimal") || (lk === "decimal" && rk === "string")) {
+    // TypeCoercion.findCommonTypeForBinaryComparison (SPARK-22469): no decimal fits any string, so both are doubles.
+    type = DoubleType;
+    fl = (lk === "string" ? stringToDouble(l, e) : toDouble(l));
+    fr = (rk === "string" ? stringToDouble(r, e) : toDouble(r));
   } else if (lk === "string" && isNumeric(r.dataType)) {
     type = r.dataType;
     const c = caster(StringType, type, exprString(e));
@@ -312,6 +395,21 @@ function comparison(e: Extract<Expr, { kind: "compare" }>, l: Bound, r: Bound): 
     if (b === null || b === undefined) return null;
     return test(compareNonNull(a, b, t));
   } };
+}
+
+function toDouble(b: Bound): (row: Row) => unknown {
+  const f = b.eval;
+  if (b.dataType.kind !== "decimal") return f;
+  return (row) => {
+    const v = f(row);
+    return v === null || v === undefined ? null : Number(v);
+  };
+}
+
+function stringToDouble(b: Bound, e: Expr): (row: Row) => unknown {
+  const c = caster(StringType, DoubleType, exprString(e));
+  const f = b.eval;
+  return (row) => c(f(row));
 }
 
 const TESTS: Record<"=" | "<" | "<=" | ">" | ">=", (c: number) => boolean> = {

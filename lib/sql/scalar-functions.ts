@@ -2,7 +2,7 @@ import { AnalysisError } from "../core/errors.js";
 import { caster } from "./cast.js";
 import { exprString, type Expr } from "./column.js";
 import type { Row } from "./data-types.js";
-import type { Bound } from "./resolve.js";
+import { coerced, type Bound } from "./resolve.js";
 import { IntegerType, StringType, commonType, isNumeric, sqlTypeName } from "./types.js";
 
 /**
@@ -45,6 +45,10 @@ const FUNCTIONS: Record<string, { arity: [number, number]; resolve: Resolver }> 
       const g = arg.eval;
       // Non-ANSI: abs of Int.MinValue wraps to itself, as Java's Math.abs.
       const wrap = arg.dataType.kind === "integer";
+      if (arg.dataType.kind === "decimal") return { dataType: arg.dataType, nullable: arg.nullable, eval: (row) => {
+        const v = g(row) as string | null;
+        return v === null || v === undefined ? null : v.replace(/^-/, "");
+      } };
       return { dataType: arg.dataType, nullable: arg.nullable, eval: (row) => {
         const v = g(row) as number | null;
         return v === null || v === undefined ? null : wrap ? Math.abs(v) | 0 : Math.abs(v);
@@ -56,7 +60,7 @@ const FUNCTIONS: Record<string, { arity: [number, number]; resolve: Resolver }> 
     resolve: (args, e) => {
       const type = args.reduce((t, a) => t && commonType(t, a.dataType), args[0]!.dataType as ReturnType<typeof commonType>);
       if (!type) throw new AnalysisError("DatatypeMismatch", `[DATATYPE_MISMATCH.DATA_DIFF_TYPES] Cannot resolve "${exprString(e)}" due to data type mismatch: Input to \`coalesce\` should all be the same type, but it's [${args.map((a) => sqlTypeName(a.dataType)).join(", ")}].`, { errorClass: "DATATYPE_MISMATCH.DATA_DIFF_TYPES" });
-      const fs = args.map((a) => a.eval);
+      const fs = args.map((a) => coerced(a, type, e));
       return { dataType: type, nullable: args.every((a) => a.nullable), eval: (row) => {
         for (const f of fs) {
           const v = f(row);

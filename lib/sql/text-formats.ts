@@ -1,12 +1,15 @@
 import { AnalysisError } from "../core/errors.js";
 import { javaDouble, valueToString } from "./cast.js";
 import type { DataType, Row, StructType } from "./data-types.js";
+import { javaBigDecimalString } from "./decimal.js";
 import { sqlTypeName } from "./types.js";
 
 /**
  * One row as a JSON line, as Spark's JSON writer (and `toJSON`) writes it: fields in column order, null
  * fields left out (`ignoreNullFields`), doubles as Java prints them (`55.0`), timestamps as
- * `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` in UTC, structs as objects, maps as objects keyed by the key's text.
+ * `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` in UTC, decimals as numbers with Java's BigDecimal.toString (Jackson's
+ * writeNumber: plain digits with their scale, `1E-8` below 10^-6), structs as objects, maps as objects keyed by
+ * the key's text.
  */
 export function rowToJson(row: Row, schema: StructType): string {
   return structJson(row, schema);
@@ -29,6 +32,8 @@ function valueJson(v: unknown, t: DataType): string {
       return Number.isFinite(v) ? javaDouble(v as number) : `"${javaDouble(v as number)}"`;
     case "timestamp":
       return `"${(v as Date).toISOString()}"`;
+    case "decimal":
+      return javaBigDecimalString(v as string, t.scale);
     case "array":
       return `[${(v as unknown[]).map((x) => valueJson(x, t.elementType)).join(",")}]`;
     case "struct":
@@ -74,7 +79,8 @@ export function rowsToCsv(rows: readonly Row[], schema: StructType, options: Csv
   const nullValue = options.nullValue ?? "";
   const cell = (v: unknown, t: DataType): string => {
     if (v === null || v === undefined) return nullValue;
-    const s = t.kind === "timestamp" ? (v as Date).toISOString() : valueToString(v, t, "").trim();
+    // A decimal as Spark's Decimal.toString (Java's BigDecimal.toString), as its CSV writer writes one.
+    const s = t.kind === "timestamp" ? (v as Date).toISOString() : t.kind === "decimal" ? javaBigDecimalString(v as string, t.scale) : valueToString(v, t, "").trim();
     if (s === "") return '""';
     return s.includes(sep) || s.includes('"') || s.includes("\n") || s.includes("\r") ? `"${s.replace(/(["\\])/g, "\\$1")}"` : s;
   };

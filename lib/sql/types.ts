@@ -1,5 +1,6 @@
 import { AnalysisError } from "../core/errors.js";
 import type { DataType, StructField as Field, StructType as Struct } from "./data-types.js";
+import { DecimalType as decimalType, decimalForType, widerDecimalType } from "./decimal.js";
 
 export type { DataType };
 /** A schema's column (data-types.ts); also the function that makes one, as in Scala. */
@@ -18,6 +19,9 @@ export const BooleanType: DataType = { kind: "boolean" };
 export const DateType: DataType = { kind: "date" };
 export const TimestampType: DataType = { kind: "timestamp" };
 export const NullType: DataType = { kind: "null" };
+
+/** Spark's `DecimalType(precision, scale)`; `DecimalType()` is decimal(10,0), as Scala's. */
+export const DecimalType = decimalType;
 
 export function ArrayType(elementType: DataType, containsNull = true): DataType {
   return { kind: "array", elementType, containsNull };
@@ -116,8 +120,17 @@ export const isIntegral = (t: DataType): boolean => t.kind === "integer" || t.ki
 
 const NUMERIC_RANK: Partial<Record<DataType["kind"], number>> = { integer: 1, long: 2, double: 3 };
 
-/** The type two numeric types widen to (int + bigint is bigint, anything + double is double); undefined if not both numeric. */
+/**
+ * The type two numeric types widen to (int + bigint is bigint, anything + double is double, a decimal and an
+ * int or bigint a decimal both fit, as far as 38 digits go: Spark's findWiderTypeForTwo); undefined if not both numeric.
+ */
 export function widerNumeric(a: DataType, b: DataType): DataType | undefined {
+  if ((a.kind === "decimal" || b.kind === "decimal") && a.kind !== "double" && b.kind !== "double") {
+    const da = decimalForType(a);
+    const db = decimalForType(b);
+    return da && db ? (sameType(da, db) ? da : widerDecimalType(da, db)) : undefined;
+  }
+  if (a.kind === "decimal" || b.kind === "decimal") return isNumeric(a) && isNumeric(b) ? DoubleType : undefined;
   const ra = NUMERIC_RANK[a.kind];
   const rb = NUMERIC_RANK[b.kind];
   if (ra === undefined || rb === undefined) return undefined;
@@ -165,14 +178,19 @@ const DDL_TYPES: Record<string, DataType> = {
   timestamp: TimestampType,
 };
 
-/** A type by the name Spark's `cast("...")` and DDL accept: `string`, `int`, `bigint`, `double`, `boolean`, `array<int>` … */
+/**
+ * A type by the name Spark's `cast("...")` and DDL accept: `string`, `int`, `bigint`, `double`, `boolean`,
+ * `decimal(10,2)` (`decimal` alone is decimal(10,0), `decimal(5)` decimal(5,0); also `dec`, `numeric`), `array<int>` …
+ */
 export function parseTypeName(text: string): DataType {
   const t = text.trim().toLowerCase();
   const simple = DDL_TYPES[t];
   if (simple) return simple;
+  const decimal = /^(?:decimal|dec|numeric)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$/.exec(t);
+  if (decimal) return DecimalType(decimal[1] === undefined ? 10 : Number(decimal[1]), decimal[2] === undefined ? 0 : Number(decimal[2]));
   const array = /^array\s*<(.*)>$/.exec(t);
   if (array) return ArrayType(parseTypeName(array[1]!));
-  throw new AnalysisError("UnsupportedDataType", `[UNSUPPORTED_DATATYPE] Unsupported data type "${text}": use one of ${Object.keys(DDL_TYPES).join(", ")} or array<…>`, {
+  throw new AnalysisError("UnsupportedDataType", `[UNSUPPORTED_DATATYPE] Unsupported data type "${text}": use one of ${Object.keys(DDL_TYPES).join(", ")}, decimal(p,s) or array<…>`, {
     errorClass: "UNSUPPORTED_DATATYPE",
     type: text,
   });
@@ -193,8 +211,8 @@ function splitTopLevel(s: string): string[] {
   let depth = 0;
   let start = 0;
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === "<") depth++;
-    else if (s[i] === ">") depth--;
+    if (s[i] === "<" || s[i] === "(") depth++;
+    else if (s[i] === ">" || s[i] === ")") depth--;
     else if (s[i] === "," && depth === 0) {
       parts.push(s.slice(start, i));
       start = i + 1;

@@ -1,10 +1,12 @@
 import { canonicalKey } from "../core/keys.js";
 import type { DataType } from "./data-types.js";
+import { compareDecimals } from "./decimal.js";
 
 /**
  * Orders two non-null values of one type as Spark does: numbers numerically with NaN above everything,
  * strings by code point (Spark compares UTF-8 bytes, which orders the same), false before true, arrays and
- * structs element by element, timestamps by instant.
+ * structs element by element, timestamps by instant, decimals by value (their digit strings, or an integer
+ * compared with one, at the type's scale).
  */
 export function compareNonNull(a: unknown, b: unknown, type: DataType): number {
   switch (type.kind) {
@@ -19,6 +21,8 @@ export function compareNonNull(a: unknown, b: unknown, type: DataType): number {
       if (x === y) return 0;
       return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
     }
+    case "decimal":
+      return compareDecimals(a, b, type.scale);
     case "string":
     case "date":
       return compareStrings(a as string, b as string);
@@ -74,7 +78,10 @@ function compareStrings(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** A key under which equal rows (or values) meet: grouping, distinct, joins. */
+/**
+ * A key under which equal rows (or values) meet: grouping, distinct, joins. A decimal's digits are one string
+ * per value at its column's scale (every way in makes them so), so equal decimals meet as equal strings.
+ */
 export function valueKey(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   const t = typeof v;

@@ -3,7 +3,7 @@
  * Spark returns for the same input, never from running this code.
  */
 import { describe, expect, it } from "vitest";
-import { abs, AnalysisError, asc, avg, coalesce, col, concat, count, countDistinct, desc, DoubleType, IntegerType, length, lit, lower, max, min, not, SparkSession, StringType, StructField, StructType, sum, trim, upper, when } from "../../lib/index.js";
+import { abs, AnalysisError, asc, avg, coalesce, col, concat, count, countDistinct, DecimalType, desc, DoubleType, IntegerType, length, lit, lower, max, min, not, SparkSession, StringType, StructField, StructType, sum, trim, upper, when } from "../../lib/index.js";
 
 const spark = SparkSession.builder().getOrCreate();
 const emp = () =>
@@ -231,8 +231,9 @@ describe("selectExpr, expr and string conditions (Spark SQL's expression syntax)
   it("selects names, arithmetic, functions and aliases, naming columns as Spark does", () => {
     const df = emp().selectExpr("name", "age + 1 as next", "upper(name)", "salary * 2.0", "CAST(age AS string) AS s", "-salary");
     expect(df.columns).toEqual(["name", "next", "upper(name)", "(salary * 2.0)", "s", "(- salary)"]);
-    expect(df.dtypes.map(([, t]) => t)).toEqual(["string", "int", "string", "double", "string", "int"]);
-    expect(df.collect()[1]).toEqual(["Bob", null, "BOB", 160, null, -80]);
+    // 2.0 is a decimal(2,1) literal: an int column times it is decimal(10,0) * decimal(2,1) = decimal(13,1).
+    expect(df.dtypes.map(([, t]) => t)).toEqual(["string", "int", "string", "decimal(13,1)", "string", "int"]);
+    expect(df.collect()[1]).toEqual(["Bob", null, "BOB", "160.0", null, -80]);
     expect(emp().selectExpr("*").columns).toEqual(["name", "dept", "salary", "age"]);
   });
 
@@ -381,5 +382,161 @@ describe("a DataFrame of flat objects reads them in place", () => {
     ];
     expect(inPlace.dtypes).toEqual(copied.dtypes);
     expect(queries(inPlace)).toEqual(queries(copied));
+  });
+});
+
+describe("decimals (Spark's DecimalType: DecimalPrecision, Cast, Sum, Average)", () => {
+  const one = () => spark.createDataFrame([{ qty: 3 }, { qty: 7 }]);
+  const types = (df: ReturnType<typeof one>) => df.dtypes.map(([, t]) => t);
+  // A decimal(5,2) column: values as the strings of their digits, rounded to the column's scale on the way in.
+  const prices = () => spark.createDataFrame([["1.1"], ["10.00"], ["-3.35"], ["2.2"], [null]], "p DECIMAL(5,2)");
+
+  it("types literals as Spark's lexer: a fraction is a decimal of its digits, an exponent or D a double, BD a decimal", () => {
+    const df = one().limit(1).selectExpr("1.5", "0.5", "0.05", "1.50", "-1.5", "1.5D", "1.5E0", "1e3", "1.5BD", "10L", "12345678901234567890");
+    expect(types(df)).toEqual(["decimal(2,1)", "decimal(1,1)", "decimal(2,2)", "decimal(3,2)", "decimal(2,1)", "double", "double", "double", "decimal(2,1)", "bigint", "decimal(20,0)"]);
+    expect(df.first()).toEqual(["1.5", "0.5", "0.05", "1.50", "-1.5", 1.5, 1.5, 1000, "1.5", 10, "12345678901234567890"]);
+  });
+
+  it("adds exactly: 0.1 + 0.2 is 0.3, a decimal(2,1), where doubles give 0.30000000000000004", () => {
+    const df = one().limit(1).selectExpr("0.1 + 0.2 AS d", "0.1D + 0.2D AS x");
+    expect(types(df)).toEqual(["decimal(2,1)", "double"]);
+    expect(df.first()).toEqual(["0.3", 0.30000000000000004]);
+  });
+
+  it("widens an int column to decimal(10,0) and an int literal to its digits", () => {
+    const df = one().selectExpr("qty * 1.5 AS a", "qty + 0.25 AS b", "2 * 1.5 AS c", "qty - 0.5 AS d", "qty * 1.5D AS e");
+    // decimal(10,0) * decimal(2,1) = decimal(13,1); + decimal(2,2) = decimal(13,2); 2 is decimal(1,0): (4,1).
+    expect(types(df)).toEqual(["decimal(13,1)", "decimal(13,2)", "decimal(4,1)", "decimal(12,1)", "double"]);
+    expect(df.collect()).toEqual([
+      ["4.5", "3.25", "3.0", "2.5", 4.5],
+      ["10.5", "7.25", "3.0", "6.5", 10.5],
+    ]);
+  });
+
+  it("divides to max(6, s1 + p2 + 1) digits after the point, rounding HALF_UP; by zero is null, as is a remainder by zero", () => {
+    const df = one().limit(1).selectExpr("1.0 / 3 AS third", "2.0 / 3 AS two", "-2.0 / 3 AS neg", "1.5 / 0 AS zero", "7.5 % 2 AS r", "-7.5 % 2 AS nr", "7.5 % 0 AS rz", "10.3 * 3.0 AS m");
+    expect(types(df)).toEqual(["decimal(7,6)", "decimal(7,6)", "decimal(7,6)", "decimal(7,6)", "decimal(2,1)", "decimal(2,1)", "decimal(2,1)", "decimal(6,2)"]);
+    expect(df.first()).toEqual(["0.333333", "0.666667", "-0.666667", null, "1.5", "-1.5", null, "30.90"]);
+    expect(df.schema.fields.map((f) => f.nullable)).toEqual([true, true, true, true, true, true, true, true]);
+  });
+
+  it("caps a result at 38 digits (keeping 6 after the point at least), and a value beyond its precision is null", () => {
+    const df = one().limit(1).selectExpr(
+      "CAST('99999999999999999999999999999999999999' AS DECIMAL(38,0)) + 1 AS over",
+      "CAST('99999999999999999999999999999999999998' AS DECIMAL(38,0)) + 1 AS fits",
+      "CAST(1.5 AS DECIMAL(38,18)) * CAST(2.25 AS DECIMAL(38,18)) AS product",
+      "CAST(0.0000015 AS DECIMAL(38,18)) * CAST(1 AS DECIMAL(38,18)) AS rounded",
+    );
+    expect(types(df)).toEqual(["decimal(38,0)", "decimal(38,0)", "decimal(38,6)", "decimal(38,6)"]);
+    expect(df.first()).toEqual([null, "99999999999999999999999999999999999999", "3.375000", "0.000002"]);
+  });
+
+  it("negates a decimal and takes its absolute value, keeping its type", () => {
+    const df = prices().select(col("p").negate().alias("n"), abs(col("p")).alias("a"));
+    expect(types(df)).toEqual(["decimal(5,2)", "decimal(5,2)"]);
+    expect(df.collect()).toEqual([["-1.10", "1.10"], ["-10.00", "10.00"], ["3.35", "3.35"], ["-2.20", "2.20"], [null, null]]);
+  });
+
+  it("divides an int column by a decimal as decimal(10,0) / decimal(2,1) = decimal(17,6)", () => {
+    const df = one().selectExpr("qty / 2.0 AS h", "qty / 0.7 AS s");
+    expect(types(df)).toEqual(["decimal(17,6)", "decimal(17,6)"]);
+    // 3 / 0.7 = 4.2857142…, 7 / 0.7 = 10
+    expect(df.collect()).toEqual([["1.500000", "4.285714"], ["3.500000", "10.000000"]]);
+  });
+
+  it("refuses a decimal literal of more than 38 digits, and a decimal type beyond 38", () => {
+    expect(() => one().selectExpr("1234567890123456789012345678901234567890.5")).toThrow(AnalysisError);
+    expect(() => one().select(col("qty").cast("decimal(39,2)"))).toThrow(/DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION/);
+  });
+
+  it("joins on decimal keys, of one type or of two", () => {
+    const a = spark.createDataFrame([["1.5", "x"], ["2", "y"]], "k DECIMAL(3,1), a STRING");
+    const b = spark.createDataFrame([["1.50", 10], ["3.00", 30]], "k DECIMAL(4,2), b INT");
+    expect(a.join(b, a.col("k").equalTo(b.col("k"))).select("a", "b").collect()).toEqual([["x", 10]]);
+    expect(a.join(a.select(col("k").alias("k2")), col("k").equalTo(col("k2"))).select("a").collect()).toEqual([["x"], ["y"]]);
+  });
+
+  it("casts to a decimal rounding HALF_UP (a double through its shortest digits), null when it does not fit or parse", () => {
+    const df = spark.createDataFrame([[1.005, 12, " 1.25 ", 2.5]], "d DOUBLE, i INT, s STRING, h DOUBLE");
+    const out = df.select(
+      col("d").cast("decimal(10,2)"),
+      col("i").cast("decimal(3,1)"),
+      col("i").multiply(10).cast("decimal(3,1)").alias("big"),
+      col("s").cast("decimal(2,1)").alias("s"),
+      lit("abc").cast("decimal(5,2)").alias("bad"),
+      lit("1e2").cast("decimal(5,2)").alias("exp"),
+      col("h").cast("decimal"),
+      col("h").negate().cast("decimal").alias("nh"),
+    );
+    expect(types(out)).toEqual(["decimal(10,2)", "decimal(3,1)", "decimal(3,1)", "decimal(2,1)", "decimal(5,2)", "decimal(5,2)", "decimal(10,0)", "decimal(10,0)"]);
+    expect(out.first()).toEqual(["1.01", "12.0", null, "1.3", null, "100.00", "3", "-3"]);
+    // A huge exponent overflows and a tiny one rounds to zero, as Java's BigDecimal reads them.
+    expect(one().limit(1).select(lit("1e999999999").cast("decimal(5,2)"), lit("-1e-999999999").cast("decimal(5,2)")).first()).toEqual([null, "0.00"]);
+  });
+
+  it("casts a decimal to an integer truncating, to a double, a string of its plain digits and a boolean", () => {
+    const out = prices().select(col("p").cast("int"), col("p").cast("bigint").alias("l"), col("p").cast("double").alias("d"), col("p").cast("string").alias("s"), col("p").cast("boolean").alias("b"));
+    expect(out.collect()).toEqual([
+      [1, 1, 1.1, "1.10", true],
+      [10, 10, 10, "10.00", true],
+      [-3, -3, -3.35, "-3.35", true],
+      [2, 2, 2.2, "2.20", true],
+      [null, null, null, null, null],
+    ]);
+  });
+
+  it("is nullable after a cast only where a value may not fit (Cast.forceNullable)", () => {
+    const df = spark.createDataFrame([[1, 2.5, "1"]], StructType([StructField("i", IntegerType, false), StructField("d", DoubleType, false), StructField("s", StringType, false)]));
+    const nullable = (c: ReturnType<typeof col>) => df.select(c).schema.fields[0]!.nullable;
+    expect([nullable(col("i").cast("decimal(10,0)")), nullable(col("i").cast("decimal(12,2)")), nullable(col("i").cast("decimal(5,2)")), nullable(col("d").cast("decimal(38,10)")), nullable(col("s").cast("decimal"))]).toEqual([false, false, true, true, true]);
+    const p = spark.createDataFrame([["1.5"]], StructType([StructField("p", DecimalType(5, 2), false)]));
+    const dec = (to: string) => p.select(col("p").cast(to)).schema.fields[0]!.nullable;
+    // From decimal(5,2): wider, or more integer digits, always fits; fewer fraction digits alone may round up and overflow.
+    expect([dec("decimal(6,3)"), dec("decimal(5,1)"), dec("decimal(4,1)"), dec("decimal(4,2)")]).toEqual([false, false, true, true]);
+  });
+
+  it("sums to decimal(p+10,s) and averages to decimal(p+4,s+4), rounding HALF_UP; min and max keep the type", () => {
+    const df = prices().agg(sum("p"), avg("p"), min("p"), max("p"), countDistinct("p"));
+    expect(types(df)).toEqual(["decimal(15,2)", "decimal(9,6)", "decimal(5,2)", "decimal(5,2)", "bigint"]);
+    // 9.95 / 4 = 2.4875; 6.65 / 3 = 2.21666… rounds up to 2.216667.
+    expect(df.first()).toEqual(["9.95", "2.487500", "-3.35", "10.00", 4]);
+    const thirds = spark.createDataFrame([["1.10"], ["2.20"], ["3.35"]], "p DECIMAL(5,2)").agg(avg("p"));
+    expect(thirds.first()).toEqual(["2.216667"]);
+    expect(spark.createDataFrame([[null]], "p DECIMAL(5,2)").agg(sum("p"), avg("p")).first()).toEqual([null, null]);
+  });
+
+  it("compares decimals by value, with ints, other decimals and doubles; orders them numerically", () => {
+    const names = (condition: string) => prices().where(condition).collect().map((r) => r[0]);
+    expect(names("p > 2")).toEqual(["10.00", "2.20"]);
+    expect(names("p = 1.1")).toEqual(["1.10"]);
+    expect(names("p < 2.5D")).toEqual(["1.10", "-3.35", "2.20"]);
+    expect(names("p >= '2.2'")).toEqual(["10.00", "2.20"]);
+    expect(names("p IN (10, -3.35)")).toEqual(["10.00", "-3.35"]);
+    expect(prices().orderBy(desc("p")).collect().map((r) => r[0])).toEqual(["10.00", "2.20", "1.10", "-3.35", null]);
+    expect(prices().orderBy("p").collect().map((r) => r[0])).toEqual([null, "-3.35", "1.10", "2.20", "10.00"]);
+  });
+
+  it("groups equal decimals together whatever digits they were given with", () => {
+    const df = spark.createDataFrame([["1.5", 1], ["1.50", 2], ["1.500", 3], ["2", 4]], "k DECIMAL(4,2), n INT");
+    expect(df.groupBy("k").agg(sum("n")).collect()).toEqual([["1.50", 6], ["2.00", 4]]);
+    expect(df.select("k").distinct().count()).toBe(2);
+  });
+
+  it("takes a decimal column's values as strings of digits (or bigints), not as JS numbers, rounding to the scale", () => {
+    expect(spark.createDataFrame([["1.005"], [12n], ["123456"]], "d DECIMAL(5,2)").collect()).toEqual([["1.01"], ["12.00"], [null]]);
+    expect(() => spark.createDataFrame([[1.5]], "d DECIMAL(5,2)")).toThrow(AnalysisError);
+    expect(() => spark.createDataFrame([[1.5]], "d DECIMAL(5,2)")).toThrow(/decimal\(5,2\) can not accept 1.5 .*as the string of its digits/);
+    expect(() => spark.createDataFrame([["x"]], "d DECIMAL(5,2)")).toThrow(/decimal\(5,2\) can not accept "x"/);
+  });
+
+  it("unions, coalesces and chooses between decimals of different scales in their wider type", () => {
+    const a = spark.createDataFrame([["1.5"]], "d DECIMAL(3,1)");
+    const b = spark.createDataFrame([["2.25"]], "d DECIMAL(4,2)");
+    const u = a.union(b);
+    expect(types(u)).toEqual(["decimal(4,2)"]);
+    expect(u.collect()).toEqual([["1.50"], ["2.25"]]);
+    const c = a.select(coalesce(col("d"), lit(2)).alias("c"), when(col("d").gt(1), col("d")).otherwise(lit(0)).alias("w"));
+    expect(types(c)).toEqual(["decimal(11,1)", "decimal(11,1)"]);
+    expect(c.first()).toEqual(["1.5", "1.5"]);
   });
 });

@@ -287,3 +287,34 @@ describe("the seed program", () => {
 `);
   });
 });
+
+describe("decimals", () => {
+  // ToPrettyString casts a decimal to its plain digits with exactly its scale (Decimal.toPlainString).
+  const df = () => spark.createDataFrame([["3"], ["-0.5"], [null]], "d DECIMAL(3,1)").selectExpr("d", "d * 2 AS twice", "1.5 AS lit");
+
+  it("shows plain digits with the column's scale, right-aligned, NULL for null", () => {
+    expect(printed(() => df().show())).toBe(`+----+-----+---+
+|   d|twice|lit|
++----+-----+---+
+| 3.0|  6.0|1.5|
+|-0.5| -1.0|1.5|
+|NULL| NULL|1.5|
++----+-----+---+
+
+`);
+  });
+
+  it("prints decimal(p,s) in the schema: decimal arithmetic is nullable (an overflow is null), a literal is not", () => {
+    expect(printed(() => df().printSchema())).toBe(`root
+ |-- d: decimal(3,1) (nullable = true)
+ |-- twice: decimal(5,1) (nullable = true)
+ |-- lit: decimal(2,1) (nullable = false)
+
+`);
+    expect(printed(() => df().agg(sum("d"), avg("d")).printSchema())).toBe(`root
+ |-- sum(d): decimal(13,1) (nullable = true)
+ |-- avg(d): decimal(7,5) (nullable = true)
+
+`);
+  });
+});

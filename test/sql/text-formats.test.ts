@@ -38,3 +38,17 @@ describe("JSON", () => {
     expect(rowToJson(df.first(), schema)).toBe('{"d":2,"nan":"NaN","t":"2024-01-02T03:04:05.000Z","m":{"1":"x"},"s":{"b":"é\\""}}');
   });
 });
+
+describe("decimals", () => {
+  // JacksonGenerator writes gen.writeNumber(decimal.toJavaBigDecimal), UnivocityGenerator decimal.toString: both
+  // Java's BigDecimal.toString, plain digits with the scale unless the number is below 10^-6 (then 1E-8).
+  const df = () => spark.createDataFrame([["3", "0.00000001"], ["-0.5", "0"], [null, "0.000001"]], "d DECIMAL(3,1), tiny DECIMAL(10,8)");
+
+  it("writes JSON numbers with the column's scale", () => {
+    expect(df().collect().map((r) => rowToJson(r, df().schema))).toEqual(['{"d":3.0,"tiny":1E-8}', '{"d":-0.5,"tiny":0E-8}', '{"tiny":0.00000100}']);
+  });
+
+  it("writes CSV digits the same way, a null as nothing", () => {
+    expect(rowsToCsv(df().collect(), df().schema)).toEqual(["3.0,1E-8", "-0.5,0E-8", ",0.00000100"]);
+  });
+});
