@@ -89,12 +89,24 @@ function known(e: Node, view: Table | undefined): Known {
       const field = view.schema.fields.find((f) => f.name.toLowerCase() === e.column_names![0]!.toLowerCase());
       return field ? { nullable: field.nullable, type: field.dataType } : UNKNOWN;
     }
+    case "WINDOW":
+      // A window function is as nullable as the function: ranking and count never are.
+      if (e.type && e.type in RANKING) return { nullable: false, type: RANKING[e.type] ?? { kind: "double" } };
+      if (e.function_name === "count" || e.function_name === "count_star") return { nullable: false, type: { kind: "long" } };
+      return UNKNOWN;
     case "FUNCTION": {
       const name = e.function_name ?? "";
       const args = e.children ?? [];
-      if (name === "count" || name === "count_star") return { nullable: false };
-      if (ARITHMETIC.has(name) && args.length === 2) return { nullable: arithmeticNullable(name as ArithmeticOp, known(args[0]!, view).nullable, known(args[1]!, view).nullable) };
-      if (name === "-" && args.length === 1) return { nullable: known(args[0]!, view).nullable };
+      if (name === "count" || name === "count_star") return { nullable: false, type: { kind: "long" } };
+      if (ARITHMETIC.has(name) && args.length === 2) {
+        const [l, r] = [known(args[0]!, view), known(args[1]!, view)];
+        const operands = arithmeticType(l.type, r.type);
+        // Spark's `/` of numbers that are not decimals is a double division.
+        const type = name === "/" && operands && operands.kind !== "decimal" ? ({ kind: "double" } as const) : operands;
+        // Decimal arithmetic may overflow to null; so may an operand whose type is not known here.
+        return { nullable: arithmeticNullable(name as ArithmeticOp, l.nullable, r.nullable, type === undefined || type.kind === "decimal"), ...(type && type.kind !== "decimal" ? { type } : {}) };
+      }
+      if (name === "-" && args.length === 1) return known(args[0]!, view);
       return UNKNOWN;
     }
     case "CAST": {
@@ -124,6 +136,20 @@ function known(e: Node, view: Table | undefined): Known {
     default:
       return UNKNOWN;
   }
+}
+
+/**
+ * The type of `l op r` as far as nullability needs it: a double with anything numeric is a double, two ints an
+ * int, an int and a long a long; with a decimal it is a decimal (whose precision is not worked out here: it is
+ * only told apart). Undefined when a side's type is not known.
+ */
+function arithmeticType(l: DataType | undefined, r: DataType | undefined): DataType | undefined {
+  if (!l || !r) return undefined;
+  const kinds = new Set([l.kind, r.kind]);
+  if ([...kinds].some((k) => k !== "integer" && k !== "long" && k !== "double" && k !== "decimal")) return undefined;
+  if (kinds.has("double")) return { kind: "double" };
+  if (kinds.has("decimal")) return l.kind === "decimal" ? l : r;
+  return kinds.has("long") ? { kind: "long" } : INTEGER;
 }
 
 /** DuckDB's type of a literal or a cast as Spark's, for the types a cast's nullability depends on. */
