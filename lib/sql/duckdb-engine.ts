@@ -7,7 +7,7 @@
  * Where DuckDB's SQL differs from Spark's in ways users hit first, see duckdb-dialect.ts.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from "@duckdb/node-api";
-import type { Row, StructType, Table } from "./data-types.js";
+import type { DataType, Row, StructType, Table } from "./data-types.js";
 import { sqlError, sqlErrorOf } from "./duckdb-error.js";
 import { SPARK_FUNCTIONS } from "./duckdb-dialect.js";
 import { resultFacts } from "./duckdb-result-facts.js";
@@ -80,7 +80,7 @@ export class DuckDbEngine implements SqlEngine {
     const facts = resultFacts(await this.parse(connection, query), views);
     const schema: StructType =
       facts?.length === read.fields.length
-        ? { kind: "struct", fields: read.fields.map((f, i) => ({ ...f, nullable: facts[i]!.nullable, dataType: facts[i]!.dataType ?? f.dataType })) }
+        ? { kind: "struct", fields: read.fields.map((f, i) => ({ ...f, nullable: facts[i]!.nullable, dataType: facts[i]!.dataType ?? sparkDecimal(f.dataType, facts[i]!.decimal) })) }
         : read;
     const columns = reader.getColumns();
     // Values are read as DuckDB typed them (a ranking function's BIGINT is a bigint to convert to a number).
@@ -162,6 +162,11 @@ async function loadTable(connection: DuckDBConnection, name: string, table: Tabl
     await connection.run(`DROP TABLE IF EXISTS ${identifier(name)}`);
     throw err;
   }
+}
+
+/** Spark's decimal type for a DuckDB decimal column of the same scale (the same digits), or DuckDB's type. */
+function sparkDecimal(read: DataType, spark: DataType | undefined): DataType {
+  return read.kind === "decimal" && spark?.kind === "decimal" && spark.scale === read.scale ? spark : read;
 }
 
 /** Spark's name for `count(*)` without an alias is `count(1)`; DuckDB's is `count_star()`. */

@@ -14,12 +14,19 @@
  *   rules the DataFrame API applies too (nullability.ts).
  */
 import type { DataType, Table } from "./data-types.js";
+import { arithmeticDecimalType, decimalForType, literalDecimalType, MAX_PRECISION, type DecimalType } from "./decimal.js";
 import { arithmeticNullable, castNullable, type ArithmeticOp } from "./nullability.js";
 
 export interface ColumnFacts {
   readonly nullable: boolean;
   /** Spark's type when it differs from what DuckDB's type maps to. */
   readonly dataType?: DataType;
+  /**
+   * Spark's decimal type of the column, as DecimalPrecision gives it. DuckDB's rules differ (a product is a digit
+   * narrower, `0.1` a digit wider, a sum decimal(38,s)): where DuckDB's result is a decimal of the same scale —
+   * so the same digits — the column takes Spark's precision.
+   */
+  readonly decimal?: DecimalType;
 }
 
 type Node = {
@@ -27,7 +34,7 @@ type Node = {
   type?: string;
   function_name?: string;
   column_names?: string[];
-  value?: { is_null?: boolean; type?: DuckDbTypeJson };
+  value?: { is_null?: boolean; type?: DuckDbTypeJson; value?: unknown };
   table_name?: string;
   children?: Node[];
   child?: Node;
@@ -44,6 +51,8 @@ type DuckDbTypeJson = { id?: string; type_info?: { width?: number; scale?: numbe
 interface Known {
   readonly nullable: boolean;
   readonly type?: DataType;
+  /** An integer literal's decimal in decimal arithmetic: only as many digits as it has (DecimalPrecision). */
+  readonly literalDecimal?: DecimalType;
 }
 
 const INTEGER: DataType = { kind: "integer" };
@@ -72,7 +81,8 @@ export function resultFacts(parsed: unknown, views: ReadonlyMap<string, Table>):
     if (e.class === "WINDOW" && e.type && e.type in RANKING) return { nullable: false, ...(RANKING[e.type] ? { dataType: RANKING[e.type] } : {}) };
     // Spark types a NULL literal `void` (NullType); DuckDB gives it INTEGER.
     if (e.class === "CONSTANT" && e.value?.is_null !== false) return { nullable: true, dataType: { kind: "null" } };
-    return { nullable: known(e, view).nullable };
+    const k = known(e, view);
+    return { nullable: k.nullable, ...(k.type?.kind === "decimal" ? { decimal: k.type } : {}) };
   });
 }
 
@@ -82,8 +92,16 @@ export function resultFacts(parsed: unknown, views: ReadonlyMap<string, Table>):
  */
 function known(e: Node, view: Table | undefined): Known {
   switch (e.class) {
-    case "CONSTANT":
-      return { nullable: e.value?.is_null !== false, type: sparkTypeOf(e.value?.type) };
+    case "CONSTANT": {
+      const nullable = e.value?.is_null !== false;
+      const type = sparkTypeOf(e.value?.type);
+      const value = e.value?.value;
+      if (nullable || (typeof value !== "number" && typeof value !== "string")) return { nullable, type };
+      // DuckDB gives a decimal literal's unscaled digits, and types `0.1` decimal(2,1); Spark, decimal(1,1).
+      if (type?.kind === "decimal") return { nullable, type: literalDecimalType({ unscaled: BigInt(value), scale: type.scale }) };
+      if (type?.kind === "integer" || type?.kind === "long") return { nullable, type, literalDecimal: literalDecimalType({ unscaled: BigInt(value), scale: 0 }) };
+      return { nullable, type };
+    }
     case "COLUMN_REF": {
       if (!view || e.column_names?.length !== 1) return UNKNOWN;
       const field = view.schema.fields.find((f) => f.name.toLowerCase() === e.column_names![0]!.toLowerCase());
@@ -93,20 +111,19 @@ function known(e: Node, view: Table | undefined): Known {
       // A window function is as nullable as the function: ranking and count never are.
       if (e.type && e.type in RANKING) return { nullable: false, type: RANKING[e.type] ?? { kind: "double" } };
       if (e.function_name === "count" || e.function_name === "count_star") return { nullable: false, type: { kind: "long" } };
-      return UNKNOWN;
+      return e.function_name === "sum" && e.children?.length === 1 ? sumOf(known(e.children[0]!, view)) : UNKNOWN;
     case "FUNCTION": {
       const name = e.function_name ?? "";
       const args = e.children ?? [];
       if (name === "count" || name === "count_star") return { nullable: false, type: { kind: "long" } };
       if (ARITHMETIC.has(name) && args.length === 2) {
         const [l, r] = [known(args[0]!, view), known(args[1]!, view)];
-        const operands = arithmeticType(l.type, r.type);
-        // Spark's `/` of numbers that are not decimals is a double division.
-        const type = name === "/" && operands && operands.kind !== "decimal" ? ({ kind: "double" } as const) : operands;
+        const type = arithmeticType(name as ArithmeticOp, l, r);
         // Decimal arithmetic may overflow to null; so may an operand whose type is not known here.
-        return { nullable: arithmeticNullable(name as ArithmeticOp, l.nullable, r.nullable, type === undefined || type.kind === "decimal"), ...(type && type.kind !== "decimal" ? { type } : {}) };
+        return { nullable: arithmeticNullable(name as ArithmeticOp, l.nullable, r.nullable, type === undefined || type.kind === "decimal"), ...(type ? { type } : {}) };
       }
       if (name === "-" && args.length === 1) return known(args[0]!, view);
+      if (name === "sum" && args.length === 1) return sumOf(known(args[0]!, view));
       return UNKNOWN;
     }
     case "CAST": {
@@ -138,17 +155,28 @@ function known(e: Node, view: Table | undefined): Known {
   }
 }
 
+/** Sum's type, for a decimal argument (Sum.resultType: decimal(p+10,s)); null for no rows or on overflow. */
+function sumOf(arg: Known): Known {
+  const t = arg.type;
+  return t?.kind === "decimal" ? { nullable: true, type: { kind: "decimal", precision: Math.min(MAX_PRECISION, t.precision + 10), scale: t.scale } } : UNKNOWN;
+}
+
 /**
- * The type of `l op r` as far as nullability needs it: a double with anything numeric is a double, two ints an
- * int, an int and a long a long; with a decimal it is a decimal (whose precision is not worked out here: it is
- * only told apart). Undefined when a side's type is not known.
+ * Spark's type of `l op r`: a double with anything numeric is a double; with a decimal, the decimal
+ * DecimalPrecision gives (an int column widened to decimal(10,0), a bigint to decimal(20,0), an integer literal
+ * to its digits); two ints an int, with a bigint a bigint, but a double for `/`. Undefined when a side's type is
+ * not known.
  */
-function arithmeticType(l: DataType | undefined, r: DataType | undefined): DataType | undefined {
-  if (!l || !r) return undefined;
-  const kinds = new Set([l.kind, r.kind]);
+function arithmeticType(op: ArithmeticOp, l: Known, r: Known): DataType | undefined {
+  if (!l.type || !r.type) return undefined;
+  const kinds = new Set([l.type.kind, r.type.kind]);
   if ([...kinds].some((k) => k !== "integer" && k !== "long" && k !== "double" && k !== "decimal")) return undefined;
   if (kinds.has("double")) return { kind: "double" };
-  if (kinds.has("decimal")) return l.kind === "decimal" ? l : r;
+  if (kinds.has("decimal")) {
+    const [a, b] = [l, r].map((side) => (side.type!.kind === "decimal" ? (side.type as DecimalType) : (side.literalDecimal ?? decimalForType(side.type!)!)));
+    return arithmeticDecimalType(op, a!, b!);
+  }
+  if (op === "/") return { kind: "double" };
   return kinds.has("long") ? { kind: "long" } : INTEGER;
 }
 

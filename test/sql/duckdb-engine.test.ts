@@ -175,6 +175,32 @@ describe("spark.sql on DuckDB", () => {
     expect(result.rows).toEqual([[2, 34, -1, 0.5, 1, 1, "1", 1, 7, "1", true, true, false, true, false, false, 34, 34, 1, 1, true, "1.5", 2.5, 2]]);
   });
 
+  it("gives Spark's decimal types where DuckDB's differ but its digits do not: products, literals, remainders, sums", async () => {
+    const prices = table([field("id", t.int), field("price", { kind: "decimal", precision: 5, scale: 2 })], [[1, "12.50"], [2, "7.25"]]);
+    const result = await sql(
+      "SELECT id * 1.5 AS a, 0.1 + 0.2 AS b, price % 2 AS c, sum(price) OVER () AS d, price / 2 AS e, avg(price) OVER () AS f FROM prices ORDER BY id",
+      new Map([["prices", prices]]),
+    );
+    // Spark (DecimalPrecision): int * decimal(2,1) is decimal(13,1); decimal(1,1) + decimal(1,1) decimal(2,1);
+    // decimal(5,2) % decimal(1,0) decimal(3,2); a sum of decimal(5,2), over a window too, decimal(15,2). `/` and
+    // avg stay DuckDB's doubles, whose values are not Spark's decimals (lib/sql/README.md).
+    expect(result.schema.fields.map((f) => f.dataType)).toEqual([
+      { kind: "decimal", precision: 13, scale: 1 },
+      { kind: "decimal", precision: 2, scale: 1 },
+      { kind: "decimal", precision: 3, scale: 2 },
+      { kind: "decimal", precision: 15, scale: 2 },
+      t.double,
+      t.double,
+    ]);
+    expect(result.rows).toEqual([
+      ["1.5", "0.3", "0.50", "19.75", 6.25, 9.875],
+      ["3.0", "0.3", "1.25", "19.75", 3.625, 9.875],
+    ]);
+    const grouped = await sql("SELECT sum(price) AS s FROM prices", new Map([["prices", prices]]));
+    expect(grouped.schema.fields.map((f) => [f.dataType, f.nullable])).toEqual([[{ kind: "decimal", precision: 15, scale: 2 }, true]]);
+    expect(grouped.rows).toEqual([["19.75"]]);
+  });
+
   it("gives Spark's int where DuckDB says bigint: length, instr, year, month, day", async () => {
     const result = await sql("SELECT length(name) AS l, instr(name, 'n') AS i, year(DATE '2024-03-04') AS y, month(DATE '2024-03-04') AS m, day(DATE '2024-03-04') AS d FROM people WHERE name = 'ann'");
     expect(result.schema.fields.map((f) => f.dataType)).toEqual([t.int, t.int, t.int, t.int, t.int]);
