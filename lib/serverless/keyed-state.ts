@@ -262,6 +262,7 @@ export class KeyedStateBatch {
         unit = ageUnit(version);
       }
     }
+    // Decoded after every version is known: the ages' unit is the started item's, wherever it is among the items.
     for (const item of items) {
       const version = before.get(item.id);
       if (item.id === STARTED_ID || version?.value === undefined) continue;
